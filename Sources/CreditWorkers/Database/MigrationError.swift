@@ -1,0 +1,9 @@
+/// Why `migrate` could not bring the database to the current schema.
+public struct MigrationError: Error, Sendable, CustomStringConvertible {
+    /// One line for people.
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

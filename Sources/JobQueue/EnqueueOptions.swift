@@ -1,0 +1,89 @@
+public import Foundation
+
+/// How a job is enqueued. Fields left nil take the job kind's defaults.
+public struct EnqueueOptions: Sendable, Hashable {
+    /// The queue; nil for the kind's queue.
+    public var queue: String?
+    /// Lower runs first. Default: 0. Range: -100...100.
+    public var priority: Int
+    /// When to run; nil or a past time for now.
+    public var runAt: Date?
+    /// While a job with this key is pending, enqueuing another returns the pending job's id.
+    public var uniqueKey: String?
+    /// Attempts before discarding; nil for the kind's default.
+    public var maxAttempts: Int?
+
+    /// Creates options; every parameter has the default stated on its property.
+    public init(queue: String? = nil, priority: Int = 0, runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int? = nil) {
+        self.queue = queue
+        self.priority = priority
+        self.runAt = runAt
+        self.uniqueKey = uniqueKey
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// One job to enqueue, with its arguments already encoded: the unit of bulk enqueue.
+public struct NewJob: Sendable, Hashable {
+    /// The job kind.
+    public var kind: String
+    /// The arguments as a JSON object.
+    public var argsJSON: String
+    /// The queue.
+    public var queue: String
+    /// Lower runs first.
+    public var priority: Int
+    /// When to run; nil for now.
+    public var runAt: Date?
+    /// See ``EnqueueOptions/uniqueKey``.
+    public var uniqueKey: String?
+    /// Attempts before discarding.
+    public var maxAttempts: Int
+
+    /// Creates a job from raw JSON arguments.
+    public init(kind: String, argsJSON: String = "{}", queue: String = "default", priority: Int = 0,
+                runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int = 20) {
+        self.kind = kind
+        self.argsJSON = argsJSON
+        self.queue = queue
+        self.priority = priority
+        self.runAt = runAt
+        self.uniqueKey = uniqueKey
+        self.maxAttempts = maxAttempts
+    }
+
+    /// Creates a job of a definition with typed arguments.
+    public init<Args>(_ definition: JobDefinition<Args>, _ args: Args, options: EnqueueOptions = .init()) throws {
+        self.init(
+            kind: definition.kind, argsJSON: try JobArguments.encode(args), queue: options.queue ?? definition.queue,
+            priority: options.priority, runAt: options.runAt, uniqueKey: options.uniqueKey,
+            maxAttempts: options.maxAttempts ?? definition.maxAttempts)
+    }
+
+    /// Checks the values the database would reject, so the caller gets a message naming the field.
+    func validate() throws {
+        guard !kind.isEmpty, kind.utf8.count <= 128 else {
+            throw QueueError(.invalidArgument, "kind must be 1 to 128 bytes long")
+        }
+        guard QueueName.isValid(queue) else {
+            throw QueueError(.invalidArgument, "queue '\(queue)' is invalid: use 1 to 128 letters, digits, '_', '-' or '.'")
+        }
+        guard (-100...100).contains(priority) else {
+            throw QueueError(.invalidArgument, "priority \(priority) is out of range -100...100")
+        }
+        guard (1...1000).contains(maxAttempts) else {
+            throw QueueError(.invalidArgument, "max attempts \(maxAttempts) is out of range 1...1000")
+        }
+        if let uniqueKey, uniqueKey.isEmpty || uniqueKey.utf8.count > 512 {
+            throw QueueError(.invalidArgument, "unique key must be 1 to 512 bytes long")
+        }
+    }
+}
+
+/// Queue names travel in NOTIFY payloads and URLs, so they are kept to a plain alphabet.
+package enum QueueName {
+    package static func isValid(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 128
+            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0)) }
+    }
+}

@@ -1,0 +1,278 @@
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// The job queue: enqueue jobs and manage them. A cheap value to pass around.
+///
+/// Workers that run the jobs are ``WorkerService``s; both share the database's `jobs` table, so
+/// any number of processes on any number of hosts can enqueue and work on the same queues.
+///
+/// > Warning: The `PostgresClient` must be running (its `run()` in a task or `ServiceGroup`).
+public struct JobQueue: Sendable {
+    /// The database client, shared with the caller.
+    public let client: PostgresClient
+    /// The kinds known to this process, used to fill defaults and check arguments.
+    public let registry: JobRegistry
+    let logger: Logger
+
+    /// Creates the façade.
+    public init(client: PostgresClient, registry: JobRegistry, logger: Logger) {
+        self.client = client
+        self.registry = registry
+        self.logger = logger
+    }
+
+    // MARK: - Enqueue
+
+    /// Enqueues one job of a registered definition and returns its id (or, for a unique key held
+    /// by a pending job, that job's id).
+    @discardableResult
+    public func enqueue<Args>(_ definition: JobDefinition<Args>, _ args: Args, options: EnqueueOptions = .init()) async throws -> Int64 {
+        try await enqueue(NewJob(definition, args, options: options))
+    }
+
+    /// Enqueues one job inside the caller's transaction: it exists only if that transaction commits.
+    @discardableResult
+    public func enqueue<Args>(
+        _ definition: JobDefinition<Args>, _ args: Args, options: EnqueueOptions = .init(), on connection: PostgresConnection
+    ) async throws -> Int64 {
+        try await enqueue(NewJob(definition, args, options: options), on: connection)
+    }
+
+    /// Enqueues one job given as raw JSON.
+    @discardableResult
+    public func enqueue(_ job: NewJob) async throws -> Int64 {
+        try job.validate()
+        // A unique job may finish between our insert's conflict and the look-up; try again then.
+        for _ in 0..<5 {
+            if let id = try await insertOne(job, run: { try await client.query($0, logger: logger) }) { return id }
+        }
+        throw QueueError(.invalidState, "the job with unique key '\(job.uniqueKey ?? "")' kept changing; try again")
+    }
+
+    /// Enqueues one job given as raw JSON inside the caller's transaction.
+    @discardableResult
+    public func enqueue(_ job: NewJob, on connection: PostgresConnection) async throws -> Int64 {
+        try job.validate()
+        guard let id = try await insertOne(job, run: { try await connection.query($0, logger: logger) }) else {
+            throw QueueError(.invalidState, "the job with unique key '\(job.uniqueKey ?? "")' finished while enqueuing; try again")
+        }
+        return id
+    }
+
+    private func insertOne(_ job: NewJob, run: (PostgresQuery) async throws -> PostgresRowSequence) async throws -> Int64? {
+        let inserted = try await run(
+            """
+            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key)
+            VALUES (\(job.queue), \(job.kind), \(job.argsJSON)::jsonb, \(job.priority), coalesce(\(job.runAt)::timestamptz, now()),
+                    CASE WHEN \(job.runAt)::timestamptz > now() THEN 'scheduled'::job_state ELSE 'available'::job_state END,
+                    \(job.maxAttempts), \(job.uniqueKey))
+            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable')
+            DO NOTHING
+            RETURNING id
+            """)
+        for try await id in inserted.decode(Int64.self) { return id }
+        let existing = try await run(
+            """
+            SELECT id FROM jobs WHERE unique_key = \(job.uniqueKey)
+              AND state IN ('available', 'scheduled', 'running', 'retryable')
+            """)
+        for try await id in existing.decode(Int64.self) { return id }
+        return nil
+    }
+
+    /// Enqueues many jobs in one round trip and returns their ids in the same order. Jobs whose
+    /// unique key is held by a pending job get that job's id.
+    @discardableResult
+    public func enqueue(batch jobs: [NewJob]) async throws -> [Int64] {
+        guard !jobs.isEmpty else { return [] }
+        return try await client.withConnection { try await enqueue(batch: jobs, on: $0) }
+    }
+
+    /// Enqueues many jobs in one round trip on the caller's connection (and transaction, if any).
+    @discardableResult
+    public func enqueue(batch jobs: [NewJob], on connection: PostgresConnection) async throws -> [Int64] {
+        guard !jobs.isEmpty else { return [] }
+        for job in jobs { try job.validate() }
+        let rows = try await connection.query(
+            """
+            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key)
+            SELECT q, k, a::jsonb, p, CASE WHEN r < 0 THEN now() ELSE to_timestamp(r) END,
+                   CASE WHEN r > extract(epoch FROM now()) THEN 'scheduled'::job_state ELSE 'available'::job_state END,
+                   m, NULLIF(u, '')
+            FROM unnest(\(jobs.map(\.queue))::text[], \(jobs.map(\.kind))::text[], \(jobs.map(\.argsJSON))::text[],
+                        \(jobs.map(\.priority))::int8[], \(jobs.map { $0.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
+                        \(jobs.map(\.maxAttempts))::int8[], \(jobs.map { $0.uniqueKey ?? "" })::text[]) AS t(q, k, a, p, r, m, u)
+            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable')
+            DO NOTHING
+            RETURNING id, unique_key
+            """, logger: logger)
+        // PostgreSQL returns inserted rows in the order of the SELECT; keyed rows are matched by key
+        // since a conflict skips them.
+        var unkeyed: [Int64] = []
+        var keyed: [String: Int64] = [:]
+        for try await (id, key) in rows.decode((Int64, String?).self) {
+            if let key { keyed[key] = id } else { unkeyed.append(id) }
+        }
+        let missingKeys = Set(jobs.compactMap(\.uniqueKey)).subtracting(keyed.keys)
+        if !missingKeys.isEmpty {
+            let existing = try await connection.query(
+                """
+                SELECT id, unique_key FROM jobs WHERE unique_key = ANY(\(Array(missingKeys))::text[])
+                  AND state IN ('available', 'scheduled', 'running', 'retryable')
+                """, logger: logger)
+            for try await (id, key) in existing.decode((Int64, String).self) { keyed[key] = id }
+        }
+        var next = unkeyed.makeIterator()
+        return try jobs.map { job in
+            if let key = job.uniqueKey {
+                guard let id = keyed[key] else {
+                    throw QueueError(.invalidState, "the job with unique key '\(key)' finished while enqueuing; try again")
+                }
+                return id
+            }
+            guard let id = next.next() else { throw QueueError(.invalidState, "the database returned fewer ids than jobs") }
+            return id
+        }
+    }
+
+    // MARK: - Managing jobs
+
+    /// Cancels a pending job. A running job's worker is told at once and cancels its task.
+    /// - Returns: the state the job was in.
+    /// - Throws: ``QueueError`` when there is no such job or it has already finished.
+    @discardableResult
+    public func cancel(jobID: Int64) async throws -> JobState {
+        let rows = try await client.query(
+            """
+            WITH target AS (SELECT id, state FROM jobs WHERE id = \(jobID) FOR UPDATE),
+            changed AS (
+                UPDATE jobs SET state = 'cancelled', finalized_at = now(), lease_expires_at = NULL
+                FROM target WHERE jobs.id = target.id AND target.state IN ('available', 'scheduled', 'running', 'retryable')
+                RETURNING jobs.id
+            )
+            SELECT target.state::text, (SELECT count(*) FROM changed),
+                   CASE WHEN target.state = 'running' THEN pg_notify('creditops_jobs', 'cancel ' || target.id) END IS NULL
+            FROM target
+            """, logger: logger)
+        for try await (state, changed, _) in rows.decode((String, Int64, Bool).self) {
+            let previous = JobState(rawValue: state) ?? .cancelled
+            guard changed == 1 else {
+                throw QueueError(.invalidState, jobID: jobID, "job \(jobID) is already \(previous.rawValue) and cannot be cancelled")
+            }
+            return previous
+        }
+        throw QueueError(.notFound, jobID: jobID, "no job with id \(jobID)")
+    }
+
+    /// Makes a discarded, cancelled, retryable or scheduled job runnable now, with one more
+    /// attempt allowed if it had used them all.
+    /// - Throws: ``QueueError`` when there is no such job, it is pending already, or another pending
+    ///   job holds its unique key.
+    public func retry(jobID: Int64) async throws {
+        do {
+            let rows = try await client.query(
+                """
+                WITH target AS (SELECT id, state FROM jobs WHERE id = \(jobID) FOR UPDATE),
+                changed AS (
+                    UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL,
+                                    max_attempts = greatest(max_attempts, attempt + 1)
+                    FROM target WHERE jobs.id = target.id
+                      AND target.state IN ('discarded', 'cancelled', 'retryable', 'scheduled')
+                    RETURNING jobs.queue
+                )
+                SELECT target.state::text, (SELECT count(*) FROM changed),
+                       (SELECT pg_notify('creditops_jobs', queue) FROM changed) IS NULL
+                FROM target
+                """, logger: logger)
+            for try await (state, changed, _) in rows.decode((String, Int64, Bool).self) {
+                guard changed == 1 else {
+                    throw QueueError(.invalidState, jobID: jobID, "job \(jobID) is \(state) and cannot be retried")
+                }
+                return
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw QueueError(.invalidState, jobID: jobID, "job \(jobID) cannot be retried: another pending job holds its unique key")
+        }
+        throw QueueError(.notFound, jobID: jobID, "no job with id \(jobID)")
+    }
+
+    /// One job, with every attempt's error.
+    public func job(id: Int64) async throws -> JobRecord {
+        let rows = try await client.query(
+            "SELECT \(unescaped: JobRecord.columns) FROM jobs WHERE id = \(id)", logger: logger)
+        for try await row in rows { return try JobRecord(row: row) }
+        throw QueueError(.notFound, jobID: id, "no job with id \(id)")
+    }
+
+    /// Jobs matching a filter, newest first.
+    public func jobs(_ filter: JobFilter = .init()) async throws -> [JobRecord] {
+        let limit = min(max(filter.limit, 1), 1000)
+        let rows = try await client.query(
+            """
+            SELECT \(unescaped: JobRecord.columns) FROM jobs
+            WHERE (\(filter.state?.rawValue)::job_state IS NULL OR state = \(filter.state?.rawValue)::job_state)
+              AND (\(filter.queue)::text IS NULL OR queue = \(filter.queue))
+              AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
+              AND (\(filter.beforeID)::int8 IS NULL OR id < \(filter.beforeID))
+            ORDER BY id DESC LIMIT \(limit)
+            """, logger: logger)
+        var records: [JobRecord] = []
+        for try await row in rows { records.append(try JobRecord(row: row)) }
+        return records
+    }
+
+    /// Counts by state of every queue that has jobs or a pause setting.
+    public func stats() async throws -> [QueueStats] {
+        let rows = try await client.query(
+            """
+            WITH names AS (SELECT DISTINCT queue AS name FROM jobs UNION SELECT name FROM job_queues),
+            counts AS (SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state)
+            SELECT names.name, coalesce(q.paused, false),
+                   coalesce(sum(n) FILTER (WHERE state = 'available'), 0)::int8,
+                   coalesce(sum(n) FILTER (WHERE state = 'scheduled'), 0)::int8,
+                   coalesce(sum(n) FILTER (WHERE state = 'running'), 0)::int8,
+                   coalesce(sum(n) FILTER (WHERE state = 'retryable'), 0)::int8,
+                   coalesce(sum(n) FILTER (WHERE state = 'completed'), 0)::int8,
+                   coalesce(sum(n) FILTER (WHERE state = 'discarded'), 0)::int8,
+                   coalesce(sum(n) FILTER (WHERE state = 'cancelled'), 0)::int8,
+                   (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs
+                     WHERE jobs.queue = names.name AND state = 'available')
+            FROM names LEFT JOIN job_queues q ON q.name = names.name LEFT JOIN counts ON counts.queue = names.name
+            GROUP BY names.name, q.paused ORDER BY names.name
+            """, logger: logger)
+        var result: [QueueStats] = []
+        for try await row in rows.decode((String, Bool, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Double?).self) {
+            result.append(QueueStats(
+                queue: row.0, paused: row.1, available: Int(row.2), scheduled: Int(row.3), running: Int(row.4),
+                retryable: Int(row.5), completed: Int(row.6), discarded: Int(row.7), cancelled: Int(row.8),
+                oldestAvailableAgeSeconds: row.9))
+        }
+        return result
+    }
+
+    /// Pauses a queue: workers start nothing new from it; running jobs finish.
+    public func pause(queue: String) async throws {
+        try await setPaused(queue: queue, paused: true)
+    }
+
+    /// Resumes a paused queue and wakes its workers.
+    public func resume(queue: String) async throws {
+        try await setPaused(queue: queue, paused: false)
+    }
+
+    private func setPaused(queue: String, paused: Bool) async throws {
+        guard QueueName.isValid(queue) else {
+            throw QueueError(.invalidArgument, "queue '\(queue)' is invalid: use 1 to 128 letters, digits, '_', '-' or '.'")
+        }
+        try await client.query(
+            """
+            WITH upsert AS (
+                INSERT INTO job_queues (name, paused) VALUES (\(queue), \(paused))
+                ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = now()
+                RETURNING name
+            )
+            SELECT pg_notify('creditops_jobs', name) FROM upsert
+            """, logger: logger)
+    }
+}

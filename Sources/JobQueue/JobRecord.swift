@@ -1,0 +1,67 @@
+public import Foundation
+
+/// A job as stored, for listings and staff tools.
+public struct JobRecord: Sendable, Hashable, Codable {
+    /// One failed attempt.
+    public struct AttemptError: Sendable, Hashable, Codable {
+        /// The attempt that failed.
+        public var attempt: Int
+        /// When it failed.
+        public var at: Date
+        /// What went wrong.
+        public var error: String
+    }
+
+    public var id: Int64
+    public var queue: String
+    public var kind: String
+    /// The arguments as JSON.
+    public var args: String
+    public var priority: Int
+    public var state: JobState
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var runAt: Date
+    public var attemptedAt: Date?
+    public var attemptedBy: String?
+    public var leaseExpiresAt: Date?
+    public var errors: [AttemptError]
+    public var uniqueKey: String?
+    public var createdAt: Date
+    public var finalizedAt: Date?
+}
+
+/// Counts of one queue's jobs, for `jobs stats`, `queues list` and the operations page.
+public struct QueueStats: Sendable, Hashable, Codable {
+    public var queue: String
+    public var paused: Bool
+    public var available: Int
+    public var scheduled: Int
+    public var running: Int
+    public var retryable: Int
+    public var completed: Int
+    public var discarded: Int
+    public var cancelled: Int
+    /// Seconds the oldest runnable job has waited; nil when none waits.
+    public var oldestAvailableAgeSeconds: Double?
+}
+
+/// Filters and paging of a job listing.
+public struct JobFilter: Sendable, Hashable {
+    public var state: JobState?
+    public var queue: String?
+    public var kind: String?
+    /// At most this many jobs. Default: 50.
+    public var limit: Int
+    /// Only jobs with an id below this (the previous page's last id), newest first.
+    public var beforeID: Int64?
+
+    /// Creates a filter; every parameter has the default stated on its property.
+    public init(state: JobState? = nil, queue: String? = nil, kind: String? = nil, limit: Int = 50, beforeID: Int64? = nil) {
+        self.state = state
+        self.queue = queue
+        self.kind = kind
+        self.limit = limit
+        self.beforeID = beforeID
+    }
+}

@@ -1,0 +1,23 @@
+/// Where a job is in its life. Stored as the `job_state` enum of the database.
+public enum JobState: String, Sendable, Codable, CaseIterable {
+    /// Runnable now.
+    case available
+    /// Waits for its `run_at`.
+    case scheduled
+    /// Claimed by a worker that holds a lease on it.
+    case running
+    /// Failed; runs again once its backoff has passed.
+    case retryable
+    /// Finished successfully.
+    case completed
+    /// Failed for good: out of attempts, or told not to retry.
+    case discarded
+    /// Cancelled by a person or a program.
+    case cancelled
+
+    /// States in which a job still has work ahead of it (and holds its unique key).
+    public static let pending: [JobState] = [.available, .scheduled, .running, .retryable]
+
+    /// True for states a job never leaves on its own.
+    public var isFinal: Bool { self == .completed || self == .discarded || self == .cancelled }
+}

@@ -1,0 +1,123 @@
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
+import Metrics
+
+/// Keeps the queue moving: makes scheduled and retryable jobs runnable when their time comes,
+/// rescues jobs whose worker vanished (lease expired), and publishes queue depths.
+///
+/// Every statement claims its rows with `SKIP LOCKED`, so several processes may run this service
+/// at once without doing anything twice.
+public struct QueueMaintenanceService: Service {
+    /// How often maintenance runs.
+    public struct Configuration: Sendable {
+        /// The longest a due scheduled or retryable job waits to become runnable. Default: 1 second.
+        public var promoteInterval: Duration
+        /// How often expired leases are looked for. Default: 5 seconds.
+        public var rescueInterval: Duration
+        /// The most rows one statement changes, so no statement holds locks for long. Default: 1000.
+        public var batchSize: Int
+
+        /// Creates a configuration; every parameter has the default stated on its property.
+        public init(promoteInterval: Duration = .seconds(1), rescueInterval: Duration = .seconds(5), batchSize: Int = 1000) {
+            self.promoteInterval = promoteInterval
+            self.rescueInterval = rescueInterval
+            self.batchSize = batchSize
+        }
+    }
+
+    let client: PostgresClient
+    let configuration: Configuration
+    let logger: Logger
+
+    /// Creates the service; nothing runs until `run()`.
+    public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
+        self.client = client
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var sinceRescue = configuration.rescueInterval
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await promoteDue()
+                if sinceRescue >= configuration.rescueInterval {
+                    sinceRescue = .zero
+                    try await rescueExpired()
+                    try await publishDepths()
+                }
+            } catch {
+                logger.warning("Queue maintenance failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: configuration.promoteInterval) }
+            sinceRescue += configuration.promoteInterval
+        }
+    }
+
+    /// Scheduled and retryable jobs whose time has come become available (and wake workers).
+    /// - Returns: how many jobs were promoted.
+    @discardableResult
+    public func promoteDue() async throws -> Int {
+        var total = 0
+        for _ in 0..<100 {
+            let rows = try await client.query(
+                """
+                WITH due AS (
+                    SELECT id FROM jobs WHERE state IN ('scheduled', 'retryable') AND run_at <= now()
+                    ORDER BY run_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
+                ),
+                promoted AS (
+                    UPDATE jobs SET state = 'available' FROM due WHERE jobs.id = due.id RETURNING jobs.queue
+                )
+                SELECT count(*)::int8, (SELECT count(pg_notify('creditops_jobs', queue)) FROM (SELECT DISTINCT queue FROM promoted) q)
+                FROM promoted
+                """, logger: logger)
+            var count = 0
+            for try await (promoted, _) in rows.decode((Int64, Int64).self) { count = Int(promoted) }
+            total += count
+            if count < configuration.batchSize { break }
+        }
+        return total
+    }
+
+    /// Running jobs whose lease expired become available again, counting the attempt, or
+    /// discarded when they have no attempts left.
+    /// - Returns: how many jobs were rescued.
+    @discardableResult
+    public func rescueExpired() async throws -> Int {
+        let rows = try await client.query(
+            """
+            WITH expired AS (
+                SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()
+                ORDER BY lease_expires_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
+            ),
+            rescued AS (
+                UPDATE jobs SET
+                    state = CASE WHEN attempt >= max_attempts THEN 'discarded'::job_state ELSE 'available'::job_state END,
+                    finalized_at = CASE WHEN attempt >= max_attempts THEN now() END,
+                    lease_expires_at = NULL,
+                    errors = errors || jsonb_build_object('attempt', attempt, 'at', \(unescaped: SQLTime.nowJSON),
+                        'error', 'worker ' || coalesce(attempted_by, 'unknown') || ' vanished: its lease expired')
+                FROM expired WHERE jobs.id = expired.id
+                RETURNING jobs.id, jobs.queue, jobs.state
+            )
+            SELECT count(*)::int8, (SELECT count(pg_notify('creditops_jobs', queue)) FROM (SELECT DISTINCT queue FROM rescued) q)
+            FROM rescued
+            """, logger: logger)
+        var count = 0
+        for try await (rescued, _) in rows.decode((Int64, Int64).self) { count = Int(rescued) }
+        if count > 0 {
+            logger.info("Rescued jobs whose worker vanished", metadata: ["jobs.count": "\(count)"])
+        }
+        return count
+    }
+
+    private func publishDepths() async throws {
+        let rows = try await client.query(
+            "SELECT queue, count(*)::int8 FROM jobs WHERE state = 'available' GROUP BY queue", logger: logger)
+        for try await (queue, depth) in rows.decode((String, Int64).self) {
+            Gauge(label: "creditops_queue_depth", dimensions: [("queue", queue)]).record(depth)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import CreditWorkers
+import EmbeddedPostgres
+import Foundation
+import JobQueue
+import Logging
+import ServiceLifecycle
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run CreditOps on a private PostgreSQL in .creditops/ (no set-up needed).",
+        discussion: """
+            Starts a private PostgreSQL cluster in .creditops/postgres (created on first run, reused after),
+            migrates it, and runs the workers until Ctrl-C. It prints the DATABASE_URL to use from another
+            terminal, e.g. to queue jobs with `creditops enqueue`.
+
+            Example:
+              swift run creditops demo
+            """
+    )
+
+    @Option(name: .customLong("data-dir"), help: "Where the demo keeps its PostgreSQL cluster.")
+    var dataDirectory: String = ".creditops/postgres"
+
+    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var worker: WorkerOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = logging.logger()
+            let postgres = EmbeddedPostgres(configuration: .init(dataDirectory: dataDirectory), logger: logger)
+            let endpoint = try await postgres.start()
+            do {
+                let url = endpoint.url + "?sslmode=disable"
+                try await withDatabase(try DatabaseURL.configuration(url), logger: logger) { client in
+                    try await SchemaMigrator(client: client, logger: logger).migrate()
+                    // Written unbuffered: whoever reads our output (a log, a test) sees it now.
+                    FileHandleWriter.write("""
+
+                        CreditOps demo is running. PostgreSQL: \(url)
+                        From another terminal:
+                          export DATABASE_URL='\(url)'
+                          creditops enqueue sleep --args '{"milliseconds": 200}'
+                          creditops jobs list
+                        Press Ctrl-C to stop.
+
+                        \n
+                        """, to: 1)
+                    let services: [any Service] = [
+                        QueueMaintenanceService(client: client, logger: logger),
+                        WorkerService(client: client, registry: JobKinds.registry(), configuration: worker.configuration(), logger: logger),
+                    ]
+                    try await runServices(services, logger: logger)
+                }
+                try await postgres.stop()
+            } catch {
+                try? await postgres.stop()
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import CreditWorkers
+import Foundation
+import JobQueue
+
+struct EnqueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue",
+        abstract: "Queue one job and print its id.",
+        discussion: """
+            The kind must be one this build knows (see the error for the list); its arguments are checked
+            before anything is written. With --unique-key, a second enqueue while the first job is still
+            pending prints the first job's id instead of queueing another.
+
+            Examples:
+              creditops enqueue noop
+              creditops enqueue sleep --args '{"milliseconds": 500}' --queue default --priority -1
+              creditops enqueue noop --run-at 2026-12-01T07:00:00+07:00 --unique-key nightly-2026-12-01
+            """
+    )
+
+    @Argument(help: "The job kind, e.g. noop.")
+    var kind: String
+
+    @Option(help: "Arguments as a JSON object.")
+    var args: String = "{}"
+
+    @Option(help: "Queue (default: the kind's queue).")
+    var queue: String?
+
+    @Option(help: "Priority, -100...100; lower runs first.")
+    var priority: Int = 0
+
+    @Option(name: .customLong("run-at"), help: "When to run, ISO 8601 with an offset (default: now).")
+    var runAt: String?
+
+    @Option(name: .customLong("unique-key"), help: "At most one pending job with this key.")
+    var uniqueKey: String?
+
+    @Option(name: .customLong("max-attempts"), help: "Attempts before the job is discarded (1...1000).")
+    var maxAttempts: Int?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let registry = JobKinds.registry()
+            try registry.validate(kind: kind, argsJSON: args)
+            let defaults = registry.defaults(for: kind)
+            var runDate: Date?
+            if let runAt {
+                guard let parsed = ISO8601.parse(runAt) else {
+                    throw CLIError("--run-at '\(runAt)' is not an ISO 8601 time such as 2026-12-01T07:00:00+07:00")
+                }
+                runDate = parsed
+            }
+            let job = NewJob(
+                kind: kind, argsJSON: args, queue: queue ?? defaults?.queue ?? "default", priority: priority,
+                runAt: runDate, uniqueKey: uniqueKey, maxAttempts: maxAttempts ?? defaults?.maxAttempts ?? 20)
+            let logger = logging.logger()
+            let id = try await withDatabase(try database.configuration(), logger: logger) { client in
+                try await JobQueue(client: client, registry: registry, logger: logger).enqueue(job)
+            }
+            print(json ? #"{"id":\#(id)}"# : "\(id)")
+        }
+    }
+}
+
+enum ISO8601 {
+    /// Accepts `2026-12-01T07:00:00+07:00`, with or without fractional seconds, and `Z`.
+    static func parse(_ text: String) -> Date? {
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        return try? Date.ISO8601FormatStyle().parse(text)
+    }
+}

@@ -1,0 +1,150 @@
+public import ArgumentParser
+import CreditWorkers
+import Foundation
+import JobQueue
+
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs",
+        abstract: "List, inspect, retry and cancel jobs.",
+        subcommands: [List.self, Show.self, Retry.self, Cancel.self, Stats.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List jobs, newest first.",
+            discussion: "Example:\n  creditops jobs list --state discarded --queue default --limit 20")
+
+        @Option(help: "available, scheduled, running, retryable, completed, discarded or cancelled.")
+        var state: JobState?
+        @Option(help: "Only this queue.") var queue: String?
+        @Option(help: "Only this kind.") var kind: String?
+        @Option(help: "At most this many (1...1000).") var limit: Int = 50
+        @Option(name: .customLong("before-id"), help: "Page: only jobs with a smaller id.") var beforeID: Int64?
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func validate() throws {
+            guard (1...1000).contains(limit) else { throw ValidationError("--limit must be within 1...1000") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let filter = JobFilter(state: state, queue: queue, kind: kind, limit: limit, beforeID: beforeID)
+                let jobs = try await withQueue(database, logging) { try await $0.jobs(filter) }
+                if json { return try printJSON(jobs) }
+                printTable(
+                    ["ID", "QUEUE", "KIND", "STATE", "ATTEMPT", "RUN AT", "LAST ERROR"],
+                    jobs.map { job in
+                        [String(job.id), job.queue, job.kind, job.state.rawValue, "\(job.attempt)/\(job.maxAttempts)",
+                         Display.time(job.runAt), job.errors.last.map { Display.clip($0.error, 50) } ?? ""]
+                    })
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one job with its arguments and every attempt's error.",
+            discussion: "Example:\n  creditops jobs show 42")
+
+        @Argument(help: "The job id.") var id: Int64
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let job = try await withQueue(database, logging) { try await $0.job(id: id) }
+                if json { return try printJSON(job) }
+                let lines: [(String, String)] = [
+                    ("id", String(job.id)), ("queue", job.queue), ("kind", job.kind), ("state", job.state.rawValue),
+                    ("attempt", "\(job.attempt) of \(job.maxAttempts)"), ("priority", String(job.priority)),
+                    ("args", job.args), ("run at", Display.time(job.runAt)),
+                    ("attempted at", job.attemptedAt.map(Display.time) ?? "-"), ("attempted by", job.attemptedBy ?? "-"),
+                    ("lease until", job.leaseExpiresAt.map(Display.time) ?? "-"), ("unique key", job.uniqueKey ?? "-"),
+                    ("created at", Display.time(job.createdAt)), ("finalized at", job.finalizedAt.map(Display.time) ?? "-"),
+                ]
+                for (label, value) in lines { print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + value) }
+                if !job.errors.isEmpty {
+                    print("errors:")
+                    for error in job.errors { print("  attempt \(error.attempt) at \(Display.time(error.at)): \(error.error)") }
+                }
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a discarded, cancelled, retryable or scheduled job run now.",
+            discussion: "Example:\n  creditops jobs retry 42")
+
+        @Argument(help: "The job id.") var id: Int64
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                try await withQueue(database, logging) { try await $0.retry(jobID: id) }
+                print("Job \(id) is available to run again.")
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a pending or running job (a running one has its task cancelled).",
+            discussion: "Example:\n  creditops jobs cancel 42")
+
+        @Argument(help: "The job id.") var id: Int64
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let previous = try await withQueue(database, logging) { try await $0.cancel(jobID: id) }
+                print("Job \(id) cancelled (was \(previous.rawValue)).")
+            }
+        }
+    }
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Jobs per queue and state.",
+            discussion: "Example:\n  creditops jobs stats --json")
+
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let stats = try await withQueue(database, logging) { try await $0.stats() }
+                if json { return try printJSON(stats) }
+                printQueueStats(stats)
+            }
+        }
+    }
+}
+
+extension JobState: ExpressibleByArgument {}
+
+func withQueue<T: Sendable>(
+    _ database: DatabaseOptions, _ logging: LoggingOptions, _ body: @Sendable (JobQueue) async throws -> T
+) async throws -> T {
+    let logger = logging.logger()
+    return try await withDatabase(try database.configuration(), logger: logger) { client in
+        try await body(JobQueue(client: client, registry: JobKinds.registry(), logger: logger))
+    }
+}
+
+func printQueueStats(_ stats: [QueueStats]) {
+    printTable(
+        ["QUEUE", "PAUSED", "AVAILABLE", "SCHEDULED", "RUNNING", "RETRYABLE", "COMPLETED", "DISCARDED", "CANCELLED", "OLDEST WAIT"],
+        stats.map { queue in
+            [queue.queue, queue.paused ? "yes" : "no", String(queue.available), String(queue.scheduled), String(queue.running),
+             String(queue.retryable), String(queue.completed), String(queue.discarded), String(queue.cancelled),
+             queue.oldestAvailableAgeSeconds.map { String(format: "%.1fs", $0) } ?? "-"]
+        })
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import CreditWorkers
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Bring the database to the current schema (safe to run again).",
+        discussion: """
+            Applies the steps of schema.sql (built into this binary) that the database lacks, and records
+            each one in schema_migrations. Running it again on a current database changes nothing.
+
+            Example:
+              DATABASE_URL=postgres://postgres@127.0.0.1:5432/creditops creditops migrate
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = logging.logger()
+            let report = try await withDatabase(try database.configuration(), logger: logger) { client in
+                try await SchemaMigrator(client: client, logger: logger).migrate()
+            }
+            if report.applied.isEmpty {
+                print("Schema is current (version \(report.to)); nothing to do.")
+            } else {
+                print("Migrated schema from version \(report.from) to \(report.to) (steps \(report.applied.map(String.init).joined(separator: ", "))).")
+            }
+        }
+    }
+}

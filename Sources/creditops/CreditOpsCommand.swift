@@ -1,0 +1,17 @@
+import ArgumentParser
+
+@main
+struct CreditOpsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "creditops",
+        abstract: "PostgreSQL job queues and workers for the Youth Union's entrusted policy-credit work.",
+        discussion: """
+            Every command that talks to the database reads DATABASE_URL (postgres://USER@HOST:PORT/DATABASE).
+            `creditops demo` needs none: it starts a private PostgreSQL in .creditops/.
+            """,
+        subcommands: [
+            MigrateCommand.self, DemoCommand.self, WorkerCommand.self, EnqueueCommand.self, JobsCommand.self,
+            QueuesCommand.self,
+        ]
+    )
+}

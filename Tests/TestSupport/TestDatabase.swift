@@ -1,0 +1,110 @@
+public import CreditWorkers
+public import EmbeddedPostgres
+public import Logging
+public import PostgresNIO
+import Foundation
+
+/// A fresh database for one test, cloned from a migrated template on the run's one private
+/// PostgreSQL server (or on `TEST_DATABASE_URL`'s server when set), so tests may run in parallel
+/// without seeing each other's rows.
+public struct TestDatabase: Sendable {
+    /// The database's name.
+    public let name: String
+    /// `postgres://…` for this database, to hand to spawned processes as `DATABASE_URL`.
+    public let url: String
+    /// A client configuration for it.
+    public let configuration: PostgresClient.Configuration
+
+    /// Runs `body` with a running client on a new database, then drops the database.
+    public static func withDatabase<T: Sendable>(
+        _ body: @Sendable (PostgresClient, TestDatabase) async throws -> T
+    ) async throws -> T {
+        let database = try await TestCluster.shared.createDatabase()
+        let client = PostgresClient(configuration: database.configuration, backgroundLogger: TestCluster.quietLogger)
+        do {
+            let result = try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                return try await body(client, database)
+            }
+            try await TestCluster.shared.dropDatabase(database.name)
+            return result
+        } catch {
+            try? await TestCluster.shared.dropDatabase(database.name)
+            throw error
+        }
+    }
+}
+
+/// The run's one server and template database, made on first use.
+actor TestCluster {
+    static let shared = TestCluster()
+    static let quietLogger = Logger(label: "creditops.test") { _ in SwiftLogNoOpLogHandler() }
+
+    private var admin: (url: URLComponents, configuration: PostgresClient.Configuration)?
+    private var server: EmbeddedPostgres?
+    private let template = "creditops_template_\(ProcessInfo.processInfo.processIdentifier)"
+
+    func createDatabase() async throws -> TestDatabase {
+        let admin = try await prepare()
+        let name = "t_\(ProcessInfo.processInfo.processIdentifier)_\(UInt64.random(in: 0...UInt64.max))"
+        try await Self.adminQuery(admin.configuration, "CREATE DATABASE \(name) TEMPLATE \(template)")
+        var components = admin.url
+        components.path = "/" + name
+        var configuration = admin.configuration
+        configuration.database = name
+        return TestDatabase(name: name, url: components.string!, configuration: configuration)
+    }
+
+    func dropDatabase(_ name: String) async throws {
+        guard let admin else { return }
+        try await Self.adminQuery(admin.configuration, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+
+    private func prepare() async throws -> (url: URLComponents, configuration: PostgresClient.Configuration) {
+        if let admin { return admin }
+        let url: String
+        if let given = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"], !given.isEmpty {
+            url = given
+        } else {
+            let folder = FileManager.default.temporaryDirectory
+                .appendingPathComponent("creditops-test-\(ProcessInfo.processInfo.processIdentifier)").path
+            let server = EmbeddedPostgres(
+                configuration: .init(dataDirectory: folder, durability: .throwaway, removeWhenProcessExits: true),
+                logger: Self.quietLogger)
+            url = try await server.start().url + "?sslmode=disable"
+            self.server = server
+        }
+        let configuration = try DatabaseURL.configuration(url)
+        let components = URLComponents(string: url)!  // DatabaseURL accepted it
+        try await Self.adminQuery(configuration, "DROP DATABASE IF EXISTS \(template) WITH (FORCE)")
+        try await Self.adminQuery(configuration, "CREATE DATABASE \(template)")
+        var templateConfiguration = configuration
+        templateConfiguration.database = template
+        let client = PostgresClient(configuration: templateConfiguration, backgroundLogger: Self.quietLogger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await SchemaMigrator(client: client, logger: Self.quietLogger).migrate()
+        }
+        admin = (components, configuration)
+        return (components, configuration)
+    }
+
+    /// One statement on a short-lived connection (CREATE/DROP DATABASE cannot run in a pool's
+    /// transaction and must not keep the template open).
+    static func adminQuery(_ configuration: PostgresClient.Configuration, _ sql: String) async throws {
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(
+                host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
+                password: configuration.password, database: configuration.database, tls: .disable),
+            id: 1, logger: quietLogger)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: quietLogger)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
