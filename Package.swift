@@ -85,7 +85,6 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CreditDomainTests", dependencies: ["CreditDomain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EmbeddedPostgresTests",
             dependencies: ["EmbeddedPostgres", "TestSupport"],

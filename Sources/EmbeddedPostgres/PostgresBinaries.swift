@@ -19,8 +19,10 @@ public struct PostgresBinaries: Sendable, Hashable {
     /// Finds a folder holding `initdb`, `pg_ctl` and `postgres` together, on `PATH` first, then in
     /// `extraSearchPaths`. Links are followed so that a `pg_ctl` linked into /usr/local/bin finds
     /// its `postgres` beside the real file.
-    public static func locate(extraSearchPaths: [String]) throws -> PostgresBinaries {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    public static func locate(
+        path: String? = nil, extraSearchPaths: [String]
+    ) throws -> PostgresBinaries {
+        let path = path ?? ProcessInfo.processInfo.environment["PATH"] ?? ""
         let folders = path.split(separator: ":").map(String.init) + extraSearchPaths
         for folder in folders where !folder.isEmpty {
             let candidate = URL(fileURLWithPath: folder).appendingPathComponent("pg_ctl")

@@ -14,57 +14,64 @@ struct ProcessRunner: Sendable {
     /// The user to run as via `runuser`, or nil to run as ourselves.
     let serverUser: String?
 
-    /// Runs `program` and waits for it, at most `timeout` (then it is killed). Uses the
-    /// termination handler rather than `waitUntilExit`, which can miss the exit of a child whose
-    /// own child (the server) lives on.
+    /// Runs `program` and waits for it, at most `timeout` (then it is killed).
+    ///
+    /// Spawned with `posix_spawn` rather than Foundation's `Process`: `Process` watches a socket
+    /// that the child inherits, and the server `pg_ctl` leaves running inherits it too, so the
+    /// exit of `pg_ctl` would go unnoticed for as long as the server runs.
     func run(_ program: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Result {
-        let process = Process()
-        if let serverUser {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", serverUser, "--", program] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = arguments
-        }
-        // The server that pg_ctl starts inherits our descriptors: give it a file, not a pipe, or a
-        // reader of that pipe would wait for the server to exit.
-        let outputFile = FileManager.default.temporaryDirectory
-            .appendingPathComponent("creditops-pg-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out")
-        guard FileManager.default.createFile(atPath: outputFile.path, contents: nil) else {
-            throw EmbeddedPostgresError.startFailed("cannot create \(outputFile.path)")
-        }
-        defer { try? FileManager.default.removeItem(at: outputFile) }
-        let handle = try FileHandle(forWritingTo: outputFile)
-        defer { try? handle.close() }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
+        let argv = serverUser.map { ["/usr/sbin/runuser", "-u", $0, "--", program] + arguments } ?? [program] + arguments
+        let outputPath = FileManager.default.temporaryDirectory
+            .appendingPathComponent("creditops-pg-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out").path
+        defer { unlink(outputPath) }
+        let pid = try Self.spawn(argv, outputPath: outputPath)
 
-        let status: Int32? = try await withThrowingTaskGroup(of: Int32?.self) { group in
-            let exited = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
-            process.terminationHandler = { finished in
-                exited.continuation.yield(finished.terminationStatus)
-                exited.continuation.finish()
-            }
-            try process.run()
+        let status: Int32? = await withTaskGroup(of: Int32?.self) { group in
             group.addTask {
-                for await status in exited.stream { return status }
-                return nil
+                // waitpid blocks its thread; keep it off the cooperative pool.
+                await withCheckedContinuation { continuation in
+                    DispatchQueue.global().async {
+                        var status: Int32 = 0
+                        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                        continuation.resume(returning: status)
+                    }
+                }
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 return nil
             }
-            defer { group.cancelAll() }
-            let first = try await group.next() ?? nil
-            if first == nil, process.isRunning { process.terminate() }
+            let first = await group.next() ?? nil
+            if first == nil {
+                kill(pid, SIGKILL)  // the waiter then reaps it and the group ends
+            }
+            group.cancelAll()
             return first
         }
-        let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         guard let status else {
             throw EmbeddedPostgresError.startFailed("\(program) did not finish within \(timeout): \(output.lastLines(3))")
         }
-        return Result(status: status, output: output)
+        // The exit code, or 128 + the signal that ended it, as a shell reports it.
+        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Result(status: exitCode, output: output)
+    }
+
+    private static func spawn(_ argv: [String], outputPath: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        guard result == 0 else {
+            throw EmbeddedPostgresError.startFailed("cannot run \(argv[0]): \(String(cString: strerror(result)))")
+        }
+        return pid
     }
 
     static func chown(path: String, user: String) throws {

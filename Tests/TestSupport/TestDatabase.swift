@@ -1,6 +1,6 @@
-public import CreditWorkers
-public import EmbeddedPostgres
-public import Logging
+import CreditWorkers
+import EmbeddedPostgres
+import Logging
 public import PostgresNIO
 import Foundation
 
@@ -16,10 +16,11 @@ public struct TestDatabase: Sendable {
     public let configuration: PostgresClient.Configuration
 
     /// Runs `body` with a running client on a new database, then drops the database.
+    /// - Parameter migrated: false for an empty database, to test migrations themselves.
     public static func withDatabase<T: Sendable>(
-        _ body: @Sendable (PostgresClient, TestDatabase) async throws -> T
+        migrated: Bool = true, _ body: @Sendable (PostgresClient, TestDatabase) async throws -> T
     ) async throws -> T {
-        let database = try await TestCluster.shared.createDatabase()
+        let database = try await TestCluster.shared.createDatabase(migrated: migrated)
         let client = PostgresClient(configuration: database.configuration, backgroundLogger: TestCluster.quietLogger)
         do {
             let result = try await withThrowingTaskGroup(of: Void.self) { group in
@@ -41,14 +42,14 @@ actor TestCluster {
     static let shared = TestCluster()
     static let quietLogger = Logger(label: "creditops.test") { _ in SwiftLogNoOpLogHandler() }
 
-    private var admin: (url: URLComponents, configuration: PostgresClient.Configuration)?
+    private var admin: Task<(url: URLComponents, configuration: PostgresClient.Configuration), any Error>?
     private var server: EmbeddedPostgres?
     private let template = "creditops_template_\(ProcessInfo.processInfo.processIdentifier)"
 
-    func createDatabase() async throws -> TestDatabase {
+    func createDatabase(migrated: Bool) async throws -> TestDatabase {
         let admin = try await prepare()
         let name = "t_\(ProcessInfo.processInfo.processIdentifier)_\(UInt64.random(in: 0...UInt64.max))"
-        try await Self.adminQuery(admin.configuration, "CREATE DATABASE \(name) TEMPLATE \(template)")
+        try await Self.adminQuery(admin.configuration, "CREATE DATABASE \(name) TEMPLATE \(migrated ? template : "template0")")
         var components = admin.url
         components.path = "/" + name
         var configuration = admin.configuration
@@ -57,12 +58,21 @@ actor TestCluster {
     }
 
     func dropDatabase(_ name: String) async throws {
-        guard let admin else { return }
+        guard let admin = try await admin?.value else { return }
         try await Self.adminQuery(admin.configuration, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
+    /// The first caller starts the server; the others, arriving while it starts (actor calls
+    /// interleave at each await), wait for the same start. The one unstructured task of the
+    /// tests: it must outlive whichever test happened to come first.
     private func prepare() async throws -> (url: URLComponents, configuration: PostgresClient.Configuration) {
-        if let admin { return admin }
+        if let admin { return try await admin.value }
+        let task = Task { try await self.startServer() }
+        admin = task
+        return try await task.value
+    }
+
+    private func startServer() async throws -> (url: URLComponents, configuration: PostgresClient.Configuration) {
         let url: String
         if let given = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"], !given.isEmpty {
             url = given
@@ -87,7 +97,6 @@ actor TestCluster {
             defer { group.cancelAll() }
             try await SchemaMigrator(client: client, logger: Self.quietLogger).migrate()
         }
-        admin = (components, configuration)
         return (components, configuration)
     }
 

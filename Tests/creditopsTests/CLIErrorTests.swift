@@ -1,0 +1,56 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Bad set-up gets one clear line on stderr and a non-zero exit, never a hang or a stack trace.
+@Suite struct CLIErrorTests {
+    @Test(arguments: [
+        ("foo://x", "must start with postgres://"),
+        ("not a url at all", "DATABASE_URL"),
+        ("postgres://127.0.0.1/db", "has no user"),
+    ])
+    func badDatabaseURL(url: String, expected: String) async throws {
+        let output = try await CreditOpsProcess.run(["migrate"], environment: ["DATABASE_URL": url])
+        #expect(output.status != 0)
+        let lines = output.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(output.stderr.contains(expected))
+    }
+
+    @Test func missingDatabaseURL() async throws {
+        let output = try await CreditOpsProcess.run(["jobs", "list"])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("DATABASE_URL is not set"))
+    }
+
+    @Test func unreachableServerFailsWithinBound() async throws {
+        let started = ContinuousClock.now
+        // Port 1 on loopback: nothing listens there.
+        let output = try await CreditOpsProcess.run(
+            ["migrate"], environment: ["DATABASE_URL": "postgres://postgres@127.0.0.1:1/creditops"], timeout: .seconds(30))
+        let elapsed = ContinuousClock.now - started
+        #expect(output.status != 0)
+        #expect(output.stderr.split(separator: "\n").count == 1)
+        #expect(output.stderr.contains("cannot connect to PostgreSQL at 127.0.0.1:1"))
+        #expect(elapsed < .seconds(15))
+    }
+
+    @Test func migrateTwiceThroughTheBinary() async throws {
+        try await TestDatabase.withDatabase(migrated: false) { _, database in
+            let first = try await CreditOpsProcess.run(["migrate"], environment: ["DATABASE_URL": database.url])
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(first.stdout.contains("Migrated schema from version 0"))
+            let second = try await CreditOpsProcess.run(["migrate"], environment: ["DATABASE_URL": database.url])
+            #expect(second.status == 0)
+            #expect(second.stdout.contains("nothing to do"))
+        }
+    }
+
+    @Test func helpListsOnlyBuiltCommands() async throws {
+        let output = try await CreditOpsProcess.run(["--help"])
+        #expect(output.status == 0)
+        for command in ["migrate", "demo", "worker", "enqueue", "jobs", "queues"] {
+            #expect(output.stdout.contains("  \(command) "), "missing \(command)")
+        }
+    }
+}
