@@ -265,8 +265,12 @@ public final class WorkerService: Service, Sendable {
                 try await store.client.withConnection { connection in
                     try await connection.listen(on: "creditops_jobs") { notifications in
                         failures = 0
-                        // Anything committed while we were not listening is found by this claim.
-                        self.state.withLock { $0.markAllHaveWork() }
+                        // Anything committed while we were not listening is found by this claim, and a
+                        // cancellation we missed by the next lease renewal, which we bring forward.
+                        self.state.withLock { state in
+                            state.markAllHaveWork()
+                            state.renewLeasesNow = true
+                        }
                         self.wake.yield()
                         for try await notification in notifications {
                             self.handle(notification: notification.payload)
@@ -316,7 +320,11 @@ public final class WorkerService: Service, Sendable {
                 }
             }
             untilRenewal -= tick
-            guard untilRenewal <= .zero else { continue }
+            let renewNow = state.withLock { state in
+                defer { state.renewLeasesNow = false }
+                return state.renewLeasesNow
+            }
+            guard untilRenewal <= .zero || renewNow else { continue }
             untilRenewal = configuration.leaseDuration / 3
             guard !running.isEmpty else { continue }
             do {
@@ -345,6 +353,9 @@ struct WorkerState: Sendable {
     var hasWork: Set<String>
     var running: [Int64: RunningJob] = [:]
     var shuttingDown = false
+    /// Set when the listener (re)connects: a cancellation sent while it was away is caught by
+    /// renewing the leases at once (a cancelled job's lease cannot be renewed).
+    var renewLeasesNow = false
 
     init(concurrency: [String: Int]) {
         self.concurrency = concurrency

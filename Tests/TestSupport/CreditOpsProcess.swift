@@ -90,7 +90,7 @@ public struct CreditOpsProcess: Sendable {
 /// - Returns: whether it held in time.
 public func eventually(
     timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool
-) async rethrows -> Bool {
+) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
