@@ -1,0 +1,44 @@
+import Foundation
+import JobQueue
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// The real `creditops worker` binary, killed and restarted: nothing is lost.
+@Suite struct WorkerProcessTests {
+    @Test func aJobOfAKilledWorkerRunsAgainAfterItsLease() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let queue = JobQueue(client: client, registry: JobRegistry(), logger: silentLogger)
+            let id = try await queue.enqueue(NewJob(kind: "sleep", argsJSON: #"{"milliseconds": 1500}"#, maxAttempts: 5))
+            let environment = ["DATABASE_URL": database.url]
+            let workerArguments = ["worker", "--lease-seconds", "2", "--poll-ms", "100", "--log-level", "warning"]
+
+            let doomed = try CreditOpsProcess.start(workerArguments, environment: environment)
+            defer { doomed.removeOutput() }
+            let claimed = try await eventually { try await queue.job(id: id).state == .running }
+            #expect(claimed, "the first worker never claimed the job: \(doomed.stderr())")
+            doomed.kill(signal: SIGKILL)
+            #expect(await doomed.wait(timeout: .seconds(10)))
+            #expect(try await queue.job(id: id).state == .running)  // orphaned, until its lease runs out
+
+            let survivor = try CreditOpsProcess.start(workerArguments, environment: environment)
+            defer {
+                survivor.kill(signal: SIGKILL)
+                survivor.removeOutput()
+            }
+            let completed = try await eventually(timeout: .seconds(30)) { try await queue.job(id: id).state == .completed }
+            #expect(completed, "the job did not complete after the rescue: \(survivor.stderr())")
+            let record = try await queue.job(id: id)
+            #expect(record.attempt == 2)
+            #expect(record.errors.count == 1)
+            #expect(record.errors.first?.error.contains("vanished: its lease expired") == true)
+
+            // The survivor shuts down cleanly on SIGTERM.
+            survivor.kill(signal: SIGTERM)
+            #expect(await survivor.wait(timeout: .seconds(10)))
+            #expect(survivor.process.terminationStatus == 0)
+            let rows = try await client.query("SELECT count(*)::int8 FROM jobs WHERE state = 'running'", logger: silentLogger)
+            for try await running in rows.decode(Int64.self) { #expect(running == 0) }
+        }
+    }
+}
