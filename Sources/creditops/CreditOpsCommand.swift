@@ -11,7 +11,7 @@ struct CreditOpsCommand: AsyncParsableCommand {
             """,
         subcommands: [
             MigrateCommand.self, DemoCommand.self, WorkerCommand.self, EnqueueCommand.self, JobsCommand.self,
-            QueuesCommand.self,
+            QueuesCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure CreditOps (figures for BENCHMARKS.md).",
+        subcommands: [QueueBenchCommand.self]
+    )
+}
