@@ -83,3 +83,27 @@ $$;
 CREATE TRIGGER jobs_notify_inserted AFTER INSERT ON jobs
     REFERENCING NEW TABLE AS inserted
     FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_inserted();
+
+-- migrate:step 2 leader election and periodic jobs
+-- One row per election: whoever holds an unexpired row is the leader. A row with a TTL, renewed
+-- by its holder, rather than an advisory lock: a lock held by a leader whose network was cut
+-- stays held until the server notices the dead connection (TCP keep-alive: minutes or hours),
+-- while a row simply expires, so another process takes over within the TTL.
+CREATE TABLE queue_leaders (
+    name       text        PRIMARY KEY,
+    leader_id  text        NOT NULL,
+    elected_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL
+);
+
+-- The last period each periodic job was enqueued for. Moving last_scheduled_at forward and
+-- enqueueing happen in one transaction, and only forward moves succeed, so no period is ever
+-- enqueued twice, whatever two leaders, restarts or clock skew do.
+CREATE TABLE periodic_jobs (
+    name              text        PRIMARY KEY,
+    schedule          text        NOT NULL,
+    last_scheduled_at timestamptz,
+    last_job_id       bigint,
+    next_run_at       timestamptz,
+    updated_at        timestamptz NOT NULL DEFAULT now()
+);

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 public import PostgresNIO
 
@@ -247,6 +247,33 @@ public struct JobQueue: Sendable {
                 queue: row.0, paused: row.1, available: Int(row.2), scheduled: Int(row.3), running: Int(row.4),
                 retryable: Int(row.5), completed: Int(row.6), discarded: Int(row.7), cancelled: Int(row.8),
                 oldestAvailableAgeSeconds: row.9))
+        }
+        return result
+    }
+
+    /// The current leader, if any holds an unexpired claim.
+    public func leader(election: String = "default") async throws -> LeaderInfo? {
+        let rows = try await client.query(
+            "SELECT leader_id, elected_at, expires_at FROM queue_leaders WHERE name = \(election) AND expires_at > now()",
+            logger: logger)
+        for try await (id, electedAt, expiresAt) in rows.decode((String, Date, Date).self) {
+            return LeaderInfo(id: id, electedAt: electedAt, expiresAt: expiresAt)
+        }
+        return nil
+    }
+
+    /// Every periodic job the leaders have scheduled, with its last and next run.
+    public func periodicJobs() async throws -> [PeriodicJobInfo] {
+        let rows = try await client.query(
+            """
+            SELECT p.name, p.schedule, p.last_scheduled_at, p.last_job_id, j.state::text, p.next_run_at
+            FROM periodic_jobs p LEFT JOIN jobs j ON j.id = p.last_job_id ORDER BY p.name
+            """, logger: logger)
+        var result: [PeriodicJobInfo] = []
+        for try await (name, schedule, last, jobID, state, next) in rows.decode((String, String, Date?, Int64?, String?, Date?).self) {
+            result.append(PeriodicJobInfo(
+                name: name, schedule: schedule, lastScheduledAt: last, lastJobID: jobID,
+                lastJobState: state.flatMap(JobState.init(rawValue:)), nextRunAt: next))
         }
         return result
     }

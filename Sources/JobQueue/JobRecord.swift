@@ -65,3 +65,24 @@ public struct JobFilter: Sendable, Hashable {
         self.beforeID = beforeID
     }
 }
+
+/// Who leads, for `queues list` and the operations page.
+public struct LeaderInfo: Sendable, Hashable, Codable {
+    /// The leader's worker id (`host:pid:suffix`).
+    public var id: String
+    public var electedAt: Date
+    /// When its claim runs out unless renewed.
+    public var expiresAt: Date
+}
+
+/// A periodic job's last and next run.
+public struct PeriodicJobInfo: Sendable, Hashable, Codable {
+    public var name: String
+    public var schedule: String
+    /// The period last enqueued.
+    public var lastScheduledAt: Date?
+    public var lastJobID: Int64?
+    /// The state of that period's job (nil once pruned).
+    public var lastJobState: JobState?
+    public var nextRunAt: Date?
+}

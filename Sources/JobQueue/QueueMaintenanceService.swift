@@ -3,17 +3,17 @@ public import PostgresNIO
 public import ServiceLifecycle
 import Metrics
 
-/// Keeps the queue moving: makes scheduled and retryable jobs runnable when their time comes,
-/// rescues jobs whose worker vanished (lease expired), and publishes queue depths.
-///
-/// Every statement claims its rows with `SKIP LOCKED`, so several processes may run this service
-/// at once without doing anything twice.
+/// Keeps the queue moving: makes scheduled and retryable jobs runnable when their time comes and
+/// publishes queue depths. Every worker process runs it (each statement claims its rows with
+/// `SKIP LOCKED`, so nothing is done twice), so scheduled jobs start on time even while the
+/// leader is being replaced. The rescue of jobs whose worker vanished is a leader duty:
+/// ``rescueDuty``.
 public struct QueueMaintenanceService: Service {
     /// How often maintenance runs.
     public struct Configuration: Sendable {
         /// The longest a due scheduled or retryable job waits to become runnable. Default: 1 second.
         public var promoteInterval: Duration
-        /// How often expired leases are looked for. Default: 5 seconds.
+        /// How often the leader looks for expired leases. Default: 5 seconds.
         public var rescueInterval: Duration
         /// The most rows one statement changes, so no statement holds locks for long. Default: 1000.
         public var batchSize: Int
@@ -38,20 +38,34 @@ public struct QueueMaintenanceService: Service {
     }
 
     public func run() async throws {
-        var sinceRescue = configuration.rescueInterval
+        var sinceDepths = Duration.seconds(5)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await promoteDue()
-                if sinceRescue >= configuration.rescueInterval {
-                    sinceRescue = .zero
-                    try await rescueExpired()
+                if sinceDepths >= .seconds(5) {
+                    sinceDepths = .zero
                     try await publishDepths()
                 }
             } catch {
                 logger.warning("Queue maintenance failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: configuration.promoteInterval) }
-            sinceRescue += configuration.promoteInterval
+            sinceDepths += configuration.promoteInterval
+        }
+    }
+
+    /// The rescue of jobs whose worker vanished, every ``Configuration/rescueInterval``: a duty
+    /// for the ``LeaderElection``.
+    public var rescueDuty: LeaderDuty {
+        LeaderDuty(name: "rescue") {
+            while !Task.isCancelled {
+                do {
+                    try await rescueExpired()
+                } catch {
+                    logger.warning("Rescuing expired jobs failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: configuration.rescueInterval)
+            }
         }
     }
 

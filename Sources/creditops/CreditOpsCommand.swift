@@ -10,7 +10,7 @@ struct CreditOpsCommand: AsyncParsableCommand {
             `creditops demo` needs none: it starts a private PostgreSQL in .creditops/.
             """,
         subcommands: [
-            MigrateCommand.self, DemoCommand.self, WorkerCommand.self, EnqueueCommand.self, JobsCommand.self,
+            MigrateCommand.self, DemoCommand.self, RunCommand.self, WorkerCommand.self, EnqueueCommand.self, JobsCommand.self,
             QueuesCommand.self, BenchCommand.self,
         ]
     )

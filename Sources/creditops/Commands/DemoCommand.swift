@@ -47,11 +47,7 @@ struct DemoCommand: AsyncParsableCommand {
 
                         \n
                         """, to: 1)
-                    let services: [any Service] = [
-                        QueueMaintenanceService(client: client, logger: logger),
-                        WorkerService(client: client, registry: JobKinds.registry(), configuration: worker.configuration(), logger: logger),
-                    ]
-                    try await runServices(services, logger: logger)
+                    try await runServices(worker.services(client: client, logger: logger), logger: logger)
                 }
                 try await postgres.stop()
             } catch {

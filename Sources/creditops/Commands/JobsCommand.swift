@@ -120,9 +120,9 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let stats = try await withQueue(database, logging) { try await $0.stats() }
-                if json { return try printJSON(stats) }
-                printQueueStats(stats)
+                let overview = try await withQueue(database, logging) { try await QueueOverview.load($0) }
+                if json { return try printJSON(overview) }
+                overview.print()
             }
         }
     }
@@ -136,6 +136,33 @@ func withQueue<T: Sendable>(
     let logger = logging.logger()
     return try await withDatabase(try database.configuration(), logger: logger) { client in
         try await body(JobQueue(client: client, registry: JobKinds.registry(), logger: logger))
+    }
+}
+
+/// Queues, the leader and the periodic jobs: what `queues list` and `jobs stats` show.
+struct QueueOverview: Encodable {
+    var queues: [QueueStats]
+    var leader: LeaderInfo?
+    var periodicJobs: [PeriodicJobInfo]
+
+    static func load(_ queue: JobQueue) async throws -> QueueOverview {
+        QueueOverview(queues: try await queue.stats(), leader: try await queue.leader(), periodicJobs: try await queue.periodicJobs())
+    }
+
+    func print() {
+        printQueueStats(queues)
+        Swift.print("")
+        Swift.print("leader: \(leader.map { "\($0.id) (since \(Display.time($0.electedAt)))" } ?? "none: no run or worker process holds it")")
+        if !periodicJobs.isEmpty {
+            Swift.print("")
+            printTable(
+                ["PERIODIC", "SCHEDULE", "LAST RUN", "LAST JOB", "NEXT RUN"],
+                periodicJobs.map { job in
+                    [job.name, job.schedule, job.lastScheduledAt.map(Display.time) ?? "-",
+                     job.lastJobID.map { "\($0) (\(job.lastJobState?.rawValue ?? "pruned"))" } ?? "-",
+                     job.nextRunAt.map(Display.time) ?? "-"]
+                })
+        }
     }
 }
 

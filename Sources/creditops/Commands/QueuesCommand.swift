@@ -19,9 +19,9 @@ struct QueuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let stats = try await withQueue(database, logging) { try await $0.stats() }
-                if json { return try printJSON(stats) }
-                printQueueStats(stats)
+                let overview = try await withQueue(database, logging) { try await QueueOverview.load($0) }
+                if json { return try printJSON(overview) }
+                overview.print()
             }
         }
     }

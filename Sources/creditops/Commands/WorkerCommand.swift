@@ -3,6 +3,7 @@ import Foundation
 import CreditWorkers
 import JobQueue
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 import UnixSignals
 
@@ -29,12 +30,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let logger = logging.logger()
             let configuration = try database.configuration()
             try await withDatabase(configuration, logger: logger) { client in
-                let registry = JobKinds.registry()
-                let services: [any Service] = [
-                    QueueMaintenanceService(client: client, logger: logger),
-                    WorkerService(client: client, registry: registry, configuration: worker.configuration(), logger: logger),
-                ]
-                try await runServices(services, logger: logger)
+                try await runServices(worker.services(client: client, logger: logger), logger: logger)
             }
         }
     }
@@ -57,11 +53,26 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("drain-seconds"), help: "How long shutdown waits for running jobs.")
     var drainSeconds: Double = 30
 
+    @Flag(name: .customLong("no-leader"), help: "Never take the leader duties (periodic jobs, rescue, pruning) in this process.")
+    var noLeader = false
+
+    @Option(name: .customLong("leader-ttl-seconds"), help: "A dead leader is replaced within this plus 2 seconds.")
+    var leaderTTLSeconds: Double = 10
+
+    @Option(name: .customLong("heartbeat-seconds"), help: "Period of the leader's heartbeat job (a noop that shows periodic jobs run).")
+    var heartbeatSeconds: Int = 60
+
+    @Option(name: .customLong("prune-after-seconds"), help: "Keep completed and cancelled jobs this long (discarded: ten times as long, at least 30 days).")
+    var pruneAfterSeconds: Double = 3 * 86_400
+
     func validate() throws {
         guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be within 1...10000") }
         guard leaseSeconds >= 1, leaseSeconds <= 86_400 else { throw ValidationError("--lease-seconds must be within 1...86400") }
         guard (10...60_000).contains(pollMilliseconds) else { throw ValidationError("--poll-ms must be within 10...60000") }
         guard drainSeconds >= 0, drainSeconds <= 3600 else { throw ValidationError("--drain-seconds must be within 0...3600") }
+        guard leaderTTLSeconds >= 2, leaderTTLSeconds <= 300 else { throw ValidationError("--leader-ttl-seconds must be within 2...300") }
+        guard (1...86_400).contains(heartbeatSeconds) else { throw ValidationError("--heartbeat-seconds must be within 1...86400") }
+        guard pruneAfterSeconds >= 1 else { throw ValidationError("--prune-after-seconds must be at least 1") }
         for queue in queueNames where !QueueName.isValid(queue) {
             throw ValidationError("--queues: '\(queue)' is not a valid queue name (letters, digits, '_', '-', '.')")
         }
@@ -69,6 +80,37 @@ struct WorkerOptions: ParsableArguments {
 
     var queueNames: [String] {
         queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// Promotion, the leader election with its duties (unless --no-leader) and the worker, in
+    /// start order: shutdown runs in reverse, so the worker drains first.
+    func services(client: PostgresClient, logger: Logger) -> [any Service] {
+        let registry = JobKinds.registry()
+        let workerConfiguration = configuration()
+        let maintenance = QueueMaintenanceService(client: client, logger: logger)
+        var services: [any Service] = [maintenance]
+        if !noLeader {
+            let queue = JobQueue(client: client, registry: registry, logger: logger)
+            let heartbeat = PeriodicJob(name: "heartbeat", schedule: .every(.seconds(heartbeatSeconds))) { _ in
+                NewJob(kind: "noop", maxAttempts: 1)
+            }
+            let pruner = JobPruner(
+                client: client,
+                configuration: .init(
+                    completedRetention: .milliseconds(Int64(pruneAfterSeconds * 1000)),
+                    discardedRetention: .milliseconds(Int64(max(pruneAfterSeconds * 10, 30 * 86_400) * 1000)),
+                    interval: .milliseconds(Int64(min(30, max(1, pruneAfterSeconds / 3)) * 1000))),
+                logger: logger)
+            services.append(LeaderElection(
+                client: client, candidateID: workerConfiguration.workerID,
+                duties: [
+                    maintenance.rescueDuty, pruner.duty,
+                    PeriodicScheduler(queue: queue, jobs: [heartbeat], logger: logger).duty,
+                ],
+                configuration: .init(ttl: .milliseconds(Int64(leaderTTLSeconds * 1000))), logger: logger))
+        }
+        services.append(WorkerService(client: client, registry: registry, configuration: workerConfiguration, logger: logger))
+        return services
     }
 
     func configuration() -> WorkerService.Configuration {

@@ -1,0 +1,106 @@
+public import Logging
+public import PostgresNIO
+public import Foundation
+
+/// Enqueues periodic jobs, once per period each: a leader duty.
+///
+/// On becoming leader it catches up: for each job whose most recent due time has not been
+/// enqueued, it enqueues that one run; runs missed before it are skipped (and logged). Then it
+/// sleeps until the next due time. A period is enqueued by moving `periodic_jobs.last_scheduled_at`
+/// forward and inserting the job in one transaction, so two leaders or a restart can never
+/// enqueue the same period twice.
+public struct PeriodicScheduler: Sendable {
+    let queue: JobQueue
+    let jobs: [PeriodicJob]
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// Creates the scheduler.
+    /// - Parameter now: the clock, injectable for tests.
+    public init(queue: JobQueue, jobs: [PeriodicJob], logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.queue = queue
+        self.jobs = jobs
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The duty to give a ``LeaderElection``.
+    public var duty: LeaderDuty {
+        LeaderDuty(name: "periodic jobs") { await self.run() }
+    }
+
+    func run() async {
+        guard !jobs.isEmpty else { return await sleepUntilCancelled() }
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                try await enqueueDue()
+                failures = 0
+            } catch {
+                failures += 1
+                logger.warning("Enqueueing periodic jobs failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            let wake = jobs.compactMap { $0.schedule.next(after: now()) }.min() ?? now().addingTimeInterval(60)
+            // Wake at the next due time, but at least every 30 s (a clock jump then costs little)
+            // and after a pause when the database is away.
+            let delay = failures > 0 ? min(Double(failures), 10) : min(max(wake.timeIntervalSince(now()), 0.01), 30)
+            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+        }
+    }
+
+    /// Enqueues, for every job, its latest due period if not enqueued yet.
+    /// - Returns: the jobs enqueued now, by periodic job name.
+    @discardableResult
+    public func enqueueDue() async throws -> [String: Int64] {
+        var enqueued: [String: Int64] = [:]
+        let current = now()
+        for job in jobs {
+            guard let due = job.schedule.previous(atOrBefore: current) else { continue }
+            if let id = try await enqueueOnce(job, scheduledAt: due, now: current) { enqueued[job.name] = id }
+        }
+        return enqueued
+    }
+
+    private func enqueueOnce(_ job: PeriodicJob, scheduledAt due: Date, now current: Date) async throws -> Int64? {
+        let next = job.schedule.next(after: current)
+        let newJob = try job.makeJob(due)
+        var uniqueJob = newJob
+        uniqueJob.uniqueKey = job.uniqueKey(for: due)
+        let result: (Int64, Date?)? = try await queue.client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                WITH previous AS (SELECT last_scheduled_at FROM periodic_jobs WHERE name = \(job.name) FOR UPDATE)
+                INSERT INTO periodic_jobs (name, schedule, last_scheduled_at, next_run_at)
+                VALUES (\(job.name), \(job.schedule.description), \(due), \(next))
+                ON CONFLICT (name) DO UPDATE SET last_scheduled_at = excluded.last_scheduled_at, schedule = excluded.schedule,
+                    next_run_at = excluded.next_run_at, updated_at = now()
+                WHERE periodic_jobs.last_scheduled_at IS NULL OR periodic_jobs.last_scheduled_at < excluded.last_scheduled_at
+                RETURNING (SELECT last_scheduled_at FROM previous)
+                """, logger: logger)
+            var moved = false
+            var previous: Date?
+            for try await last in rows.decode(Date?.self) {
+                moved = true
+                previous = last
+            }
+            guard moved else { return nil }
+            let id = try await queue.enqueue(uniqueJob, on: connection)
+            try await connection.query("UPDATE periodic_jobs SET last_job_id = \(id) WHERE name = \(job.name)", logger: logger)
+            return (id, previous)
+        }
+        guard let (id, previous) = result else { return nil }
+        var metadata: Logger.Metadata = ["periodic.name": "\(job.name)", "periodic.scheduled_at": "\(due)", "job.id": "\(id)"]
+        if let previous, let expected = job.schedule.next(after: previous), expected < due {
+            // Runs between the last enqueued one and this one were missed while no leader ran.
+            metadata["periodic.skipped_from"] = "\(expected)"
+            logger.info("Enqueued the latest missed periodic run; skipped older missed runs", metadata: metadata)
+        } else {
+            logger.debug("Enqueued periodic job", metadata: metadata)
+        }
+        return id
+    }
+
+    private func sleepUntilCancelled() async {
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+    }
+}
