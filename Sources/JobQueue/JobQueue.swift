@@ -45,7 +45,10 @@ public struct JobQueue: Sendable {
         try job.validate()
         // A unique job may finish between our insert's conflict and the look-up; try again then.
         for _ in 0..<5 {
-            if let id = try await insertOne(job, run: { try await client.query($0, logger: logger) }) { return id }
+            for try await id in try await client.execute(InsertJobStatement(job: job), logger: logger) { return id }
+            if let id = try await pendingJob(uniqueKey: job.uniqueKey, run: { try await client.query($0, logger: logger) }) {
+                return id
+            }
         }
         throw QueueError(.invalidState, "the job with unique key '\(job.uniqueKey ?? "")' kept changing; try again")
     }
@@ -54,27 +57,19 @@ public struct JobQueue: Sendable {
     @discardableResult
     public func enqueue(_ job: NewJob, on connection: PostgresConnection) async throws -> Int64 {
         try job.validate()
-        guard let id = try await insertOne(job, run: { try await connection.query($0, logger: logger) }) else {
+        for try await id in try await connection.execute(InsertJobStatement(job: job), logger: logger) { return id }
+        guard let id = try await pendingJob(uniqueKey: job.uniqueKey, run: { try await connection.query($0, logger: logger) }) else {
             throw QueueError(.invalidState, "the job with unique key '\(job.uniqueKey ?? "")' finished while enqueuing; try again")
         }
         return id
     }
 
-    private func insertOne(_ job: NewJob, run: (PostgresQuery) async throws -> PostgresRowSequence) async throws -> Int64? {
-        let inserted = try await run(
-            """
-            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key)
-            VALUES (\(job.queue), \(job.kind), \(job.argsJSON)::jsonb, \(job.priority), coalesce(\(job.runAt)::timestamptz, now()),
-                    CASE WHEN \(job.runAt)::timestamptz > now() THEN 'scheduled'::job_state ELSE 'available'::job_state END,
-                    \(job.maxAttempts), \(job.uniqueKey))
-            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable')
-            DO NOTHING
-            RETURNING id
-            """)
-        for try await id in inserted.decode(Int64.self) { return id }
+    /// The pending job holding `uniqueKey`, after an insert that conflicted.
+    private func pendingJob(uniqueKey: String?, run: (PostgresQuery) async throws -> PostgresRowSequence) async throws -> Int64? {
+        guard let uniqueKey else { return nil }
         let existing = try await run(
             """
-            SELECT id FROM jobs WHERE unique_key = \(job.uniqueKey)
+            SELECT id FROM jobs WHERE unique_key = \(uniqueKey)
               AND state IN ('available', 'scheduled', 'running', 'retryable')
             """)
         for try await id in existing.decode(Int64.self) { return id }
