@@ -40,16 +40,7 @@ public struct JobPruner: Sendable {
 
     /// The duty to give a ``LeaderElection``.
     public var duty: LeaderDuty {
-        LeaderDuty(name: "pruning") {
-            while !Task.isCancelled {
-                do {
-                    try await pruneOnce()
-                } catch {
-                    logger.warning("Pruning jobs failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-                }
-                try? await Task.sleep(for: configuration.interval)
-            }
-        }
+        .every(configuration.interval, name: "pruning", logger: logger) { try await pruneOnce() }
     }
 
     /// Deletes expired jobs, batch by batch (at most 100 batches a round).

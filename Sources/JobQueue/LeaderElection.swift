@@ -16,6 +16,22 @@ public struct LeaderDuty: Sendable {
         self.name = name
         self.run = run
     }
+
+    /// A duty that runs `body` every `interval`, logging a failure and trying again next time.
+    public static func every(
+        _ interval: Duration, name: String, logger: Logger, _ body: @escaping @Sendable () async throws -> Void
+    ) -> LeaderDuty {
+        LeaderDuty(name: name) {
+            while !Task.isCancelled {
+                do {
+                    try await body()
+                } catch {
+                    logger.warning("Leader duty failed; retrying", metadata: ["duty": "\(name)", "error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
 }
 
 /// Elects one leader among every process sharing the database and runs the leader duties there.

@@ -32,9 +32,13 @@ public struct PeriodicScheduler: Sendable {
     func run() async {
         guard !jobs.isEmpty else { return await sleepUntilCancelled() }
         var failures = 0
+        // Periods this leader has seen through: a late wake-up (a stalled process, a busy
+        // machine) enqueues every period it slept past, not just the latest. Only on becoming
+        // leader does the catch-up rule skip older missed periods.
+        var seenThrough: [String: Date] = [:]
         while !Task.isCancelled {
             do {
-                try await enqueueDue()
+                try await enqueueDue(after: &seenThrough)
                 failures = 0
             } catch {
                 failures += 1
@@ -48,15 +52,34 @@ public struct PeriodicScheduler: Sendable {
         }
     }
 
-    /// Enqueues, for every job, its latest due period if not enqueued yet.
+    /// Enqueues, for every job, its latest due period if not enqueued yet (the catch-up rule).
     /// - Returns: the jobs enqueued now, by periodic job name.
     @discardableResult
     public func enqueueDue() async throws -> [String: Int64] {
+        var nothingSeen: [String: Date] = [:]
+        return try await enqueueDue(after: &nothingSeen)
+    }
+
+    /// Enqueues every period due after `seenThrough[job]` (at most 100 per job), or only the
+    /// latest due one for jobs it has no entry for; then records what it saw through.
+    private func enqueueDue(after seenThrough: inout [String: Date]) async throws -> [String: Int64] {
         var enqueued: [String: Int64] = [:]
         let current = now()
         for job in jobs {
-            guard let due = job.schedule.previous(atOrBefore: current) else { continue }
-            if let id = try await enqueueOnce(job, scheduledAt: due, now: current) { enqueued[job.name] = id }
+            guard let latest = job.schedule.previous(atOrBefore: current) else { continue }
+            var due: [Date] = [latest]
+            if let seen = seenThrough[job.name] {
+                due = []
+                var next = job.schedule.next(after: seen)
+                while let period = next, period <= latest, due.count < 100 {
+                    due.append(period)
+                    next = job.schedule.next(after: period)
+                }
+            }
+            for period in due {
+                if let id = try await enqueueOnce(job, scheduledAt: period, now: current) { enqueued[job.name] = id }
+            }
+            seenThrough[job.name] = latest
         }
         return enqueued
     }

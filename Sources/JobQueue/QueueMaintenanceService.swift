@@ -57,16 +57,7 @@ public struct QueueMaintenanceService: Service {
     /// The rescue of jobs whose worker vanished, every ``Configuration/rescueInterval``: a duty
     /// for the ``LeaderElection``.
     public var rescueDuty: LeaderDuty {
-        LeaderDuty(name: "rescue") {
-            while !Task.isCancelled {
-                do {
-                    try await rescueExpired()
-                } catch {
-                    logger.warning("Rescuing expired jobs failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-                }
-                try? await Task.sleep(for: configuration.rescueInterval)
-            }
-        }
+        .every(configuration.rescueInterval, name: "rescue", logger: logger) { try await rescueExpired() }
     }
 
     /// Scheduled and retryable jobs whose time has come become available (and wake workers).

@@ -10,7 +10,7 @@ import Testing
     @Test func eachPeriodOnceAcrossTwoProcessesAndAfterTheLeaderDies() async throws {
         try await TestDatabase.withDatabase { client, database in
             let arguments = [
-                "run", "--heartbeat-seconds", "2", "--leader-ttl-seconds", "3", "--poll-ms", "200", "--log-level", "warning",
+                "run", "--heartbeat-seconds", "2", "--leader-ttl-seconds", "6", "--poll-ms", "200", "--log-level", "warning",
             ]
             let environment = ["DATABASE_URL": database.url]
             let first = try CreditOpsProcess.start(arguments, environment: environment)
@@ -39,7 +39,7 @@ import Testing
                 return now.id.split(separator: ":")[1] == "\(survivor.pid)"
             }
             let takeover = ContinuousClock.now - killedAt
-            print("leader replaced \(takeover) after SIGKILL (TTL 3 s, retry every 2 s)")
+            print("leader replaced \(takeover) after SIGKILL (TTL 6 s, retry every 2 s)")
             #expect(takenOver)
             #expect(takeover < .seconds(15))
 

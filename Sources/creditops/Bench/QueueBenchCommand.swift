@@ -15,7 +15,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
             that it creates (dropping any old one) on the server of DATABASE_URL, or, without one, on a
             private PostgreSQL with default durability (fsync and synchronous commit on) in a temporary folder:
               1. bulk enqueue: --jobs noop jobs in calls of 1,000;
-              2. single enqueue: 2,000 jobs, one call and commit each;
+              2. single enqueue: 2,000 jobs from one connection, one call and commit each;
               3. process: --jobs noop jobs enqueued first, then timed from the worker's start until the
                  database shows them all completed, at --concurrency;
               4. latency: an idle worker (concurrency 10), 500 jobs enqueued one at a time at 100/s, each

@@ -57,13 +57,16 @@ struct QueueBenchmark {
         return Double(jobs) / (ContinuousClock.now - started).seconds
     }
 
+    /// One connection, one call and one commit per job, as the peers' harness does it.
     private func singleEnqueue(_ queue: JobQueue, _ client: PostgresClient) async throws -> Double {
         try await reset(client)
-        let started = ContinuousClock.now
-        for _ in 0..<singleJobs {
-            try await queue.enqueue(NewJob(kind: "noop"))
+        return try await client.withConnection { connection in
+            let started = ContinuousClock.now
+            for _ in 0..<singleJobs {
+                try await queue.enqueue(NewJob(kind: "noop"), on: connection)
+            }
+            return Double(singleJobs) / (ContinuousClock.now - started).seconds
         }
-        return Double(singleJobs) / (ContinuousClock.now - started).seconds
     }
 
     private func processThroughput(_ queue: JobQueue, _ client: PostgresClient) async throws -> Double {
