@@ -95,12 +95,16 @@ public final class WorkerService: Service, Sendable {
                 background.addTask { await self.listen() }
                 background.addTask { await self.poll() }
                 background.addTask { await self.supervise() }
-                background.addTask { await self.completions.run() }
-                await withDiscardingTaskGroup { jobs in
-                    await self.claimLoop { job in jobs.addTask { await self.execute(job) } }
-                    await self.drain()
+                await withTaskGroup(of: Void.self) { bookkeeping in
+                    bookkeeping.addTask { await self.completions.run() }
+                    await withDiscardingTaskGroup { jobs in
+                        await self.claimLoop { job in jobs.addTask { await self.execute(job) } }
+                        await self.drain()
+                    }
+                    // Leaving this group waits until the last completions and releases are written:
+                    // only then are the listener and the lease renewals cancelled.
+                    await completions.finish()
                 }
-                await completions.finish()
                 background.cancelAll()
             }
         } onGracefulShutdown: {
