@@ -10,7 +10,7 @@ extension JobRecord {
     init(row: PostgresRow) throws {
         let (id, queue, kind, args, priority, state, attempt, maxAttempts, runAt, attemptedAt) = try row.decode(
             (Int64, String, String, String, Int64, String, Int64, Int64, Date, Date?).self)
-        var cells = row.makeRandomAccess()
+        let cells = row.makeRandomAccess()
         let attemptedBy = try cells[10].decode(String?.self)
         let leaseExpiresAt = try cells[11].decode(Date?.self)
         let errorsJSON = try cells[12].decode(String.self)

@@ -14,10 +14,4 @@ public enum JobState: String, Sendable, Codable, CaseIterable {
     case discarded
     /// Cancelled by a person or a program.
     case cancelled
-
-    /// States in which a job still has work ahead of it (and holds its unique key).
-    public static let pending: [JobState] = [.available, .scheduled, .running, .retryable]
-
-    /// True for states a job never leaves on its own.
-    public var isFinal: Bool { self == .completed || self == .discarded || self == .cancelled }
 }

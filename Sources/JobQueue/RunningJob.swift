@@ -16,6 +16,8 @@ enum StopReason: Sendable, Equatable {
 /// tells the handler's watcher when to cancel the handler's task.
 final class RunningJob: Sendable {
     let job: ClaimedJob
+    /// Its kind's definition, looked up once at claim time; nil for a kind nobody registered.
+    let definition: AnyJobDefinition?
     let deadline: ContinuousClock.Instant?
     private let state = Mutex<State>(.running(waiter: nil))
 
@@ -25,9 +27,10 @@ final class RunningJob: Sendable {
         case finished
     }
 
-    init(job: ClaimedJob, timeout: Duration?) {
+    init(job: ClaimedJob, definition: AnyJobDefinition?) {
         self.job = job
-        self.deadline = timeout.map { ContinuousClock.now + $0 }
+        self.definition = definition
+        self.deadline = definition?.timeout.map { ContinuousClock.now + $0 }
     }
 
     /// Asks the handler to stop. Returns false when it had already finished or been stopped.

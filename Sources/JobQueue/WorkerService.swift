@@ -85,9 +85,6 @@ public final class WorkerService: Service, Sendable {
     /// The most jobs that ran at once in each queue since start, for tests and benchmarks.
     public var peakRunning: [String: Int] { state.withLock { $0.peak } }
 
-    /// How many jobs run now in each queue.
-    public var running: [String: Int] { state.withLock { $0.inFlight } }
-
     public func run() async throws {
         logger.info("Worker starting", metadata: ["worker.queues": "\(configuration.queues)"])
         try await withGracefulShutdownHandler {
@@ -130,7 +127,7 @@ public final class WorkerService: Service, Sendable {
                     let started = state.withLock { state in
                         state.claimed(queue: queue, reserved: reserved, got: claimed.count)
                         return claimed.map { job in
-                            let running = RunningJob(job: job, timeout: registry[job.kind]?.timeout)
+                            let running = RunningJob(job: job, definition: registry[job.kind])
                             state.running[job.id] = running
                             return running
                         }
@@ -182,7 +179,7 @@ public final class WorkerService: Service, Sendable {
         let context = JobContext(
             jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
             workerID: configuration.workerID, logger: logger)
-        let definition = registry[job.kind]
+        let definition = running.definition
         let startedAt = ContinuousClock.now
 
         let outcome: Outcome
@@ -252,7 +249,7 @@ public final class WorkerService: Service, Sendable {
         if retryAfter == nil { instruments.discarded.increment() } else { instruments.failed.increment() }
         logger.debug("Job failed", metadata: ["error": "\(message)", "job.retry_in": "\(retryAfter.map { "\($0)" } ?? "never")"])
         do {
-            _ = try await store.fail(attempt, error: message, retryAfter: retryAfter)
+            try await store.fail(attempt, error: message, retryAfter: retryAfter)
         } catch {
             // The lease will run out and the rescue will count this attempt; nothing is lost.
             logger.warning("Recording a failed attempt failed", metadata: ["error": "\(String(reflecting: error))"])
@@ -319,7 +316,7 @@ public final class WorkerService: Service, Sendable {
             let now = ContinuousClock.now
             let running = state.withLock { Array($0.running.values) }
             for job in running {
-                if let deadline = job.deadline, deadline <= now, let timeout = registry[job.job.kind]?.timeout {
+                if let deadline = job.deadline, deadline <= now, let timeout = job.definition?.timeout {
                     job.stop(.timedOut(timeout))
                 }
             }

@@ -66,9 +66,9 @@ struct WorkerStore: Sendable {
     }
 
     /// Records a failed attempt: retryable after `retryAfter`, or discarded when `retryAfter` is nil.
-    /// - Returns: the new state, or nil when the job was no longer ours.
-    func fail(_ job: JobAttempt, error: String, retryAfter: Duration?) async throws -> JobState? {
-        let rows = try await client.query(
+    /// A job that is no longer ours (cancelled, rescued) is left alone.
+    func fail(_ job: JobAttempt, error: String, retryAfter: Duration?) async throws {
+        try await client.query(
             """
             UPDATE jobs SET
                 state = CASE WHEN \(retryAfter == nil) THEN 'discarded'::job_state ELSE 'retryable'::job_state END,
@@ -77,10 +77,7 @@ struct WorkerStore: Sendable {
                 lease_expires_at = NULL,
                 errors = errors || jsonb_build_object('attempt', attempt, 'at', \(unescaped: SQLTime.nowJSON), 'error', \(error)::text)
             WHERE id = \(job.id) AND attempt = \(job.attempt) AND state = 'running'
-            RETURNING state::text
             """, logger: logger)
-        for try await state in rows.decode(String.self) { return JobState(rawValue: state) }
-        return nil
     }
 
     /// Extends the leases of jobs still running here; returns those that are no longer ours.

@@ -6,7 +6,7 @@ import Testing
 @Suite struct CLIErrorTests {
     @Test(arguments: [
         ("foo://x", "must start with postgres://"),
-        ("not a url at all", "DATABASE_URL"),
+        ("not a url at all", "DATABASE_URL is not a URL"),
         ("postgres://127.0.0.1/db", "has no user"),
     ])
     func badDatabaseURL(url: String, expected: String) async throws {
