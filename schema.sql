@@ -107,3 +107,168 @@ CREATE TABLE periodic_jobs (
     next_run_at       timestamptz,
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
+
+-- migrate:step 3 domain: units, points, groups, borrowers, loans, reports, inspections
+-- Every table has a surrogate bigint id for joins (the national data set has millions of
+-- borrowers) and a unique `code`, the identifier of the import files and of the outside world.
+
+CREATE TYPE unit_level AS ENUM ('province', 'district', 'commune');
+
+-- The Youth Union's units as a tree of any depth: province → district → commune, or, since the
+-- 2025 two-tier reform, province → commune. Rules follow `level`, never the depth.
+CREATE TABLE units (
+    id            bigint     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code          text       NOT NULL UNIQUE CHECK (code <> ''),
+    name          text       NOT NULL CHECK (name <> ''),
+    level         unit_level NOT NULL,
+    parent_id     bigint     REFERENCES units (id),
+    contact_name  text       NOT NULL DEFAULT '',
+    contact_phone text       NOT NULL DEFAULT '',
+    -- Lets groups and points demand a commune through a foreign key on (id, level).
+    UNIQUE (id, level)
+);
+CREATE INDEX units_parent ON units (parent_id);
+
+-- A cycle would make every walk up the tree endless. Row triggers of a statement fire after the
+-- whole statement, so an import that re-parents many units is checked on its final tree.
+CREATE FUNCTION units_refuse_cycle() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ancestor bigint := NEW.parent_id;
+    steps    int    := 0;
+BEGIN
+    WHILE ancestor IS NOT NULL LOOP
+        IF ancestor = NEW.id THEN
+            RAISE EXCEPTION 'unit % would be its own ancestor (cycle in the unit tree)', NEW.code
+                USING ERRCODE = 'check_violation';
+        END IF;
+        steps := steps + 1;
+        IF steps > 1000 THEN
+            RAISE EXCEPTION 'the ancestors of unit % go deeper than 1000 levels', NEW.code
+                USING ERRCODE = 'check_violation';
+        END IF;
+        SELECT parent_id INTO ancestor FROM units WHERE id = ancestor;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER units_refuse_cycle AFTER INSERT OR UPDATE OF parent_id ON units
+    FOR EACH ROW WHEN (NEW.parent_id IS NOT NULL) EXECUTE FUNCTION units_refuse_cycle();
+
+-- VBSP's commune transaction points, each holding its monthly session on a fixed day. A day
+-- 29–31 falls on the last day of a shorter month (D5).
+CREATE TABLE points (
+    id            bigint     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code          text       NOT NULL UNIQUE CHECK (code <> ''),
+    commune_id    bigint     NOT NULL,
+    commune_level unit_level NOT NULL GENERATED ALWAYS AS ('commune') STORED,
+    session_day   smallint   NOT NULL CHECK (session_day BETWEEN 1 AND 31),
+    session_time  time       NOT NULL,
+    location      text       NOT NULL DEFAULT '',
+    FOREIGN KEY (commune_id, commune_level) REFERENCES units (id, level),
+    -- Lets a group demand a point of its own commune.
+    UNIQUE (id, commune_id)
+);
+CREATE INDEX points_commune ON points (commune_id);
+
+-- A session moved for one month (storm, local event). `month` is the first day of that month.
+CREATE TABLE point_session_overrides (
+    point_id     bigint NOT NULL REFERENCES points (id) ON DELETE CASCADE,
+    month        date   NOT NULL CHECK (extract(day FROM month) = 1),
+    session_on   date   NOT NULL,
+    session_time time,
+    reason       text   NOT NULL DEFAULT '',
+    PRIMARY KEY (point_id, month)
+);
+
+-- Savings-and-Loan Groups (Tổ TK&VV): each in one commune, attending one of its points.
+CREATE TABLE groups (
+    id            bigint     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code          text       NOT NULL UNIQUE CHECK (code <> ''),
+    name          text       NOT NULL CHECK (name <> ''),
+    commune_id    bigint     NOT NULL,
+    commune_level unit_level NOT NULL GENERATED ALWAYS AS ('commune') STORED,
+    leader_name   text       NOT NULL DEFAULT '',
+    leader_phone  text       NOT NULL DEFAULT '',
+    point_id      bigint     NOT NULL,
+    FOREIGN KEY (commune_id, commune_level) REFERENCES units (id, level),
+    FOREIGN KEY (point_id, commune_id) REFERENCES points (id, commune_id)
+);
+CREATE INDEX groups_commune ON groups (commune_id);
+CREATE INDEX groups_point ON groups (point_id);
+
+CREATE TABLE borrowers (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code            text   NOT NULL UNIQUE CHECK (code <> ''),
+    name            text   NOT NULL CHECK (name <> ''),
+    group_id        bigint NOT NULL REFERENCES groups (id),
+    phone           text   NOT NULL DEFAULT '',
+    savings_balance bigint NOT NULL DEFAULT 0 CHECK (savings_balance >= 0)
+);
+CREATE INDEX borrowers_group ON borrowers (group_id);
+
+-- Money in whole đồng.
+CREATE TABLE loans (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code         text   NOT NULL UNIQUE CHECK (code <> ''),
+    borrower_id  bigint NOT NULL REFERENCES borrowers (id),
+    program      text   NOT NULL CHECK (program <> ''),
+    principal    bigint NOT NULL CHECK (principal >= 0),
+    outstanding  bigint NOT NULL CHECK (outstanding >= 0 AND outstanding <= principal),
+    disbursed_on date   NOT NULL,
+    due_on       date   NOT NULL CHECK (due_on >= disbursed_on)
+);
+CREATE INDEX loans_borrower ON loans (borrower_id);
+-- Overdue follow-ups look only at loans past due with money outstanding.
+CREATE INDEX loans_due ON loans (due_on) WHERE outstanding > 0;
+
+CREATE TYPE report_frequency AS ENUM ('yearly', 'quarterly', 'monthly');
+
+-- Report types are data. The due rule is a day and month (yearly), or a day of the month after
+-- the period (monthly, quarterly). No receiving unit means the submitting unit's parent.
+CREATE TABLE report_types (
+    id                bigint           GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code              text             NOT NULL UNIQUE CHECK (code <> ''),
+    name              text             NOT NULL,
+    submitting_level  unit_level       NOT NULL,
+    receiving_unit_id bigint           REFERENCES units (id),
+    frequency         report_frequency NOT NULL,
+    due_day           smallint         NOT NULL CHECK (due_day BETWEEN 1 AND 31),
+    due_month         smallint         CHECK (due_month BETWEEN 1 AND 12),
+    CHECK ((frequency = 'yearly') = (due_month IS NOT NULL))
+);
+
+-- Seed III.2: every district union reports yearly to the province by 15 November.
+INSERT INTO report_types (code, name, submitting_level, frequency, due_day, due_month)
+VALUES ('BC-NAM', 'Báo cáo năm về chương trình phối hợp với NHCSXH và thực hiện Kết luận 06-KL/TW',
+        'district', 'yearly', 15, 11);
+
+-- One report a unit owes for one period: 'YYYY', 'YYYY-Qn' or 'YYYY-MM' by the type's frequency.
+CREATE TABLE report_obligations (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    report_type_id bigint NOT NULL REFERENCES report_types (id),
+    unit_id        bigint NOT NULL REFERENCES units (id),
+    period         text   NOT NULL CHECK (period ~ '^[0-9]{4}(-Q[1-4]|-[0-9]{2})?$'),
+    due_on         date   NOT NULL,
+    submitted_on   date,
+    UNIQUE (report_type_id, unit_id, period)
+);
+CREATE INDEX report_obligations_open ON report_obligations (due_on) WHERE submitted_on IS NULL;
+CREATE INDEX report_obligations_unit ON report_obligations (unit_id);
+
+-- An inspection by one unit on one day, and the borrowers it checked. The group of a check is
+-- the borrower's group.
+CREATE TABLE inspections (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code              text   NOT NULL UNIQUE CHECK (code <> ''),
+    inspector_unit_id bigint NOT NULL REFERENCES units (id),
+    inspected_on      date   NOT NULL
+);
+CREATE INDEX inspections_inspector ON inspections (inspector_unit_id, inspected_on);
+
+CREATE TABLE inspected_borrowers (
+    inspection_id bigint NOT NULL REFERENCES inspections (id) ON DELETE CASCADE,
+    borrower_id   bigint NOT NULL REFERENCES borrowers (id),
+    PRIMARY KEY (inspection_id, borrower_id)
+);
+CREATE INDEX inspected_borrowers_borrower ON inspected_borrowers (borrower_id);

@@ -31,3 +31,9 @@ enum Display {
         return flat.count <= length ? flat : String(flat.prefix(length - 1)) + "…"
     }
 }
+
+extension Display {
+    static func seconds(_ seconds: Double) -> String {
+        seconds < 10 ? String(format: "%.2f s", seconds) : String(format: "%.1f s", seconds)
+    }
+}

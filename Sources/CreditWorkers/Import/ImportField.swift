@@ -1,0 +1,126 @@
+import CreditDomain
+
+/// The rule one column of an import file follows. Each rule checks a raw field and gives the
+/// text COPY loads into the staging table (nil for NULL), or the reason it is wrong.
+///
+/// Checks that need only the field happen here, while the file streams; checks that need other
+/// rows or the database happen in SQL afterwards, over the whole staging table at once.
+public enum ImportField: Sendable {
+    /// An identifier: required, no surrounding spaces.
+    case code
+    /// An identifier of another record that may be left empty.
+    case optionalCode
+    case requiredText
+    case optionalText
+    case level
+    case date
+    case optionalDate
+    /// Whole đồng, zero or more.
+    case money
+    case sessionDay
+    case time
+
+    /// Longest text a field may hold: a name or location is never longer; a longer one is a
+    /// broken file (or someone testing us).
+    static let maximumLength = 500
+
+    /// The column's type in the staging table.
+    var stagingType: String {
+        switch self {
+        case .code, .optionalCode, .requiredText, .optionalText: "text"
+        case .level: "unit_level"
+        case .date, .optionalDate: "date"
+        case .money: "bigint"
+        case .sessionDay: "smallint"
+        case .time: "time"
+        }
+    }
+
+    enum Checked {
+        case value(String?)
+        case problem(String)
+    }
+
+    func check(_ raw: String) -> Checked {
+        if raw.utf8.count > Self.maximumLength * 4 || raw.count > Self.maximumLength {
+            return .problem("longer than \(Self.maximumLength) characters")
+        }
+        if raw.utf8.contains(0) {
+            return .problem("contains a NUL byte")
+        }
+        switch self {
+        case .code, .optionalCode:
+            if raw.isEmpty {
+                return self == .code ? .problem("is empty") : .value(nil)
+            }
+            if raw.first!.isWhitespace || raw.last!.isWhitespace {
+                return .problem("\(quoted(raw)) has spaces around it")
+            }
+            return .value(raw)
+        case .requiredText:
+            return raw.allSatisfy(\.isWhitespace) ? .problem("is empty") : .value(raw)
+        case .optionalText:
+            return .value(raw)
+        case .level:
+            return UnitLevel(rawValue: raw) != nil
+                ? .value(raw) : .problem("bad level \(quoted(raw)): expected province, district or commune")
+        case .date, .optionalDate:
+            if raw.isEmpty {
+                return self == .date ? .problem("is empty: expected a date YYYY-MM-DD") : .value(nil)
+            }
+            return Self.isCalendarDate(raw) ? .value(raw) : .problem("bad date \(quoted(raw)): expected a real date YYYY-MM-DD")
+        case .money:
+            if raw.hasPrefix("-"), raw.count > 1, raw.dropFirst().allSatisfy(\.isASCIIDigit) {
+                return .problem("negative money \(quoted(raw)): amounts are whole đồng, 0 or more")
+            }
+            guard !raw.isEmpty, raw.allSatisfy(\.isASCIIDigit) else {
+                return .problem("bad amount \(quoted(raw)): expected whole đồng, digits only")
+            }
+            guard raw.count <= 15 else {
+                return .problem("amount \(quoted(raw)) is too large")
+            }
+            return .value(raw)
+        case .sessionDay:
+            guard !raw.isEmpty, raw.count <= 3, raw.allSatisfy(\.isASCIIDigit), let day = Int(raw), (1...31).contains(day) else {
+                return .problem("session day \(quoted(raw)) is outside 1–31")
+            }
+            return .value(String(day))
+        case .time:
+            return Self.isClockTime(raw) ? .value(raw) : .problem("bad time \(quoted(raw)): expected HH:MM")
+        }
+    }
+
+    private func quoted(_ raw: String) -> String {
+        "\"\(raw.count > 40 ? raw.prefix(40) + "…" : raw)\""
+    }
+
+    static func isCalendarDate(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return false }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10) else { return false }
+        guard (1900...2200).contains(year), (1...12).contains(month), day >= 1 else { return false }
+        return day <= CalendarDate.daysIn(month: month, year: year)
+    }
+
+    static func isClockTime(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3,
+            parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCIIDigit) }),
+            let hour = Int(parts[0]), let minute = Int(parts[1])
+        else { return false }
+        let second = parts.count == 3 ? Int(parts[2]) ?? 60 : 0
+        return hour < 24 && minute < 60 && second < 60
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -1,0 +1,150 @@
+public import Logging
+public import PostgresNIO
+
+/// Loads a file or a stream of records into the domain tables, whole or not at all.
+///
+/// The records stream through `COPY` into a temporary staging table; the checks that need other
+/// rows or the database run as a few set-based queries over it; then one merge per table upserts
+/// by code. Everything happens in one transaction, so a rejected file writes nothing and a
+/// re-imported one changes nothing. Imports run one at a time (an advisory lock), so two
+/// operators importing at once cannot check against each other's half-written data.
+public struct Importer: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// What an import is doing, for a progress bar.
+    public enum Progress: Sendable {
+        case reading(bytes: Int, of: Int)
+        case checking
+        case writing
+    }
+
+    /// Imports a CSV file of `kind` (UTF-8, a header row with exactly the kind's columns).
+    public func importFile(
+        _ kind: ImportKind, path: String, progress: (@Sendable (Progress) -> Void)? = nil
+    ) async throws -> ImportSummary {
+        let reader = try CSVReader(path: path)
+        guard let header = reader.next() else { throw ImportError.empty(kind: kind) }
+        let found = header.fields.map { $0.trimmingSpaces }
+        guard header.malformed == nil, found == kind.columns else {
+            throw ImportError.wrongHeader(kind: kind, found: found)
+        }
+        return try await load(kind, records: reader) {
+            progress?(.reading(bytes: reader.bytesRead, of: reader.size))
+        } progress: { progress?($0) }
+    }
+
+    /// Imports records made by a program (the seed), through the same checks as a file. Record
+    /// fields are in the order of ``ImportKind/columns``.
+    public func importRecords(_ kind: ImportKind, _ records: some Sequence<[String]>) async throws -> ImportSummary {
+        let numbered = records.lazy.enumerated().map { CSVRecord(line: $0.offset + 2, fields: $0.element, malformed: nil) }
+        return try await load(kind, records: numbered, readProgress: {}, progress: { _ in })
+    }
+
+    /// An advisory lock key shared by every import ("creditops import").
+    static let lockKey: Int64 = 0x4352_4F50_494D_5054
+
+    private func load(
+        _ kind: ImportKind, records: some Sequence<CSVRecord>,
+        readProgress: () -> Void, progress: (Progress) -> Void
+    ) async throws -> ImportSummary {
+        let started = ContinuousClock.now
+        let plan = kind.plan
+        return try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+                // Sorts and hashes over a million staged rows stay in memory.
+                try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
+                try await run(stagingTable(kind), on: connection)
+                var stager = Stager(kind: kind)
+                try await connection.copyFrom(table: "staged", columns: ["line"] + kind.columns, logger: logger) { writer in
+                    var pending = ByteBuffer()
+                    pending.reserveCapacity(Stager.flushSize + 4096)
+                    for record in records {
+                        stager.stage(record, into: &pending)
+                        if pending.readableBytes >= Stager.flushSize {
+                            try await writer.write(pending)
+                            pending.clear()
+                            readProgress()
+                        }
+                    }
+                    if pending.readableBytes > 0 { try await writer.write(pending) }
+                    readProgress()
+                }
+                progress(.checking)
+                try await run("ANALYZE staged", on: connection)
+                let (found, foundTotal) = try await problems(plan, on: connection)
+                let total = stager.problemCount + foundTotal
+                if total > 0 {
+                    let first = (stager.problems + found).sorted { ($0.line, $0.column ?? "") < ($1.line, $1.column ?? "") }
+                    throw ImportError.rejected(kind: kind, problems: Array(first.prefix(ImportError.shownProblems)), total: total)
+                }
+                progress(.writing)
+                var inserted = 0, updated = 0, removed = 0
+                for try await (i, u, r) in try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
+                    .decode((Int, Int, Int).self)
+                {
+                    (inserted, updated, removed) = (i, u, r)
+                }
+                for statement in plan.merge {
+                    try await run(statement, on: connection)
+                }
+                try await connection.query("COMMIT", logger: logger)
+                let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+                    + Double((ContinuousClock.now - started).components.seconds)
+                let summary = ImportSummary(
+                    kind: kind.rawValue, rows: stager.rows, inserted: inserted, updated: updated,
+                    unchanged: stager.rows - inserted - updated, removed: removed, seconds: seconds)
+                logger.info("Imported", metadata: ["import.kind": "\(kind.rawValue)", "import.rows": "\(stager.rows)",
+                                                    "import.inserted": "\(inserted)", "import.updated": "\(updated)"])
+                return summary
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    private func stagingTable(_ kind: ImportKind) -> String {
+        let columns = kind.fields.map { "\($0.name) \($0.rule.stagingType)" }
+        return "CREATE TEMPORARY TABLE staged (line integer NOT NULL, \(columns.joined(separator: ", "))) ON COMMIT DROP"
+    }
+
+    private func run(_ sql: String, on connection: PostgresConnection) async throws {
+        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+    }
+
+    /// The first problems by line, of all the plan's checks together, and how many there are.
+    private func problems(_ plan: ImportPlan, on connection: PostgresConnection) async throws -> ([ImportProblem], Int) {
+        let union = plan.checks.map { "(\($0))" }.joined(separator: "\nUNION ALL\n")
+        let sql = """
+            SELECT line, problem_column, reason, count(*) OVER () AS total
+            FROM (\(union)) AS problems (line, problem_column, reason)
+            ORDER BY line, problem_column
+            LIMIT \(ImportError.shownProblems)
+            """
+        var found: [ImportProblem] = []
+        var total = 0
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        for try await (line, column, reason, count) in rows.decode((Int, String, String, Int).self) {
+            found.append(ImportProblem(line: line, column: column, reason: reason))
+            total = count
+        }
+        return (found, total)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var text = Substring(self)
+        while text.first?.isWhitespace == true { text = text.dropFirst() }
+        while text.last?.isWhitespace == true { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,37 @@
+extension ImportPlan {
+    static let loans = ImportPlan(
+        checks: [
+            duplicates(of: ["code"], column: "code", describe: "'duplicate code %s in the file'"),
+            unknown("borrower", column: "borrower_code", table: "borrowers"),
+            """
+            SELECT line, 'outstanding', format('outstanding %s is more than the principal %s', outstanding, principal)
+            FROM staged WHERE outstanding > principal
+            """,
+            """
+            SELECT line, 'due_on', format('due date %s is before the disbursement date %s', due_on, disbursed_on)
+            FROM staged WHERE due_on < disbursed_on
+            """,
+        ],
+        counts: """
+            SELECT count(*) FILTER (WHERE l.id IS NULL),
+                   count(*) FILTER (WHERE l.id IS NOT NULL AND
+                       (l.borrower_id, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
+                       IS DISTINCT FROM (b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on)),
+                   0
+            FROM staged s JOIN borrowers b ON b.code = s.borrower_code LEFT JOIN loans l ON l.code = s.code
+            """,
+        merge: [
+            """
+            INSERT INTO loans (code, borrower_id, program, principal, outstanding, disbursed_on, due_on)
+            SELECT s.code, b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on
+            FROM staged s JOIN borrowers b ON b.code = s.borrower_code
+            ON CONFLICT (code) DO UPDATE
+                SET borrower_id = excluded.borrower_id, program = excluded.program, principal = excluded.principal,
+                    outstanding = excluded.outstanding, disbursed_on = excluded.disbursed_on, due_on = excluded.due_on
+                WHERE (loans.borrower_id, loans.program, loans.principal, loans.outstanding, loans.disbursed_on, loans.due_on)
+                      IS DISTINCT FROM (excluded.borrower_id, excluded.program, excluded.principal, excluded.outstanding,
+                                        excluded.disbursed_on, excluded.due_on)
+            """
+        ]
+    )
+}
