@@ -80,3 +80,14 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
+
+extension CalendarDate {
+    /// Vietnam keeps UTC+7 all year (no daylight saving), so its calendar day is plain arithmetic.
+    public static let vietnamOffsetSeconds = 7 * 3600
+
+    /// The day it is in Vietnam at `unixTime` (seconds since 1970).
+    public init(unixTime: Double, offsetSeconds: Int = CalendarDate.vietnamOffsetSeconds) {
+        let local = Int((unixTime + Double(offsetSeconds)).rounded(.down))
+        self.init(daysSinceEpoch: local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+    }
+}

@@ -86,7 +86,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
         guard var components = URLComponents(string: serverURL) else { throw CLIError("bad database URL") }
         components.path = "/creditops_bench"
         let url = components.string!
-        try await withDatabase(try DatabaseURL.configuration(url), logger: logger) { client in
+        _ = try await withDatabase(try DatabaseURL.configuration(url), logger: logger) { client in
             try await SchemaMigrator(client: client, logger: logger).migrate()
         }
         return url
