@@ -42,7 +42,8 @@ public struct Importer: Sendable {
     /// Imports records made by a program (the seed), through the same checks as a file. Record
     /// fields are in the order of ``ImportKind/columns``.
     public func importRecords(_ kind: ImportKind, _ records: some Sequence<[String]>) async throws -> ImportSummary {
-        let numbered = records.lazy.enumerated().map { CSVRecord(line: $0.offset + 2, fields: $0.element, malformed: nil) }
+        // `.lazy` after `enumerated()`: an eager map would hold every record in memory at once.
+        let numbered = records.enumerated().lazy.map { CSVRecord(line: $0.offset + 2, fields: $0.element, malformed: nil) }
         return try await load(kind, records: numbered, readProgress: {}, progress: { _ in })
     }
 
