@@ -272,3 +272,225 @@ CREATE TABLE inspected_borrowers (
     PRIMARY KEY (inspection_id, borrower_id)
 );
 CREATE INDEX inspected_borrowers_borrower ON inspected_borrowers (borrower_id);
+
+-- migrate:step 4 aggregates: inspection coverage and loan figures
+-- The inspection rules' numbers (DOMAIN.md): configuration, one row.
+CREATE TABLE aggregate_settings (
+    singleton                boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    -- A group check is complete at this many distinct borrowers (or all of a smaller group, D1).
+    complete_check_borrowers integer NOT NULL DEFAULT 5 CHECK (complete_check_borrowers >= 1),
+    -- District rule: complete checks needed per commune = ceil(share × groups) (D2).
+    commune_group_share      numeric NOT NULL DEFAULT 0.15 CHECK (commune_group_share > 0 AND commune_group_share <= 1),
+    -- Province rule: communes with a complete check needed per district.
+    district_min_communes    integer NOT NULL DEFAULT 1 CHECK (district_min_communes >= 1)
+);
+INSERT INTO aggregate_settings DEFAULT VALUES;
+
+CREATE TYPE coverage_status AS ENUM ('compliant', 'not_compliant', 'not_applicable');
+
+-- What one unit had to inspect in one year, item by item: each group (the commune rule), each
+-- commune directly below (the district rule) or each district below (the province rule). The
+-- rule follows the level of the item, not of the inspecting unit (D4).
+CREATE TABLE coverage_items (
+    unit_id       bigint          NOT NULL REFERENCES units (id) ON DELETE CASCADE,
+    year          integer         NOT NULL,
+    item_code     text            NOT NULL,
+    item_name     text            NOT NULL,
+    rule          text            NOT NULL CHECK (rule IN ('province', 'district', 'commune')),
+    required      integer         NOT NULL,
+    done          integer         NOT NULL,
+    status        coverage_status NOT NULL,
+    PRIMARY KEY (unit_id, year, item_code)
+);
+
+-- One unit's own coverage in one year, and the roll-up of the units below it.
+CREATE TABLE coverage (
+    unit_id                bigint          NOT NULL REFERENCES units (id) ON DELETE CASCADE,
+    year                   integer         NOT NULL,
+    rule                   text            NOT NULL,
+    required               integer         NOT NULL,  -- items the rule applies to
+    done                   integer         NOT NULL,  -- items that pass
+    not_applicable         integer         NOT NULL,  -- items with no groups at all (D3)
+    missing                text[]          NOT NULL,  -- codes of the items that fail
+    percentage             numeric(4, 1),
+    status                 coverage_status NOT NULL,
+    subtree_units          integer         NOT NULL,  -- units below with something to inspect
+    subtree_compliant      integer         NOT NULL,
+    subtree_not_applicable integer         NOT NULL,
+    updated_at             timestamptz     NOT NULL DEFAULT now(),
+    PRIMARY KEY (unit_id, year)
+);
+
+-- Loans and savings of a unit's subtree: computed from the records for a commune, summed from
+-- the communes below for any other unit. Overdue counts loans past due with money outstanding
+-- on `as_of`.
+CREATE TABLE loan_figures (
+    unit_id               bigint      PRIMARY KEY REFERENCES units (id) ON DELETE CASCADE,
+    as_of                 date        NOT NULL,
+    loans                 bigint      NOT NULL,
+    outstanding           bigint      NOT NULL,
+    overdue_loans         bigint      NOT NULL,
+    overdue_amount        bigint      NOT NULL,
+    members               bigint      NOT NULL,
+    savers                bigint      NOT NULL,
+    overdue_ratio         numeric GENERATED ALWAYS AS (overdue_amount::numeric / nullif(outstanding, 0)) STORED,
+    savings_participation numeric GENERATED ALWAYS AS (savers::numeric / nullif(members, 0)) STORED,
+    updated_at            timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row per unit whose records changed, locked by the changing transaction until it ends. A
+-- recompute job locks the rows of every unit it writes before reading anything, so it waits
+-- for a change still in flight and then reads it; and two jobs writing the same unit take
+-- turns, the later one reading the later data. This is what lets a burst of changes coalesce
+-- into one pending job without a change ever being missed.
+CREATE TABLE aggregate_anchors (
+    unit_id    bigint      PRIMARY KEY REFERENCES units (id) ON DELETE CASCADE,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Marks units changed and enqueues one recompute job per unit, unless one is already waiting
+-- to start (a running one may have read the data before this change, so it does not count).
+CREATE FUNCTION aggregates_touch(changed bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO aggregate_anchors (unit_id)
+    SELECT DISTINCT unit_id FROM unnest(changed) AS unit_id WHERE unit_id IS NOT NULL ORDER BY unit_id
+    ON CONFLICT (unit_id) DO UPDATE SET changed_at = now();
+
+    INSERT INTO jobs (queue, kind, args, max_attempts)
+    SELECT 'aggregates', 'aggregates.recompute', jsonb_build_object('unit', t.unit_id), 25
+    FROM (SELECT DISTINCT unit_id FROM unnest(changed) AS unit_id WHERE unit_id IS NOT NULL) AS t
+    WHERE NOT EXISTS (
+        SELECT 1 FROM jobs j
+        WHERE j.kind = 'aggregates.recompute' AND j.state = 'available'
+          AND j.args = jsonb_build_object('unit', t.unit_id));
+END
+$$;
+
+-- Statement-level triggers: an import of 10,000 rows fires each once, with all its rows.
+CREATE FUNCTION aggregates_inspected_borrowers_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM aggregates_touch(ARRAY(
+            SELECT DISTINCT i.inspector_unit_id FROM new_rows n JOIN inspections i ON i.id = n.inspection_id));
+    ELSE
+        PERFORM aggregates_touch(ARRAY(
+            SELECT DISTINCT i.inspector_unit_id FROM old_rows o JOIN inspections i ON i.id = o.inspection_id));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER aggregates_inspected_borrowers_inserted AFTER INSERT ON inspected_borrowers
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_inspected_borrowers_changed();
+CREATE TRIGGER aggregates_inspected_borrowers_deleted AFTER DELETE ON inspected_borrowers
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_inspected_borrowers_changed();
+
+CREATE FUNCTION aggregates_inspections_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM aggregates_touch(ARRAY(
+            SELECT inspector_unit_id FROM old_rows UNION SELECT inspector_unit_id FROM new_rows));
+    ELSE
+        PERFORM aggregates_touch(ARRAY(SELECT inspector_unit_id FROM old_rows));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER aggregates_inspections_updated AFTER UPDATE ON inspections
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_inspections_changed();
+CREATE TRIGGER aggregates_inspections_deleted AFTER DELETE ON inspections
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_inspections_changed();
+
+-- Groups, borrowers and loans change the figures of their commune and of every unit above it.
+CREATE FUNCTION aggregates_groups_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM aggregates_touch(ARRAY(SELECT DISTINCT commune_id FROM new_rows));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM aggregates_touch(ARRAY(SELECT commune_id FROM old_rows UNION SELECT commune_id FROM new_rows));
+    ELSE
+        PERFORM aggregates_touch(ARRAY(SELECT DISTINCT commune_id FROM old_rows));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER aggregates_groups_inserted AFTER INSERT ON groups
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_groups_changed();
+CREATE TRIGGER aggregates_groups_updated AFTER UPDATE ON groups
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_groups_changed();
+CREATE TRIGGER aggregates_groups_deleted AFTER DELETE ON groups
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_groups_changed();
+
+CREATE FUNCTION aggregates_borrowers_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM aggregates_touch(ARRAY(
+            SELECT DISTINCT g.commune_id FROM (SELECT DISTINCT group_id FROM new_rows) AS n JOIN groups g ON g.id = n.group_id));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM aggregates_touch(ARRAY(
+            SELECT DISTINCT g.commune_id
+            FROM (SELECT group_id FROM old_rows UNION SELECT group_id FROM new_rows) AS n JOIN groups g ON g.id = n.group_id));
+    ELSE
+        PERFORM aggregates_touch(ARRAY(
+            SELECT DISTINCT g.commune_id FROM (SELECT DISTINCT group_id FROM old_rows) AS o JOIN groups g ON g.id = o.group_id));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER aggregates_borrowers_inserted AFTER INSERT ON borrowers
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_borrowers_changed();
+CREATE TRIGGER aggregates_borrowers_updated AFTER UPDATE ON borrowers
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_borrowers_changed();
+CREATE TRIGGER aggregates_borrowers_deleted AFTER DELETE ON borrowers
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_borrowers_changed();
+
+CREATE FUNCTION aggregates_loans_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM aggregates_touch(ARRAY(
+            SELECT DISTINCT g.commune_id FROM (SELECT DISTINCT borrower_id FROM new_rows) AS n
+            JOIN borrowers b ON b.id = n.borrower_id JOIN groups g ON g.id = b.group_id));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM aggregates_touch(ARRAY(
+            SELECT DISTINCT g.commune_id FROM (SELECT borrower_id FROM old_rows UNION SELECT borrower_id FROM new_rows) AS n
+            JOIN borrowers b ON b.id = n.borrower_id JOIN groups g ON g.id = b.group_id));
+    ELSE
+        PERFORM aggregates_touch(ARRAY(
+            SELECT DISTINCT g.commune_id FROM (SELECT DISTINCT borrower_id FROM old_rows) AS o
+            JOIN borrowers b ON b.id = o.borrower_id JOIN groups g ON g.id = b.group_id));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER aggregates_loans_inserted AFTER INSERT ON loans
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_loans_changed();
+CREATE TRIGGER aggregates_loans_updated AFTER UPDATE ON loans
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_loans_changed();
+CREATE TRIGGER aggregates_loans_deleted AFTER DELETE ON loans
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_loans_changed();
+
+-- A unit moved, added or removed changes what its old and new parents must inspect.
+CREATE FUNCTION aggregates_units_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM aggregates_touch(ARRAY(SELECT id FROM new_rows UNION SELECT parent_id FROM new_rows));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM aggregates_touch(ARRAY(
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE (n.parent_id, n.level) IS DISTINCT FROM (o.parent_id, o.level)
+            UNION SELECT o.parent_id FROM old_rows o JOIN new_rows n ON n.id = o.id
+            WHERE (n.parent_id, n.level) IS DISTINCT FROM (o.parent_id, o.level)
+            UNION SELECT n.parent_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE (n.parent_id, n.level) IS DISTINCT FROM (o.parent_id, o.level)));
+    ELSE
+        PERFORM aggregates_touch(ARRAY(
+            SELECT parent_id FROM old_rows WHERE parent_id NOT IN (SELECT id FROM old_rows)));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER aggregates_units_inserted AFTER INSERT ON units
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_units_changed();
+CREATE TRIGGER aggregates_units_updated AFTER UPDATE ON units
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_units_changed();
+CREATE TRIGGER aggregates_units_deleted AFTER DELETE ON units
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_units_changed();

@@ -1,13 +1,34 @@
 public import JobQueue
+public import Logging
+public import PostgresNIO
+public import CreditDomain
+import Foundation
 
 /// Every job kind CreditOps runs, registered in one place so that workers, the CLI's `enqueue`
 /// and the operations page agree on what exists.
 public enum JobKinds {
-    /// A registry with every kind: the built-in `noop` and the diagnostic `sleep`.
-    public static func registry() -> JobRegistry {
+    /// The queues CreditOps' jobs use; a worker works all of them unless told otherwise.
+    public static let queues = ["default", AggregateJobs.queue]
+
+    /// A registry with every kind: the built-in `noop`, the diagnostic `sleep` and the jobs of
+    /// the domain, whose handlers use `client`.
+    public static func registry(client: PostgresClient, logger: Logger) -> JobRegistry {
         let registry = JobRegistry()
         registry.register(sleep)
+        let aggregates = AggregateJobs(aggregator: Aggregator(client: client, logger: logger, today: vietnamToday))
+        registry.register(aggregates.recompute)
+        registry.register(aggregates.rebuild)
         return registry
+    }
+
+    /// The jobs the leader enqueues on a schedule.
+    public static func periodicJobs() -> [PeriodicJob] {
+        [AggregateJobs.dailyRefresh]
+    }
+
+    /// Today's date in Vietnam, from the system clock.
+    @Sendable public static func vietnamToday() -> CalendarDate {
+        CalendarDate(unixTime: Date().timeIntervalSince1970)
     }
 
     /// Arguments of ``sleep``.

@@ -48,22 +48,23 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let registry = JobKinds.registry()
-            try registry.validate(kind: kind, argsJSON: args)
-            let defaults = registry.defaults(for: kind)
-            var runDate: Date?
+            var parsedRunAt: Date?
             if let runAt {
                 guard let parsed = ISO8601.parse(runAt) else {
                     throw CLIError("--run-at '\(runAt)' is not an ISO 8601 time such as 2026-12-01T07:00:00+07:00")
                 }
-                runDate = parsed
+                parsedRunAt = parsed
             }
-            let job = NewJob(
-                kind: kind, argsJSON: args, queue: queue ?? defaults?.queue ?? "default", priority: priority,
-                runAt: runDate, uniqueKey: uniqueKey, maxAttempts: maxAttempts ?? defaults?.maxAttempts ?? 20)
             let logger = logging.logger()
+            let runDate = parsedRunAt
             let id = try await withDatabase(try database.configuration(), logger: logger) { client in
-                try await JobQueue(client: client, registry: registry, logger: logger).enqueue(job)
+                let registry = JobKinds.registry(client: client, logger: logger)
+                try registry.validate(kind: kind, argsJSON: args)
+                let defaults = registry.defaults(for: kind)
+                let job = NewJob(
+                    kind: kind, argsJSON: args, queue: queue ?? defaults?.queue ?? "default", priority: priority,
+                    runAt: runDate, uniqueKey: uniqueKey, maxAttempts: maxAttempts ?? defaults?.maxAttempts ?? 20)
+                return try await JobQueue(client: client, registry: registry, logger: logger).enqueue(job)
             }
             print(json ? #"{"id":\#(id)}"# : "\(id)")
         }

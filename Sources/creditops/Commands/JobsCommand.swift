@@ -135,7 +135,7 @@ func withQueue<T: Sendable>(
 ) async throws -> T {
     let logger = logging.logger()
     return try await withDatabase(try database.configuration(), logger: logger) { client in
-        try await body(JobQueue(client: client, registry: JobKinds.registry(), logger: logger))
+        try await body(JobQueue(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger))
     }
 }
 

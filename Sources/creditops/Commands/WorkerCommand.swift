@@ -39,7 +39,7 @@ struct WorkerCommand: AsyncParsableCommand {
 /// The worker's tuning, shared by `worker`, `run` and `demo`.
 struct WorkerOptions: ParsableArguments {
     @Option(help: "Comma-separated queues to work.")
-    var queues: String = "default"
+    var queues: String = JobKinds.queues.joined(separator: ",")
 
     @Option(help: "Jobs each queue may run at once.")
     var concurrency: Int = 10
@@ -85,7 +85,7 @@ struct WorkerOptions: ParsableArguments {
     /// Promotion, the leader election with its duties (unless --no-leader) and the worker, in
     /// start order: shutdown runs in reverse, so the worker drains first.
     func services(client: PostgresClient, logger: Logger) -> [any Service] {
-        let registry = JobKinds.registry()
+        let registry = JobKinds.registry(client: client, logger: logger)
         let workerConfiguration = configuration()
         let maintenance = QueueMaintenanceService(client: client, logger: logger)
         var services: [any Service] = [maintenance]
@@ -105,7 +105,7 @@ struct WorkerOptions: ParsableArguments {
                 client: client, candidateID: workerConfiguration.workerID,
                 duties: [
                     maintenance.rescueDuty, pruner.duty,
-                    PeriodicScheduler(queue: queue, jobs: [heartbeat], logger: logger).duty,
+                    PeriodicScheduler(queue: queue, jobs: [heartbeat] + JobKinds.periodicJobs(), logger: logger).duty,
                 ],
                 configuration: .init(ttl: .milliseconds(Int64(leaderTTLSeconds * 1000))), logger: logger))
         }
