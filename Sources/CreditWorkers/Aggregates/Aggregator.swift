@@ -41,20 +41,22 @@ public struct Aggregator: Sendable {
                 """, on: connection) { $0.append(unit) }
             guard !scope.isEmpty else { return }
             let tree = try await self.tree(containing: unit, on: connection)
+            // Locks go on every unit this job may write, in one sorted statement (no deadlocks).
+            // Years and missing figures are decided again after the wait, from data that now
+            // includes the transactions waited for; of a burst of jobs on a new tree, only the
+            // first fills it in.
+            let missingBefore = try await missing(
+                in: tree, besides: scope, years: try await self.years(of: tree, day: day, on: connection), on: connection)
+            try await lock(scope + missingBefore, on: connection)
             let years = try await self.years(of: tree, day: day, on: connection)
-            let missing: [Int64] = try await rows("""
-                SELECT u.id FROM units u
-                WHERE u.id = ANY($1) AND u.id <> ALL($2)
-                  AND (EXISTS (SELECT 1 FROM unnest($3::int[]) AS y (year)
-                               WHERE NOT EXISTS (SELECT 1 FROM coverage c WHERE c.unit_id = u.id AND c.year = y.year))
-                       OR (u.level = 'commune' AND NOT EXISTS (SELECT 1 FROM loan_figures f WHERE f.unit_id = u.id)))
-                """, on: connection) { binds in
-                binds.append(tree, context: .default)
-                binds.append(scope, context: .default)
-                binds.append(years, context: .default)
+            let missing = try await self.missing(in: tree, besides: scope, years: years, on: connection)
+            let unlocked = Set(missing).subtracting(missingBefore)
+            if !unlocked.isEmpty {
+                // Rare (a year or a unit new since the first look). Taken out of order, so a
+                // deadlock is possible; PostgreSQL then fails one job, which is retried.
+                try await lock(unlocked.sorted(), on: connection)
             }
             let units = scope + missing
-            try await lock(units, on: connection)
             try await compute(units: units, years: years, day: day, on: connection)
         }
     }
@@ -83,6 +85,24 @@ public struct Aggregator: Sendable {
             let elapsed = ContinuousClock.now - started
             return RebuildReport(units: all.count, years: allYears.sorted(),
                                  seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+    }
+
+    /// Units among `candidates` (but not in `scope`) that lack coverage for one of `years`, or,
+    /// for communes, loan figures.
+    private func missing(in candidates: [Int64], besides scope: [Int64], years: [Int], on connection: PostgresConnection) async throws -> [Int64] {
+        guard !candidates.isEmpty else { return [] }
+        return try await rows("""
+            SELECT u.id FROM units u
+            WHERE u.id = ANY($1) AND u.id <> ALL($2)
+              AND (EXISTS (SELECT 1 FROM unnest($3::int[]) AS y (year)
+                           WHERE NOT EXISTS (SELECT 1 FROM coverage c WHERE c.unit_id = u.id AND c.year = y.year))
+                   OR (u.level = 'commune' AND NOT EXISTS (SELECT 1 FROM loan_figures f WHERE f.unit_id = u.id)))
+            ORDER BY u.id
+            """, on: connection) { binds in
+            binds.append(candidates, context: .default)
+            binds.append(scope, context: .default)
+            binds.append(years, context: .default)
         }
     }
 
