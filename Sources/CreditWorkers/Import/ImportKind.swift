@@ -61,6 +61,9 @@ struct ImportPlan: Sendable {
     var counts: String
     /// Statements that write the staged rows into the real tables.
     var merge: [String]
+    /// The tables the merge writes, analyzed after a large import so that the queries that
+    /// follow (the aggregates' among them) are planned for the new sizes, not for empty tables.
+    var tables: [String]
 
     /// Rows whose `key` columns repeat an earlier row of the file.
     static func duplicates(of key: [String], column: String, describe: String) -> String {

@@ -47,6 +47,9 @@ public struct Importer: Sendable {
         return try await load(kind, records: numbered, readProgress: {}, progress: { _ in })
     }
 
+    /// Changed rows from which an import refreshes the planner's statistics of its tables.
+    static let analyzeThreshold = 1_000
+
     /// An advisory lock key shared by every import ("creditops import").
     static let lockKey: Int64 = 0x4352_4F50_494D_5054
 
@@ -95,6 +98,9 @@ public struct Importer: Sendable {
                 }
                 for statement in plan.merge {
                     try await run(statement, on: connection)
+                }
+                if inserted + updated + removed >= Self.analyzeThreshold {
+                    for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
                 }
                 try await connection.query("COMMIT", logger: logger)
                 let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18

@@ -22,6 +22,7 @@ extension ImportPlan {
                 WHERE (borrowers.name, borrowers.group_id, borrowers.phone, borrowers.savings_balance)
                       IS DISTINCT FROM (excluded.name, excluded.group_id, excluded.phone, excluded.savings_balance)
             """
-        ]
+        ],
+        tables: ["borrowers"]
     )
 }

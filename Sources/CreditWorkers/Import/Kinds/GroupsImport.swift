@@ -52,6 +52,7 @@ extension ImportPlan {
                 WHERE (groups.name, groups.commune_id, groups.leader_name, groups.leader_phone, groups.point_id)
                       IS DISTINCT FROM (excluded.name, excluded.commune_id, excluded.leader_name, excluded.leader_phone, excluded.point_id)
             """
-        ]
+        ],
+        tables: ["groups"]
     )
 }

@@ -87,6 +87,7 @@ extension ImportPlan {
             FROM staged s JOIN inspections x ON x.code = s.inspection_code JOIN borrowers b ON b.code = s.borrower_code
             ON CONFLICT DO NOTHING
             """,
-        ]
+        ],
+        tables: ["inspections", "inspected_borrowers"]
     )
 }

@@ -32,6 +32,7 @@ extension ImportPlan {
                       IS DISTINCT FROM (excluded.borrower_id, excluded.program, excluded.principal, excluded.outstanding,
                                         excluded.disbursed_on, excluded.due_on)
             """
-        ]
+        ],
+        tables: ["loans"]
     )
 }

@@ -31,6 +31,7 @@ extension ImportPlan {
                 WHERE (points.commune_id, points.session_day, points.session_time, points.location)
                       IS DISTINCT FROM (excluded.commune_id, excluded.session_day, excluded.session_time, excluded.location)
             """
-        ]
+        ],
+        tables: ["points"]
     )
 }

@@ -49,6 +49,7 @@ extension ImportPlan {
                 WHERE (report_obligations.due_on, report_obligations.submitted_on)
                       IS DISTINCT FROM (excluded.due_on, excluded.submitted_on)
             """
-        ]
+        ],
+        tables: ["report_obligations"]
     )
 }

@@ -68,6 +68,7 @@ extension ImportPlan {
             FROM staged s LEFT JOIN units p ON p.code = s.parent_code
             WHERE u.code = s.code AND u.parent_id IS DISTINCT FROM p.id
             """,
-        ]
+        ],
+        tables: ["units"]
     )
 }
