@@ -48,7 +48,7 @@ enum ImportFixtures {
     @discardableResult
     static func importBytes(_ kind: ImportKind, _ bytes: [UInt8], client: PostgresClient) async throws -> ImportSummary {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-\(UUID().uuidString).csv").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
         return try await Importer(client: client, logger: logger).importFile(kind, path: path)
     }

@@ -66,7 +66,7 @@ import Testing
     @Test func aTwoTierDataSetHasCommunesDirectlyUnderTheProvince() async throws {
         try await TestDatabase.withDatabase { client, _ in
             let importer = Importer(client: client, logger: ImportFixtures.logger)
-            try await Seeder(importer: importer, profile: .demo, seed: 3, twoTier: true, asOf: asOf).run()
+            _ = try await Seeder(importer: importer, profile: .demo, seed: 3, twoTier: true, asOf: asOf).run()
             #expect(try await count("SELECT count(*) FROM units WHERE level = 'district'", client) == 0)
             #expect(try await count("SELECT count(*) FROM units c JOIN units p ON p.id = c.parent_id WHERE c.level = 'commune' AND p.level = 'province'", client) == 32)
             #expect(try await count("SELECT count(*) FROM points", client) == 110)
