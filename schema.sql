@@ -494,3 +494,76 @@ CREATE TRIGGER aggregates_units_updated AFTER UPDATE ON units
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_units_changed();
 CREATE TRIGGER aggregates_units_deleted AFTER DELETE ON units
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aggregates_units_changed();
+
+-- migrate:step 5 reminders: loan status and checks, follow-ups, settings, the notifications outbox
+CREATE TYPE loan_status AS ENUM ('normal', 'risk', 'restructured');
+
+-- Staff mark a loan as risk debt or restructured (follow-ups stop) and record its loan-use check.
+-- Imports never touch these two columns.
+ALTER TABLE loans
+    ADD COLUMN status loan_status NOT NULL DEFAULT 'normal',
+    ADD COLUMN use_checked_on date;
+
+-- When reminders go out (DOMAIN.md), one row. Days are counted in Asia/Ho_Chi_Minh.
+CREATE TABLE reminder_settings (
+    singleton             boolean   PRIMARY KEY DEFAULT true CHECK (singleton),
+    session_days_before   integer[] NOT NULL DEFAULT '{3,1}',
+    -- Overdue follow-ups on these days past due, then every overdue_repeat_days after the last.
+    overdue_days          integer[] NOT NULL DEFAULT '{1,7,30}',
+    overdue_repeat_days   integer   NOT NULL DEFAULT 30 CHECK (overdue_repeat_days >= 1),
+    overdue_commune_from  integer   NOT NULL DEFAULT 7,   -- the commune contact is told from this day
+    overdue_parent_from   integer   NOT NULL DEFAULT 30,  -- the parent unit's contact from this day
+    loan_check_after_days integer   NOT NULL DEFAULT 20,
+    loan_check_due_days   integer   NOT NULL DEFAULT 30,
+    report_days_before    integer[] NOT NULL DEFAULT '{14,7,3,1,0}',
+    -- After the due date: day 1, then every report_repeat_days, until submitted.
+    report_repeat_days    integer   NOT NULL DEFAULT 7 CHECK (report_repeat_days >= 1),
+    -- Deliveries happen only within [send_from, send_until) local time; the rest wait.
+    send_from             time      NOT NULL DEFAULT '07:00',
+    send_until            time      NOT NULL DEFAULT '21:00' CHECK (send_until > send_from)
+);
+INSERT INTO reminder_settings DEFAULT VALUES;
+
+CREATE TYPE followup_outcome AS ENUM ('promised', 'paid', 'moved_away', 'risk_proposed');
+
+-- One row per escalation step of an overdue loan, for staff to record what came of it.
+CREATE TABLE followups (
+    id           bigint           GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    loan_id      bigint           NOT NULL REFERENCES loans (id) ON DELETE CASCADE,
+    due_on       date             NOT NULL,  -- the due date the loan is overdue from
+    overdue_days integer          NOT NULL,
+    planned_on   date             NOT NULL,
+    outcome      followup_outcome,
+    promised_on  date             CHECK (promised_on IS NULL OR outcome = 'promised'),
+    note         text             NOT NULL DEFAULT '',
+    updated_at   timestamptz      NOT NULL DEFAULT now(),
+    UNIQUE (loan_id, due_on, overdue_days)
+);
+CREATE INDEX followups_open ON followups (planned_on) WHERE outcome IS NULL;
+
+CREATE TYPE notification_kind AS ENUM ('session_reminder', 'overdue_followup', 'loan_use_check', 'report_deadline');
+CREATE TYPE notification_state AS ENUM ('pending', 'sent', 'failed');
+
+-- The outbox: one row per (reminder, recipient, step), written by the planner before any
+-- delivery. The idempotency key makes a re-planned day, a retried or rescued job add nothing,
+-- and travels with every delivery attempt so that a gateway sends once.
+CREATE TABLE notifications (
+    id              bigint             GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    idempotency_key text               NOT NULL UNIQUE,
+    kind            notification_kind  NOT NULL,
+    recipient_name  text               NOT NULL,
+    recipient_phone text               NOT NULL,
+    unit_id         bigint             REFERENCES units (id) ON DELETE SET NULL,
+    unit_code       text               NOT NULL,
+    text            text               NOT NULL,
+    planned_for     date               NOT NULL,
+    deliver_after   timestamptz        NOT NULL,
+    state           notification_state NOT NULL DEFAULT 'pending',
+    channel         text,
+    attempts        integer            NOT NULL DEFAULT 0,
+    last_error      text,
+    sent_at         timestamptz,
+    created_at      timestamptz        NOT NULL DEFAULT now()
+);
+CREATE INDEX notifications_pending ON notifications (deliver_after) WHERE state = 'pending';
+CREATE INDEX notifications_unit ON notifications (unit_id, created_at);

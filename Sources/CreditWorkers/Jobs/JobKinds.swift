@@ -8,22 +8,28 @@ import Foundation
 /// and the operations page agree on what exists.
 public enum JobKinds {
     /// The queues CreditOps' jobs use; a worker works all of them unless told otherwise.
-    public static let queues = ["default", AggregateJobs.queue]
+    public static let queues = ["default", AggregateJobs.queue, ReminderPlanner.queue]
 
     /// A registry with every kind: the built-in `noop`, the diagnostic `sleep` and the jobs of
     /// the domain, whose handlers use `client`.
-    public static func registry(client: PostgresClient, logger: Logger) -> JobRegistry {
+    /// Deliveries go to `channel` (the log unless a webhook is configured).
+    public static func registry(
+        client: PostgresClient, logger: Logger, channel: any NotificationChannel = LogChannel()
+    ) -> JobRegistry {
         let registry = JobRegistry()
         registry.register(sleep)
         let aggregates = AggregateJobs(aggregator: Aggregator(client: client, logger: logger, today: vietnamToday))
         registry.register(aggregates.recompute)
         registry.register(aggregates.rebuild)
+        registry.register(DeliveryJobs(client: client, channel: channel).deliver)
+        registry.register(ReminderJobs(planner: ReminderPlanner(client: client, registry: registry, logger: logger)).plan)
         return registry
     }
 
-    /// The jobs the leader enqueues on a schedule.
-    public static func periodicJobs() -> [PeriodicJob] {
-        [AggregateJobs.dailyRefresh]
+    /// The jobs the leader enqueues on a schedule; the reminder planners run on `planSchedule`
+    /// (default every day at 07:00 in Vietnam).
+    public static func periodicJobs(planSchedule: CronSchedule = ReminderJobs.defaultSchedule) -> [PeriodicJob] {
+        [AggregateJobs.dailyRefresh, ReminderJobs.daily(planSchedule)]
     }
 
     /// Today's date in Vietnam, from the system clock.

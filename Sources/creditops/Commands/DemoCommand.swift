@@ -52,7 +52,7 @@ struct DemoCommand: AsyncParsableCommand {
 
                         \n
                         """, to: 1)
-                    try await runServices(worker.services(client: client, logger: logger), logger: logger)
+                    try await runServices(try worker.services(client: client, logger: logger), logger: logger)
                 }
                 try await postgres.stop()
             } catch {

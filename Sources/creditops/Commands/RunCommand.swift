@@ -24,7 +24,7 @@ struct RunCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = logging.logger()
             try await withDatabase(try database.configuration(), logger: logger) { client in
-                try await runServices(worker.services(client: client, logger: logger), logger: logger)
+                try await runServices(try worker.services(client: client, logger: logger), logger: logger)
             }
         }
     }

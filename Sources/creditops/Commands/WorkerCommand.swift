@@ -30,7 +30,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let logger = logging.logger()
             let configuration = try database.configuration()
             try await withDatabase(configuration, logger: logger) { client in
-                try await runServices(worker.services(client: client, logger: logger), logger: logger)
+                try await runServices(try worker.services(client: client, logger: logger), logger: logger)
             }
         }
     }
@@ -62,6 +62,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("heartbeat-seconds"), help: "Period of the leader's heartbeat job (a noop that shows periodic jobs run).")
     var heartbeatSeconds: Int = 60
 
+    @Option(name: .customLong("plan-cron"), help: "When the reminder planners run, as cron in Asia/Ho_Chi_Minh.")
+    var planCron: String = "0 7 * * *"
+
     @Option(name: .customLong("prune-after-seconds"), help: "Keep completed and cancelled jobs this long (discarded: ten times as long, at least 30 days).")
     var pruneAfterSeconds: Double = 3 * 86_400
 
@@ -72,6 +75,11 @@ struct WorkerOptions: ParsableArguments {
         guard drainSeconds >= 0, drainSeconds <= 3600 else { throw ValidationError("--drain-seconds must be within 0...3600") }
         guard leaderTTLSeconds >= 2, leaderTTLSeconds <= 300 else { throw ValidationError("--leader-ttl-seconds must be within 2...300") }
         guard (1...86_400).contains(heartbeatSeconds) else { throw ValidationError("--heartbeat-seconds must be within 1...86400") }
+        do {
+            _ = try CronSchedule(planCron)
+        } catch {
+            throw ValidationError("--plan-cron '\(planCron)': \(error)")
+        }
         guard pruneAfterSeconds >= 1 else { throw ValidationError("--prune-after-seconds must be at least 1") }
         for queue in queueNames where !QueueName.isValid(queue) {
             throw ValidationError("--queues: '\(queue)' is not a valid queue name (letters, digits, '_', '-', '.')")
@@ -84,8 +92,8 @@ struct WorkerOptions: ParsableArguments {
 
     /// Promotion, the leader election with its duties (unless --no-leader) and the worker, in
     /// start order: shutdown runs in reverse, so the worker drains first.
-    func services(client: PostgresClient, logger: Logger) -> [any Service] {
-        let registry = JobKinds.registry(client: client, logger: logger)
+    func services(client: PostgresClient, logger: Logger) throws -> [any Service] {
+        let registry = JobKinds.registry(client: client, logger: logger, channel: try notificationChannel(logger: logger))
         let workerConfiguration = configuration()
         let maintenance = QueueMaintenanceService(client: client, logger: logger)
         var services: [any Service] = [maintenance]
@@ -105,12 +113,26 @@ struct WorkerOptions: ParsableArguments {
                 client: client, candidateID: workerConfiguration.workerID,
                 duties: [
                     maintenance.rescueDuty, pruner.duty,
-                    PeriodicScheduler(queue: queue, jobs: [heartbeat] + JobKinds.periodicJobs(), logger: logger).duty,
+                    PeriodicScheduler(
+                        queue: queue, jobs: [heartbeat] + JobKinds.periodicJobs(planSchedule: try CronSchedule(planCron)),
+                        logger: logger
+                    ).duty,
                 ],
                 configuration: .init(ttl: .milliseconds(Int64(leaderTTLSeconds * 1000))), logger: logger))
         }
         services.append(WorkerService(client: client, registry: registry, configuration: workerConfiguration, logger: logger))
         return services
+    }
+
+    /// The webhook when CREDITOPS_WEBHOOK_URL is set, else the log.
+    func notificationChannel(logger: Logger) throws -> any NotificationChannel {
+        do {
+            guard let webhook = try WebhookConfiguration.fromEnvironment() else { return LogChannel() }
+            logger.info("Reminders go to the webhook", metadata: ["url": "\(webhook.url)"])
+            return WebhookChannel(configuration: webhook)
+        } catch {
+            throw CLIError(error.description)
+        }
     }
 
     func configuration() -> WorkerService.Configuration {

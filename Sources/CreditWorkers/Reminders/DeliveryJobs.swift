@@ -1,0 +1,94 @@
+public import CreditDomain
+public import Foundation
+public import JobQueue
+public import Logging
+public import PostgresNIO
+
+/// Delivers one outbox row per job. The row is the truth: a job whose row is already sent or
+/// failed does nothing, so a retried or rescued job never sends twice what was confirmed once;
+/// a request in flight when a worker died is repeated with the same idempotency key.
+public struct DeliveryJobs: Sendable {
+    public struct Arguments: Codable, Sendable {
+        public var notification: Int64
+    }
+
+    public let client: PostgresClient
+    public let channel: any NotificationChannel
+    public let retryPolicy: RetryPolicy
+    /// The current time; tests and `--now` move it.
+    public let clock: @Sendable () -> Date
+
+    public init(client: PostgresClient, channel: any NotificationChannel,
+                retryPolicy: RetryPolicy = RetryPolicy(base: .seconds(15), maximum: .seconds(3600)),
+                clock: @escaping @Sendable () -> Date = Date.init) {
+        self.client = client
+        self.channel = channel
+        self.retryPolicy = retryPolicy
+        self.clock = clock
+    }
+
+    struct Undelivered: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    public var deliver: JobDefinition<Arguments> {
+        JobDefinition(kind: ReminderPlanner.deliveryKind, queue: ReminderPlanner.queue, maxAttempts: 25,
+                      timeout: .seconds(120), retryPolicy: retryPolicy) { args, context in
+            try await deliver(args.notification, context: context)
+        }
+    }
+
+    func deliver(_ id: Int64, context: JobContext) async throws {
+        let rows = try await client.query("""
+            SELECT n.id, n.idempotency_key, n.kind::text, n.recipient_name, n.recipient_phone, n.unit_code, n.text,
+                   n.planned_for::text, n.state::text,
+                   extract(epoch FROM s.send_from)::int / 60, extract(epoch FROM s.send_until)::int / 60
+            FROM notifications n CROSS JOIN reminder_settings s WHERE n.id = \(id)
+            """, logger: context.logger)
+        var found: (OutboxNotification, String, SendingWindow)?
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            found = (OutboxNotification(
+                id: try cells[0].decode(Int64.self), idempotencyKey: try cells[1].decode(String.self),
+                kind: try cells[2].decode(String.self), recipientName: try cells[3].decode(String.self),
+                recipientPhone: try cells[4].decode(String.self), unitCode: try cells[5].decode(String.self),
+                text: try cells[6].decode(String.self), plannedFor: try cells[7].decode(String.self)),
+                try cells[8].decode(String.self),
+                SendingWindow(opens: try cells[9].decode(Int.self), closes: try cells[10].decode(Int.self)))
+        }
+        guard let (notification, state, window) = found else {
+            throw JobFailure.discard("notification \(id) does not exist")
+        }
+        guard state == "pending" else { return }
+        let now = clock().timeIntervalSince1970
+        let opening = window.earliestDelivery(atOrAfter: now)
+        if opening > now {
+            // Quiet hours: wait for the next opening of the window, never drop.
+            throw JobFailure.retry(after: .milliseconds(Int64((opening - now) * 1000)), "outside the sending hours")
+        }
+        try await client.query("UPDATE notifications SET attempts = attempts + 1, channel = \(channel.name) WHERE id = \(id)",
+                               logger: context.logger)
+        switch await channel.deliver(notification) {
+        case .sent:
+            try await client.query("""
+                UPDATE notifications SET state = 'sent', sent_at = now(), last_error = NULL WHERE id = \(id) AND state = 'pending'
+                """, logger: context.logger)
+        case .failed(let reason):
+            try await markFailed(id, reason, context: context)
+            throw JobFailure.discard(reason)
+        case .retry(let reason):
+            if context.isLastAttempt {
+                try await markFailed(id, "gave up after \(context.attempt) attempts: \(reason)", context: context)
+                throw JobFailure.discard(reason)
+            }
+            try await client.query("UPDATE notifications SET last_error = \(reason) WHERE id = \(id)", logger: context.logger)
+            throw Undelivered(description: reason)
+        }
+    }
+
+    private func markFailed(_ id: Int64, _ reason: String, context: JobContext) async throws {
+        try await client.query("""
+            UPDATE notifications SET state = 'failed', last_error = \(reason) WHERE id = \(id) AND state = 'pending'
+            """, logger: context.logger)
+    }
+}

@@ -1,0 +1,44 @@
+public import Foundation
+
+/// A notification as a channel sends it.
+public struct OutboxNotification: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var idempotencyKey: String
+    public var kind: String
+    public var recipientName: String
+    public var recipientPhone: String
+    public var unitCode: String
+    public var text: String
+    public var plannedFor: String
+}
+
+/// What came of one delivery attempt.
+public enum DeliveryOutcome: Sendable, Equatable {
+    case sent
+    /// Refused for good (a 4xx): retrying would not help. The reason is kept in the outbox.
+    case failed(String)
+    /// Not delivered this time (a 5xx, a time-out, no connection): try again later.
+    case retry(String)
+}
+
+/// Where notifications go: the log, or a gateway behind a webhook.
+public protocol NotificationChannel: Sendable {
+    var name: String { get }
+    func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome
+}
+
+/// The default channel: one line per notification on stdout (the outbox keeps the rest), so a
+/// demo or a first installation shows reminders arriving without any gateway.
+public struct LogChannel: NotificationChannel {
+    public var name: String { "log" }
+
+    public init() {}
+
+    public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {
+        let line = "[nhắc nhở #\(notification.id)] \(notification.kind) → \(notification.recipientName) (\(notification.recipientPhone)), "
+            + "\(notification.unitCode): \(notification.text)\n"
+        // Unbuffered: whoever reads our output sees each reminder as it is delivered.
+        FileHandle.standardOutput.write(Data(line.utf8))
+        return .sent
+    }
+}

@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Crypto
+public import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Where the webhook channel posts, and how (DESIGN.md "Notifications").
+public struct WebhookConfiguration: Sendable {
+    public var url: String
+    public var secret: String
+    /// The longest one request may take; then it counts as not delivered and is retried.
+    public var timeout: Duration
+
+    public init(url: String, secret: String, timeout: Duration = .seconds(10)) {
+        self.url = url
+        self.secret = secret
+        self.timeout = timeout
+    }
+
+    /// From `CREDITOPS_WEBHOOK_URL` and `CREDITOPS_WEBHOOK_SECRET` (and optionally
+    /// `CREDITOPS_WEBHOOK_TIMEOUT_SECONDS`); nil when no URL is set (the log channel is used).
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(WebhookConfigurationError) -> WebhookConfiguration? {
+        guard let url = environment["CREDITOPS_WEBHOOK_URL"], !url.isEmpty else { return nil }
+        guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme ?? ""), components.host != nil else {
+            throw WebhookConfigurationError("CREDITOPS_WEBHOOK_URL '\(url)' is not an http(s) URL")
+        }
+        guard let secret = environment["CREDITOPS_WEBHOOK_SECRET"], !secret.isEmpty else {
+            throw WebhookConfigurationError("CREDITOPS_WEBHOOK_SECRET must be set with CREDITOPS_WEBHOOK_URL: the gateway checks each body's signature with it")
+        }
+        var timeout = Duration.seconds(10)
+        if let text = environment["CREDITOPS_WEBHOOK_TIMEOUT_SECONDS"] {
+            guard let seconds = Double(text), seconds > 0, seconds <= 300 else {
+                throw WebhookConfigurationError("CREDITOPS_WEBHOOK_TIMEOUT_SECONDS '\(text)' must be a number of seconds within 0...300")
+            }
+            timeout = .milliseconds(Int64(seconds * 1000))
+        }
+        return WebhookConfiguration(url: url, secret: secret, timeout: timeout)
+    }
+}
+
+public struct WebhookConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Posts each notification as JSON, signed with HMAC-SHA256 of the body
+/// (`X-CreditOps-Signature: sha256=HEX`), with its idempotency key in `Idempotency-Key` so that a
+/// repeat of a request that was in flight when a worker died is sent once by the gateway.
+/// 2xx: sent; 408, 429 and 5xx, a time-out or no connection: retried; other 4xx: failed.
+public struct WebhookChannel: NotificationChannel {
+    public let configuration: WebhookConfiguration
+    public var name: String { "webhook" }
+
+    public init(configuration: WebhookConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// The body's fields (snake case, as gateways expect).
+    struct Payload: Encodable {
+        var idempotency_key: String
+        var notification_id: Int64
+        var kind: String
+        var recipient_name: String
+        var recipient_phone: String
+        var unit_code: String
+        var text: String
+        var planned_for: String
+    }
+
+    /// `sha256=` and the lowercase hex HMAC-SHA256 of `body` with `secret`.
+    public static func signature(of body: Data, secret: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
+        return "sha256=" + code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {
+        let body: Data
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            body = try encoder.encode(Payload(
+                idempotency_key: notification.idempotencyKey, notification_id: notification.id, kind: notification.kind,
+                recipient_name: notification.recipientName, recipient_phone: notification.recipientPhone,
+                unit_code: notification.unitCode, text: notification.text, planned_for: notification.plannedFor))
+        } catch {
+            return .failed("cannot encode the notification: \(error)")
+        }
+        var request = HTTPClientRequest(url: configuration.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        request.headers.add(name: "User-Agent", value: "creditops")
+        request.headers.add(name: "Idempotency-Key", value: notification.idempotencyKey)
+        request.headers.add(name: "X-CreditOps-Signature", value: Self.signature(of: body, secret: configuration.secret))
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let timeout = TimeAmount.milliseconds(configuration.timeout.components.seconds * 1000
+            + configuration.timeout.components.attoseconds / 1_000_000_000_000_000)
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            let answer = try await response.body.collect(upTo: 64 * 1024)
+            let text = String(buffer: answer).trimmingCharacters(in: .whitespacesAndNewlines)
+            let detail = "HTTP \(response.status.code)" + (text.isEmpty ? "" : ": \(text.prefix(1000))")
+            switch response.status.code {
+            case 200..<300: return .sent
+            case 408, 429: return .retry(detail)
+            case 400..<500: return .failed(detail)
+            default: return .retry(detail)
+            }
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            return .retry("no answer within \(configuration.timeout)")
+        } catch {
+            return .retry("\(error)")
+        }
+    }
+}

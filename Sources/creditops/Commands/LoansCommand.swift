@@ -1,0 +1,72 @@
+import ArgumentParser
+import CreditDomain
+import CreditWorkers
+import PostgresNIO
+
+struct LoansCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loans",
+        abstract: "Record a loan-use check, or mark a loan as risk debt or restructured.",
+        subcommands: [Check.self, Mark.self]
+    )
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record that a loan's use was checked (its loan-use reminders stop).",
+            discussion: "Example:\n  creditops loans check HD00012345 --on 2026-11-20"
+        )
+
+        @Argument(help: "The loan's code.") var loan: String
+        @Option(help: "The day of the check, YYYY-MM-DD (default: today in Vietnam).") var on: String?
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func validate() throws {
+            if let on, CalendarDate(iso: on) == nil { throw ValidationError("--on '\(on)' is not a date YYYY-MM-DD") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let day = on.flatMap { CalendarDate(iso: $0) } ?? JobKinds.vietnamToday()
+                let logger = logging.logger()
+                let updated = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+                    try await count(client, "UPDATE loans SET use_checked_on = \(day.iso)::date WHERE code = \(loan) RETURNING 1", logger)
+                }
+                guard updated == 1 else { throw CLIError("unknown loan \(loan)") }
+                print("Loan \(loan): use checked on \(day.iso).")
+            }
+        }
+    }
+
+    struct Mark: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mark a loan as risk debt, restructured, or normal again (follow-ups stop unless normal).",
+            discussion: "Example:\n  creditops loans mark HD00012345 risk"
+        )
+
+        enum Status: String, ExpressibleByArgument, CaseIterable { case normal, risk, restructured }
+
+        @Argument(help: "The loan's code.") var loan: String
+        @Argument(help: "normal, risk or restructured.") var status: Status
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let logger = logging.logger()
+                let updated = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+                    try await count(client, "UPDATE loans SET status = \(status.rawValue)::loan_status WHERE code = \(loan) RETURNING 1", logger)
+                }
+                guard updated == 1 else { throw CLIError("unknown loan \(loan)") }
+                print("Loan \(loan): \(status.rawValue).")
+            }
+        }
+    }
+}
+
+/// Rows a statement returned.
+func count(_ client: PostgresClient, _ query: PostgresQuery, _ logger: Logger) async throws -> Int {
+    var rows = 0
+    for try await _ in try await client.query(query, logger: logger) { rows += 1 }
+    return rows
+}

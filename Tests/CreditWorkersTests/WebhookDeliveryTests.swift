@@ -1,0 +1,125 @@
+import Crypto
+import CreditDomain
+import CreditWorkers
+import Foundation
+import JobQueue
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// Deliveries through the webhook channel to a real local HTTP server, run by a real worker.
+@Suite struct WebhookDeliveryTests {
+    static let secret = "test-secret-not-for-production"
+
+    /// Plans the fixture's overdue reminders (9 notifications) for a fixed morning.
+    static func planOverdue(_ client: PostgresClient) async throws -> Int {
+        try await ReminderPlannerTests.importFixture(client)
+        let report = try await ReminderPlannerTests.planner(client).plan(
+            .overdue, day: ReminderPlannerTests.day, now: ReminderPlannerTests.morning)
+        return report.created
+    }
+
+    /// Runs a worker delivering to `url` until `condition` holds (bounded).
+    static func deliver(_ client: PostgresClient, url: String, timeout: Duration = .seconds(2),
+                        until condition: @escaping @Sendable () async throws -> Bool) async throws -> Bool {
+        let channel = WebhookChannel(configuration: WebhookConfiguration(url: url, secret: secret, timeout: timeout))
+        let registry = JobRegistry()
+        // Within the sending hours whatever the machine's clock says; retries 0.1–0.3 s apart.
+        let deliveries = DeliveryJobs(client: client, channel: channel,
+                                      retryPolicy: RetryPolicy(base: .milliseconds(100), maximum: .milliseconds(300), jitter: 0),
+                                      clock: { ReminderPlannerTests.morning })
+        registry.register(deliveries.deliver)
+        let worker = WorkerService(
+            client: client, registry: registry,
+            configuration: .init(queues: [ReminderPlanner.queue: 10], pollInterval: .milliseconds(100),
+                                 leaseDuration: .seconds(30), drainTimeout: .seconds(5)),
+            logger: silentLogger)
+        let maintenance = QueueMaintenanceService(client: client, configuration: .init(promoteInterval: .milliseconds(100)), logger: silentLogger)
+        return try await withRunningServices([maintenance, worker]) {
+            try await eventually(timeout: .seconds(30), condition)
+        }
+    }
+
+    static func states(_ client: PostgresClient) async throws -> [String: Int] {
+        var states: [String: Int] = [:]
+        let rows = try await client.query("SELECT state::text, count(*) FROM notifications GROUP BY 1", logger: ImportFixtures.logger)
+        for try await (state, count) in rows.decode((String, Int).self) { states[state] = count }
+        return states
+    }
+
+    @Test func everyRequestIsSignedAndCarriesItsKeyAndTheBodyNamesTheRecipient() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let planned = try await Self.planOverdue(client)
+            let sink = WebhookSink()
+            let delivered = try await sink.run { url in
+                try await Self.deliver(client, url: url) { try await Self.states(client)["sent"] == planned }
+            }
+            #expect(delivered)
+            #expect(sink.requests.count == planned)
+            for request in sink.requests {
+                let code = HMAC<SHA256>.authenticationCode(for: request.body, using: SymmetricKey(data: Data(Self.secret.utf8)))
+                #expect(request.signature == "sha256=" + code.map { String(format: "%02x", $0) }.joined())
+                let body = try JSONSerialization.jsonObject(with: request.body) as? [String: Any]
+                #expect(body?["idempotency_key"] as? String == request.idempotencyKey)
+                #expect(body?["kind"] as? String == "overdue_followup")
+                #expect((body?["recipient_phone"] as? String)?.isEmpty == false)
+                #expect((body?["unit_code"] as? String)?.hasPrefix("TQ-YS") == true)
+                #expect((body?["text"] as? String)?.contains("quá hạn") == true)
+            }
+            let wrong = HMAC<SHA256>.authenticationCode(for: sink.requests[0].body, using: SymmetricKey(data: Data("another".utf8)))
+            #expect(sink.requests[0].signature != "sha256=" + wrong.map { String(format: "%02x", $0) }.joined())
+        }
+    }
+
+    @Test func aServerErrorThenSuccessDeliversOnceWithTheSameKey() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let planned = try await Self.planOverdue(client)
+            let sink = WebhookSink { _, seenBefore in seenBefore == 0 ? .init(status: 500, body: "gateway busy") : .init(status: 200) }
+            let delivered = try await sink.run { url in
+                try await Self.deliver(client, url: url) { try await Self.states(client)["sent"] == planned }
+            }
+            #expect(delivered)
+            #expect(sink.countsByKey.count == planned)
+            #expect(sink.countsByKey.values.allSatisfy { $0 == 2 })
+            let rows = try await client.query("SELECT min(attempts), max(attempts), count(*) FILTER (WHERE last_error IS NULL) FROM notifications",
+                                              logger: ImportFixtures.logger)
+            for try await (low, high, cleared) in rows.decode((Int, Int, Int).self) {
+                #expect((low, high, cleared) == (2, 2, planned))
+            }
+        }
+    }
+
+    @Test func aClientErrorFailsForGoodWithTheReasonKept() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let planned = try await Self.planOverdue(client)
+            let sink = WebhookSink { _, _ in .init(status: 400, body: #"{"error":"invalid phone number"}"#) }
+            let settled = try await sink.run { url in
+                try await Self.deliver(client, url: url) { try await Self.states(client)["failed"] == planned }
+            }
+            #expect(settled)
+            #expect(sink.countsByKey.values.allSatisfy { $0 == 1 })
+            let rows = try await client.query("SELECT DISTINCT last_error FROM notifications", logger: ImportFixtures.logger)
+            for try await error in rows.decode(String.self) {
+                #expect(error == #"HTTP 400: {"error":"invalid phone number"}"#)
+            }
+            let jobs = try await client.query("SELECT count(*) FROM jobs WHERE kind = 'notifications.deliver' AND state = 'discarded'",
+                                              logger: ImportFixtures.logger)
+            for try await discarded in jobs.decode(Int.self) { #expect(discarded == planned) }
+        }
+    }
+
+    @Test func aServerThatNeverAnswersTimesOutAndIsRetried() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let planned = try await Self.planOverdue(client)
+            // The first request of each key hangs past the 0.5 s time-out; the next is answered.
+            let sink = WebhookSink { _, seenBefore in seenBefore == 0 ? .init(status: 200, delay: .seconds(3)) : .init(status: 200) }
+            let delivered = try await sink.run { url in
+                try await Self.deliver(client, url: url, timeout: .milliseconds(500)) { try await Self.states(client)["sent"] == planned }
+            }
+            #expect(delivered)
+            #expect(sink.countsByKey.values.allSatisfy { $0 >= 2 })
+            let rows = try await client.query("SELECT min(attempts) FROM notifications", logger: ImportFixtures.logger)
+            for try await attempts in rows.decode(Int.self) { #expect(attempts >= 2) }
+        }
+    }
+}
