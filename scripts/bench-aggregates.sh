@@ -12,27 +12,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${BENCH_OUT:-$(mktemp -d /tmp/creditops-aggregates-bench.XXXXXX)}"
 PORT="${BENCH_PGPORT:-55434}"
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-AS_POSTGRES=()
-[ "$(id -u)" = 0 ] && AS_POSTGRES=(runuser -u postgres --)
-
-swift build -c release --product creditops >/dev/null
-CREDITOPS="$PWD/.build/release/creditops"
-
-mkdir -p "$OUT/pgdata" && chmod 777 "$OUT"
-[ "$(id -u)" = 0 ] && chown postgres "$OUT/pgdata"
-"${AS_POSTGRES[@]}" "$PGBIN/initdb" -D "$OUT/pgdata" -A trust -U postgres >/dev/null
-"${AS_POSTGRES[@]}" "$PGBIN/pg_ctl" -D "$OUT/pgdata" -l "$OUT/postgres.log" -w \
-    -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$OUT" start >/dev/null
 RUN_PID=
-cleanup() {
-    [ -n "$RUN_PID" ] && kill -TERM "$RUN_PID" 2>/dev/null && wait "$RUN_PID" 2>/dev/null || true
-    "${AS_POSTGRES[@]}" "$PGBIN/pg_ctl" -D "$OUT/pgdata" -m fast stop >/dev/null
+on_exit() {
+    if [ -n "$RUN_PID" ]; then kill -TERM "$RUN_PID" 2>/dev/null && wait "$RUN_PID" 2>/dev/null || true; fi
 }
-trap cleanup EXIT
-BASE="postgres://postgres@127.0.0.1:$PORT"
+# shellcheck source=scripts/throwaway-cluster.sh
+source scripts/throwaway-cluster.sh
 
-echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), commit $(git rev-parse --short HEAD)"
 export DATABASE_URL="$BASE/postgres"
 "$CREDITOPS" migrate >/dev/null 2>&1
 "$CREDITOPS" seed --profile demo --as-of 2026-11-27 2>/dev/null | tail -1

@@ -10,22 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${BENCH_OUT:-$(mktemp -d /tmp/creditops-import-bench.XXXXXX)}"
 PORT="${BENCH_PGPORT:-55433}"
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-AS_POSTGRES=()
-[ "$(id -u)" = 0 ] && AS_POSTGRES=(runuser -u postgres --)
+# shellcheck source=scripts/throwaway-cluster.sh
+source scripts/throwaway-cluster.sh
+export DATABASE_URL="$BASE/postgres"
 
-swift build -c release --product creditops >/dev/null
-CREDITOPS="$PWD/.build/release/creditops"
-
-mkdir -p "$OUT/pgdata" && chmod 777 "$OUT"
-[ "$(id -u)" = 0 ] && chown postgres "$OUT/pgdata"
-"${AS_POSTGRES[@]}" "$PGBIN/initdb" -D "$OUT/pgdata" -A trust -U postgres >/dev/null
-"${AS_POSTGRES[@]}" "$PGBIN/pg_ctl" -D "$OUT/pgdata" -l "$OUT/postgres.log" -w \
-    -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$OUT" start >/dev/null
-trap '"${AS_POSTGRES[@]}" "$PGBIN/pg_ctl" -D "$OUT/pgdata" -m fast stop >/dev/null' EXIT
-export DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
-
-echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), commit $(git rev-parse --short HEAD)"
 "$CREDITOPS" migrate >/dev/null 2>&1
 echo "== seed --profile province (the units, points and 2,700 groups the borrowers join)"
 /usr/bin/time -f "   %e s wall, %M KB max RSS (creditops)" "$CREDITOPS" seed --profile province --as-of 2026-11-27 | tail -1

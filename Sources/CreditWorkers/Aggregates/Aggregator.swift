@@ -1,6 +1,7 @@
 public import CreditDomain
 public import Logging
 public import PostgresNIO
+import JobQueue
 
 /// Recomputes the aggregate tables a dashboard reads: inspection coverage per (unit, year) and
 /// loan figures per unit. ``recompute(unit:)`` handles one changed unit — it and its ancestors
@@ -84,7 +85,7 @@ public struct Aggregator: Sendable {
             }
             let elapsed = ContinuousClock.now - started
             return RebuildReport(units: all.count, years: allYears.sorted(),
-                                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                                 seconds: elapsed.seconds)
         }
     }
 

@@ -1,5 +1,6 @@
 public import Logging
 public import PostgresNIO
+import JobQueue
 
 /// Loads a file or a stream of records into the domain tables, whole or not at all.
 ///
@@ -103,8 +104,7 @@ public struct Importer: Sendable {
                     for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
                 }
                 try await connection.query("COMMIT", logger: logger)
-                let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                    + Double((ContinuousClock.now - started).components.seconds)
+                let seconds = (ContinuousClock.now - started).seconds
                 let summary = ImportSummary(
                     kind: kind.rawValue, rows: stager.rows, inserted: inserted, updated: updated,
                     unchanged: stager.rows - inserted - updated, removed: removed, seconds: seconds)

@@ -84,7 +84,7 @@ public struct ReminderPlanner: Sendable {
                     planner: kind, day: day.iso, due: candidates.count, created: created.count,
                     alreadyPlanned: reachable.count - created.count, withoutPhone: candidates.count - reachable.count,
                     followupsCreated: followupsCreated,
-                    seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                    seconds: elapsed.seconds)
                 logger.info("Planned reminders", metadata: [
                     "planner": "\(kind.rawValue)", "day": "\(day.iso)", "due": "\(report.due)", "created": "\(report.created)",
                     "without_phone": "\(report.withoutPhone)",

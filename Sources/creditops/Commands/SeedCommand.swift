@@ -2,6 +2,7 @@ public import ArgumentParser
 import CreditDomain
 import CreditWorkers
 import Foundation
+import JobQueue
 
 struct SeedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,7 +76,6 @@ extension SeedProfile: ExpressibleByArgument {}
 
 extension ContinuousClock.Instant {
     var elapsedSeconds: Double {
-        let elapsed = ContinuousClock.now - self
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        (ContinuousClock.now - self).seconds
     }
 }
