@@ -117,6 +117,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DashboardAPITests",
+            dependencies: [
+                "DashboardAPI", "CreditWorkers", "JobQueue", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "creditopsTests",
             dependencies: ["creditops", "TestSupport"],
             swiftSettings: swiftSettings

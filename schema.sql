@@ -567,3 +567,16 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_pending ON notifications (deliver_after) WHERE state = 'pending';
 CREATE INDEX notifications_unit ON notifications (unit_id, created_at);
+
+-- migrate:step 6 access tokens for the API and the dashboards
+-- A bearer token sees its unit and every unit below it; `staff` tokens also manage jobs. Only a
+-- SHA-256 of the token is kept: the token itself is shown once, when created.
+CREATE TABLE api_tokens (
+    id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    token_hash   text        NOT NULL UNIQUE CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+    name         text        NOT NULL DEFAULT '',
+    unit_id      bigint      NOT NULL REFERENCES units (id) ON DELETE CASCADE,
+    staff        boolean     NOT NULL DEFAULT false,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    revoked_at   timestamptz
+);

@@ -22,7 +22,7 @@ source scripts/throwaway-cluster.sh
 export DATABASE_URL="$BASE/postgres"
 "$CREDITOPS" migrate >/dev/null 2>&1
 "$CREDITOPS" seed --profile demo --as-of 2026-11-27 2>/dev/null | tail -1
-"$CREDITOPS" run --log-level warning >"$OUT/run.log" 2>&1 &
+"$CREDITOPS" run --http 127.0.0.1:0 --log-level warning >"$OUT/run.log" 2>&1 &
 RUN_PID=$!
 # Let the seed's recompute jobs (one per unit) drain before measuring.
 for _ in $(seq 1 120); do

@@ -55,7 +55,7 @@ import Testing
 
             // With workers running, an inspection of every borrower of the commune's only group
             // makes the commune compliant in its own inspections.
-            let worker = try CreditOpsProcess.start(["run", "--no-leader", "--log-level", "warning"], environment: environment)
+            let worker = try CreditOpsProcess.start(["run", "--http", "127.0.0.1:0", "--no-leader", "--log-level", "warning"], environment: environment)
             defer { worker.kill(signal: SIGKILL) }
             let inspections = try write("""
                 inspection_code,inspector_unit_code,inspected_on,group_code,borrower_code

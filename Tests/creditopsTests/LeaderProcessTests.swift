@@ -10,7 +10,7 @@ import Testing
     @Test func eachPeriodOnceAcrossTwoProcessesAndAfterTheLeaderDies() async throws {
         try await TestDatabase.withDatabase { client, database in
             let arguments = [
-                "run", "--heartbeat-seconds", "2", "--leader-ttl-seconds", "6", "--poll-ms", "200", "--log-level", "warning",
+                "run", "--http", "127.0.0.1:0", "--heartbeat-seconds", "2", "--leader-ttl-seconds", "6", "--poll-ms", "200", "--log-level", "warning",
             ]
             let environment = ["DATABASE_URL": database.url]
             let first = try CreditOpsProcess.start(arguments, environment: environment)

@@ -77,6 +77,11 @@ public struct AggregateReader: Sendable {
         return figures
     }
 
+    /// The loan figures of one unit's subtree, or nil before they were first computed.
+    public func loans(unitID: Int64) async throws -> UnitFigures.Loans? {
+        try await figuresOf(ids: [unitID], year: 0)[unitID]?.loans
+    }
+
     private func childIDs(of id: Int64) async throws -> [Int64] {
         var ids: [Int64] = []
         for try await child in try await client.query("SELECT id FROM units WHERE parent_id = \(id)", logger: logger).decode(Int64.self) {

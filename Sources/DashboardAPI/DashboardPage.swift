@@ -1,0 +1,164 @@
+import CreditDomain
+import CreditWorkers
+import Foundation
+
+/// The HTML dashboard of one unit, in Vietnamese, drawn entirely on the server: inline SVG, no
+/// scripts, fonts or styles from elsewhere, so it works offline.
+struct DashboardPage {
+    let figures: UnitFigures?
+    let summary: UnitSummary
+    let year: Int
+
+    static let statusLabels = ["compliant": "Đạt", "not_compliant": "Chưa đạt", "not_applicable": "Không áp dụng"]
+    static let ruleLabels = [
+        "province": "Quy định cấp tỉnh: mỗi huyện ít nhất 1 xã có tổ được kiểm tra đủ",
+        "district": "Quy định cấp huyện: mỗi xã kiểm tra ít nhất 15% số tổ",
+        "commune": "Quy định cấp xã: kiểm tra tất cả các tổ",
+        "mixed": "Áp dụng quy định theo cấp của từng đơn vị",
+    ]
+    static let levelLabels = ["province": "Tỉnh đoàn", "district": "Huyện đoàn", "commune": "Đoàn xã"]
+
+    func render() -> String {
+        var html = """
+            <!doctype html>
+            <html lang="vi"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escapeHTML(summary.name)) — Bảng theo dõi ủy thác \(year)</title>
+            <style>
+            body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f5f5;color:#212121}
+            header{background:#1565c0;color:#fff;padding:16px 24px}
+            header h1{margin:0;font-size:1.4em} header p{margin:4px 0 0;opacity:.85}
+            main{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:16px;padding:16px 24px}
+            section{background:#fff;border-radius:8px;padding:16px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+            section.wide{grid-column:1/-1}
+            h2{font-size:1.1em;margin:0 0 12px} table{border-collapse:collapse;width:100%}
+            th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee;font-size:.92em} th{color:#616161;font-weight:600}
+            .big{font-size:2em;font-weight:700} .muted{color:#757575;font-size:.85em}
+            .badge{display:inline-block;padding:2px 8px;border-radius:10px;color:#fff;font-size:.82em}
+            </style></head><body>
+            <header><h1>\(escapeHTML(summary.name))</h1>
+            <p>\(escapeHTML(Self.levelLabels[summary.level] ?? summary.level)) · mã \(escapeHTML(summary.unit)) · năm \(year)</p></header>
+            <main>
+            """
+        html += coverageSection()
+        html += childrenSection()
+        html += loansSection()
+        html += sessionsSection()
+        html += activitySection()
+        html += """
+            </main>
+            <p class="muted" style="padding:0 24px 24px">Số liệu tính lại lúc \(escapeHTML(updatedAt())). Trang được tạo trên máy chủ, không cần kết nối ngoài.</p>
+            </body></html>
+            """
+        return html
+    }
+
+    private func updatedAt() -> String {
+        guard let date = summary.updatedAt ?? figures?.coverage?.updatedAt else { return "chưa tính" }
+        let local = date.timeIntervalSince1970 + Double(CalendarDate.vietnamOffsetSeconds)
+        let day = CalendarDate(unixTime: date.timeIntervalSince1970)
+        let seconds = Int(local.truncatingRemainder(dividingBy: 86_400))
+        return String(format: "%02d:%02d ngày %@", seconds / 3600, seconds % 3600 / 60, day.vietnamese)
+    }
+
+    private func badge(_ status: String?, _ percentage: Double?) -> String {
+        let label = status.flatMap { Self.statusLabels[$0] } ?? "Chưa tính"
+        return "<span class=\"badge\" style=\"background:\(Palette.coverage(status: status, percentage: percentage))\">\(label)</span>"
+    }
+
+    private func coverageSection() -> String {
+        guard let coverage = figures?.coverage else {
+            return "<section><h2>Kiểm tra, giám sát \(year)</h2><p>Chưa có số liệu.</p></section>"
+        }
+        let percent = coverage.percentage.map { String(format: "%.1f%%", $0) } ?? "—"
+        var html = """
+            <section><h2>Kiểm tra, giám sát của đơn vị năm \(year)</h2>
+            <p>\(escapeHTML(Self.ruleLabels[coverage.rule] ?? coverage.rule))</p>
+            <p><span class="big">\(coverage.done)/\(coverage.required)</span> đạt yêu cầu (\(percent)) \(badge(coverage.status, coverage.percentage))</p>
+            \(Self.bar(fraction: coverage.percentage.map { $0 / 100 }, colour: Palette.coverage(status: coverage.status, percentage: coverage.percentage), label: "Tỷ lệ đạt \(percent)"))
+            """
+        if coverage.notApplicable > 0 {
+            html += "<p class=\"muted\">\(coverage.notApplicable) đơn vị không có tổ (không áp dụng).</p>"
+        }
+        if !coverage.missing.isEmpty {
+            let names = Dictionary(figures?.items.map { ($0.code, $0.name) } ?? [], uniquingKeysWith: { a, _ in a })
+            html += "<p><strong>Còn thiếu:</strong> " + coverage.missing.prefix(30).map { escapeHTML(names[$0] ?? $0) }.joined(separator: ", ")
+                + (coverage.missing.count > 30 ? " và \(coverage.missing.count - 30) đơn vị khác" : "") + "</p>"
+        }
+        html += "<p class=\"muted\">Đơn vị cấp dưới đạt yêu cầu: \(coverage.subtreeCompliant)/\(coverage.subtreeUnits)</p></section>"
+        return html
+    }
+
+    private func childrenSection() -> String {
+        guard let children = figures?.children, !children.isEmpty else { return "" }
+        var html = """
+            <section class="wide"><h2>Các đơn vị trực thuộc</h2>
+            <table><thead><tr><th>Đơn vị</th><th>Kiểm tra (tự thực hiện)</th><th>Tỷ lệ</th><th>Còn thiếu</th><th>Nợ quá hạn</th></tr></thead><tbody>
+            """
+        for child in children {
+            let coverage = child.coverage
+            let percent = coverage?.percentage.map { String(format: "%.0f%%", $0) } ?? "—"
+            let missing = coverage.map { $0.missing.isEmpty ? "—" : $0.missing.prefix(5).joined(separator: ", ") + ($0.missing.count > 5 ? "…" : "") } ?? "—"
+            let ratio = child.loans?.overdueRatio
+            html += """
+                <tr><td>\(escapeHTML(child.name))</td>
+                <td>\(badge(coverage?.status, coverage?.percentage)) \(coverage.map { "\($0.done)/\($0.required)" } ?? "")</td>
+                <td>\(Self.bar(fraction: coverage?.percentage.map { $0 / 100 }, colour: Palette.coverage(status: coverage?.status, percentage: coverage?.percentage), label: percent, width: 120))</td>
+                <td>\(escapeHTML(missing))</td>
+                <td><span class="badge" style="background:\(Palette.overdue(ratio: ratio))">\(ratio.map { String(format: "%.2f%%", $0 * 100) } ?? "—")</span></td></tr>
+                """
+        }
+        return html + "</tbody></table></section>"
+    }
+
+    private func loansSection() -> String {
+        guard let loans = summary.loans else { return "<section><h2>Dư nợ</h2><p>Chưa có số liệu.</p></section>" }
+        let ratio = loans.overdueRatio.map { String(format: "%.2f%%", $0 * 100) } ?? "—"
+        let savings = loans.savingsParticipation.map { String(format: "%.0f%%", $0 * 100) } ?? "—"
+        return """
+            <section><h2>Dư nợ và nợ quá hạn</h2>
+            <table>
+            <tr><th>Số món vay</th><td>\(VietnameseFormat.grouped(loans.loans))</td></tr>
+            <tr><th>Dư nợ</th><td>\(VietnameseFormat.money(loans.outstanding))</td></tr>
+            <tr><th>Nợ quá hạn</th><td>\(VietnameseFormat.grouped(loans.overdueLoans)) món, \(VietnameseFormat.money(loans.overdueAmount))</td></tr>
+            <tr><th>Tỷ lệ nợ quá hạn</th><td><span class="badge" style="background:\(Palette.overdue(ratio: loans.overdueRatio))">\(ratio)</span></td></tr>
+            <tr><th>Tổ viên gửi tiết kiệm</th><td>\(VietnameseFormat.grouped(loans.savers))/\(VietnameseFormat.grouped(loans.members)) (\(savings))</td></tr>
+            </table>
+            \(Self.bar(fraction: loans.savingsParticipation, colour: Palette.green, label: "Tỷ lệ tham gia tiết kiệm \(savings)"))
+            </section>
+            """
+    }
+
+    private func sessionsSection() -> String {
+        var html = "<section><h2>Phiên giao dịch sắp tới</h2>"
+        if summary.nextSessions.isEmpty { return html + "<p>Không có.</p></section>" }
+        html += "<table><thead><tr><th>Ngày</th><th>Giờ</th><th>Xã</th><th>Địa điểm</th></tr></thead><tbody>"
+        for session in summary.nextSessions {
+            let day = CalendarDate(iso: session.date)?.vietnamese ?? session.date
+            html += "<tr><td>\(day)</td><td>\(escapeHTML(session.time))</td><td>\(escapeHTML(session.commune))</td><td>\(escapeHTML(session.location))</td></tr>"
+        }
+        return html + "</tbody></table></section>"
+    }
+
+    private func activitySection() -> String {
+        """
+        <section><h2>Đôn đốc, báo cáo và nhắc nhở</h2>
+        <table>
+        <tr><th>Đôn đốc nợ quá hạn chưa có kết quả</th><td>\(summary.openFollowups)</td></tr>
+        <tr><th>Báo cáo chưa nộp</th><td>\(summary.reports.open) (quá hạn: \(summary.reports.late))</td></tr>
+        <tr><th>Báo cáo đã nộp trong năm</th><td>\(summary.reports.submittedThisYear)</td></tr>
+        <tr><th>Tin nhắc đã gửi (30 ngày)</th><td>\(summary.remindersSent30Days)</td></tr>
+        <tr><th>Tin nhắc gửi lỗi (30 ngày)</th><td>\(summary.remindersFailed30Days)</td></tr>
+        </table></section>
+        """
+    }
+
+    /// A horizontal bar as inline SVG.
+    static func bar(fraction: Double?, colour: String, label: String, width: Int = 300) -> String {
+        let filled = Int((min(max(fraction ?? 0, 0), 1) * Double(width)).rounded())
+        return """
+            <svg width="\(width)" height="14" role="img" aria-label="\(escapeHTML(label))" viewBox="0 0 \(width) 14">\
+            <rect width="\(width)" height="14" rx="3" fill="#e0e0e0"/><rect width="\(filled)" height="14" rx="3" fill="\(colour)"/></svg>
+            """
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+public import Hummingbird
+public import JobQueue
+public import CreditWorkers
+
+/// A page of `/api/v1/jobs`: newest first, filtered by `state`, `queue` and `kind`, `limit` at a
+/// time (1…500, default 50); `before` (a job id) pages on.
+struct JobsPage: Codable, Sendable, ResponseEncodable {
+    var jobs: [JobRecord]
+    /// Pass as `before` for the next page; nil on the last one.
+    var nextBefore: Int64?
+
+    static func filter(from request: Request) throws -> JobFilter {
+        let query = request.uri.queryParameters
+        var filter = JobFilter()
+        if let state = query["state"].map(String.init) {
+            guard let parsed = JobState(rawValue: state) else {
+                throw HTTPError(.badRequest, message: "state: expected one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.state = parsed
+        }
+        for (name, keyPath) in [("queue", \JobFilter.queue), ("kind", \JobFilter.kind)] {
+            if let value = query[Substring(name)].map(String.init) {
+                guard !value.isEmpty, value.count <= 128 else { throw HTTPError(.badRequest, message: "\(name): expected 1 to 128 characters") }
+                filter[keyPath: keyPath] = value
+            }
+        }
+        if let text = query["limit"].map(String.init) {
+            guard let limit = Int(text), (1...500).contains(limit) else { throw HTTPError(.badRequest, message: "limit: expected 1 to 500") }
+            filter.limit = limit
+        }
+        if let text = query["before"].map(String.init) {
+            guard let before = Int64(text), before > 0 else { throw HTTPError(.badRequest, message: "before: expected a positive job id") }
+            filter.beforeID = before
+        }
+        return filter
+    }
+
+    static func load(_ request: Request, queue: JobQueue) async throws -> JobsPage {
+        let filter = try filter(from: request)
+        let jobs = try await queue.jobs(filter)
+        return JobsPage(jobs: jobs, nextBefore: jobs.count == filter.limit ? jobs.last?.id : nil)
+    }
+}
+
+extension JobRecord: ResponseEncodable {}
+extension UnitFigures: ResponseEncodable {}

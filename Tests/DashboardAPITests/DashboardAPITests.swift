@@ -1,0 +1,172 @@
+import CreditDomain
+import CreditWorkers
+import DashboardAPI
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import JobQueue
+import Logging
+import PostgresNIO
+import Prometheus
+import TestSupport
+import Testing
+
+/// Every status code of DESIGN.md's HTTP part, against a real database with two districts.
+@Suite struct DashboardAPITests {
+    static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    /// A province with districts D1 (communes C1, C2) and D2 (commune C3), figures computed, and
+    /// tokens: one for D1, one for D2, one staff token for the province.
+    struct Fixture: Sendable {
+        var district: String
+        var otherDistrict: String
+        var staff: String
+    }
+
+    static func withApp(_ body: @Sendable (any TestClientProtocol, Fixture, PostgresClient) async throws -> Void) async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let importer = Importer(client: client, logger: logger)
+            let asOf = CalendarDate(unixTime: Date().timeIntervalSince1970)
+            _ = try await importer.importRecords(.units, [
+                ["P", "Tỉnh đoàn P", "province", "", "", ""],
+                ["D1", "Huyện đoàn Một", "district", "P", "", ""], ["D2", "Huyện đoàn Hai", "district", "P", "", ""],
+                ["C1", "Đoàn xã Một", "commune", "D1", "", ""], ["C2", "Đoàn xã Hai", "commune", "D1", "", ""],
+                ["C3", "Đoàn xã Ba", "commune", "D2", "", ""],
+            ])
+            _ = try await importer.importRecords(.points, [["P1", "C1", "17", "07:30", "Nhà văn hóa thôn 1"], ["P3", "C3", "5", "08:00", ""]])
+            _ = try await importer.importRecords(.groups, [["G1", "Tổ thôn 1", "C1", "", "", ""], ["G3", "Tổ thôn 3", "C3", "", "", ""]])
+            _ = try await importer.importRecords(.borrowers, (1...6).map { ["B\($0)", "Hộ \($0)", $0 <= 3 ? "G1" : "G3", "", "100000"] })
+            _ = try await importer.importRecords(.loans, [
+                ["L1", "B1", "Cho vay hộ nghèo", "20000000", "10000000", "2024-01-01", "2028-01-01"],
+                ["L2", "B2", "Cho vay hộ nghèo", "20000000", "1000000", "2023-01-01", asOf.adding(days: -10).iso],
+            ])
+            _ = try await Aggregator(client: client, logger: logger, today: { asOf }).rebuild()
+            let tokens = AccessTokens(client: client, logger: logger)
+            let fixture = Fixture(
+                district: try await tokens.create(unitCode: "D1", staff: false, name: "D1"),
+                otherDistrict: try await tokens.create(unitCode: "D2", staff: false, name: "D2"),
+                staff: try await tokens.create(unitCode: "P", staff: true, name: "ops"))
+            let server = DashboardServer(client: client, registry: JobKinds.registry(client: client, logger: logger),
+                                         prometheus: PrometheusCollectorRegistry(), logger: logger)
+            let app = Application(router: server.router())
+            try await app.test(.router) { testClient in
+                try await body(testClient, fixture, client)
+            }
+        }
+    }
+
+    static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    @Test func healthAndReadiness() async throws {
+        try await Self.withApp { client, _, _ in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "ready\n")
+            }
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func tokensAreRequiredAndScopedToTheirSubtree() async throws {
+        try await Self.withApp { client, fixture, _ in
+            try await client.execute(uri: "/api/v1/units/D1/summary", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/api/v1/units/D1/summary", method: .get, headers: Self.bearer("co_not-a-token")) {
+                #expect($0.status == .unauthorized)
+            }
+            // A district sees itself and its communes, not the other district or the province.
+            for (path, status) in [("D1", HTTPResponse.Status.ok), ("C1", .ok), ("D2", .forbidden), ("C3", .forbidden), ("P", .forbidden),
+                                   ("NOPE", .notFound)] {
+                try await client.execute(uri: "/api/v1/units/\(path)/coverage", method: .get, headers: Self.bearer(fixture.district)) {
+                    #expect($0.status == status, "\(path)")
+                }
+            }
+            try await client.execute(uri: "/api/v1/units/D1/coverage", method: .get, headers: Self.bearer(fixture.otherDistrict)) {
+                #expect($0.status == .forbidden)
+            }
+        }
+    }
+
+    @Test func coverageAndSummaryCarryTheFigures() async throws {
+        try await Self.withApp { client, fixture, _ in
+            let year = CalendarDate(unixTime: Date().timeIntervalSince1970).year
+            try await client.execute(uri: "/api/v1/units/D1/coverage?year=\(year)", method: .get, headers: Self.bearer(fixture.district)) { response in
+                #expect(response.status == .ok)
+                let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                #expect(json?["code"] as? String == "D1")
+                let coverage = json?["coverage"] as? [String: Any]
+                #expect(coverage?["rule"] as? String == "district")
+                #expect(coverage?["missing"] as? [String] == ["C1"])
+                #expect(coverage?["notApplicable"] as? Int == 1)
+                #expect((json?["children"] as? [[String: Any]])?.map { $0["code"] as? String } == ["C1", "C2"])
+            }
+            try await client.execute(uri: "/api/v1/units/D1/summary", method: .get, headers: Self.bearer(fixture.district)) { response in
+                #expect(response.status == .ok)
+                let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                let loans = json?["loans"] as? [String: Any]
+                #expect(loans?["overdueLoans"] as? Int == 1)
+                #expect(loans?["outstanding"] as? Int == 11_000_000)
+                #expect((json?["nextSessions"] as? [[String: Any]])?.first?["point"] as? String == "P1")
+            }
+            for bad in ["26", "abcd", "2026-01", "99999"] {
+                try await client.execute(uri: "/api/v1/units/D1/coverage?year=\(bad)", method: .get, headers: Self.bearer(fixture.district)) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                    #expect(String(buffer: response.body).contains("year"))
+                }
+            }
+        }
+    }
+
+    @Test func jobsAreForStaffTokens() async throws {
+        try await Self.withApp { client, fixture, database in
+            let queue = JobQueue(client: database, registry: JobKinds.registry(client: database, logger: Self.logger), logger: Self.logger)
+            let id = try await queue.enqueue(NewJob(kind: "noop", runAt: Date().addingTimeInterval(3600)))
+            try await client.execute(uri: "/api/v1/jobs", method: .get, headers: Self.bearer(fixture.district)) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/api/v1/jobs?state=scheduled&kind=noop", method: .get, headers: Self.bearer(fixture.staff)) { response in
+                #expect(response.status == .ok)
+                let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                #expect((json?["jobs"] as? [[String: Any]])?.compactMap { $0["id"] as? Int } == [Int(id)])
+            }
+            try await client.execute(uri: "/api/v1/jobs?state=lost", method: .get, headers: Self.bearer(fixture.staff)) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("state"))
+            }
+            try await client.execute(uri: "/api/v1/jobs?limit=0", method: .get, headers: Self.bearer(fixture.staff)) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/api/v1/jobs/abc", method: .get, headers: Self.bearer(fixture.staff)) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/api/v1/jobs/999999", method: .get, headers: Self.bearer(fixture.staff)) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/jobs/\(id)/cancel", method: .post, headers: Self.bearer(fixture.staff)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains(#""state":"cancelled""#))
+            }
+            try await client.execute(uri: "/api/v1/jobs/\(id)/retry", method: .post, headers: Self.bearer(fixture.staff)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains(#""state":"available""#))
+            }
+        }
+    }
+
+    @Test func theDashboardTradesTheTokenForAnHttpOnlyCookie() async throws {
+        try await Self.withApp { client, fixture, _ in
+            var cookie = ""
+            try await client.execute(uri: "/dashboard/D1?token=\(fixture.district)", method: .get) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/dashboard/D1")
+                let setCookie = response.headers[.setCookie] ?? ""
+                #expect(setCookie.contains("HttpOnly"))
+                cookie = String(setCookie.split(separator: ";")[0])
+            }
+            try await client.execute(uri: "/dashboard/D1", method: .get, headers: [.cookie: cookie]) { response in
+                #expect(response.status == .ok)
+                let html = String(buffer: response.body)
+                #expect(html.contains("Huyện đoàn Một"))
+                #expect(html.contains("Kiểm tra, giám sát của đơn vị năm"))
+                #expect(html.contains("Tỷ lệ nợ quá hạn"))
+                #expect(html.contains("<svg"))
+                #expect(!html.contains("<script"))
+                #expect(!html.contains(fixture.district))
+            }
+            try await client.execute(uri: "/dashboard/D2", method: .get, headers: [.cookie: cookie]) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/dashboard/D1?token=co_wrong", method: .get) { #expect($0.status == .unauthorized) }
+        }
+    }
+}
