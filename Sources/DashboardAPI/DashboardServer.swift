@@ -1,4 +1,4 @@
-public import CreditWorkers
+import CreditWorkers
 import Foundation
 public import Hummingbird
 public import JobQueue
@@ -93,27 +93,32 @@ public struct DashboardServer: Sendable {
         }
 
         router.get("dashboard/:code") { request, context -> Response in
-            // A link with ?token= is exchanged for an HttpOnly cookie and a redirect to the
-            // same page without it, so the token never stays in the address bar or history.
-            if let token = request.uri.queryParameters["token"].map(String.init) {
-                guard try await authenticator.scope(of: token) != nil else {
-                    throw HTTPError(.unauthorized, message: "the token is not valid")
-                }
-                var response = Response(status: .seeOther, headers: [.location: request.uri.path])
-                response.setCookie(Cookie(name: Authenticator.cookieName, value: token, path: "/", secure: false,
-                                          httpOnly: true, sameSite: .strict))
-                return response
-            }
+            if let exchange = try await Self.exchangeTokenForCookie(request, authenticator) { return exchange }
             let scope = try await authenticator.scope(of: request)
             let year = try yearParameter(request)
             let unit = try await units.unit(code: try context.parameters.require("code"), scope: scope)
             let figures = try await AggregateReader(client: client, logger: logger).unit(code: unit.code, year: year)
             let summary = try await UnitSummary.load(unit, client: client, logger: logger)
-            let html = DashboardPage(figures: figures, summary: summary, year: year).render()
-            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: html)))
+            return Self.html(DashboardPage(figures: figures, summary: summary, year: year).render())
         }
+        OpsRoutes(authenticator: authenticator, queue: queue, registry: registry).add(to: router)
         return router
+    }
+
+    /// A link with ?token= is exchanged for an HttpOnly cookie and a redirect to the same page
+    /// without it, so the token never stays in the address bar or the history.
+    static func exchangeTokenForCookie(_ request: Request, _ authenticator: Authenticator) async throws -> Response? {
+        guard let token = request.uri.queryParameters["token"].map(String.init) else { return nil }
+        guard try await authenticator.scope(of: token) != nil else {
+            throw HTTPError(.unauthorized, message: "the token is not valid")
+        }
+        var response = Response(status: .seeOther, headers: [.location: request.uri.path])
+        response.setCookie(Cookie(name: Authenticator.cookieName, value: token, path: "/", secure: false, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {

@@ -170,3 +170,64 @@ import Testing
         }
     }
 }
+
+/// The operations page: staff only, and its buttons are forms protected against forgery.
+@Suite struct OpsPageTests {
+    @Test func aDiscardedJobIsRetriedByItsButton() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let queue = JobQueue(client: database, registry: JobKinds.registry(client: database, logger: DashboardAPITests.logger),
+                                 logger: DashboardAPITests.logger)
+            let id = try await queue.enqueue(NewJob(kind: "noop", runAt: Date().addingTimeInterval(3600)))
+            try await database.query("UPDATE jobs SET state = 'discarded', finalized_at = now(), errors = '[{\"attempt\":1,\"at\":\"2026-11-27T00:00:00Z\",\"error\":\"gateway said no\"}]' WHERE id = \(id)",
+                                     logger: DashboardAPITests.logger)
+            try await client.execute(uri: "/ops", method: .get, headers: DashboardAPITests.bearer(fixture.district)) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/ops?state=discarded", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { response in
+                #expect(response.status == .ok)
+                let html = String(buffer: response.body)
+                #expect(html.contains("Hàng đợi"))
+                #expect(html.contains("href=\"/ops/jobs/\(id)\""))
+                #expect(html.contains("gateway said no"))
+            }
+            try await client.execute(uri: "/ops/jobs/\(id)", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { response in
+                #expect(String(buffer: response.body).contains("Chạy lại"))
+            }
+            // Without the page's CSRF value, nothing happens.
+            try await client.execute(uri: "/ops/jobs/\(id)/retry", method: .post,
+                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: ByteBuffer(string: "csrf=forged")) { #expect($0.status == .forbidden) }
+            #expect(try await queue.job(id: id).state == .discarded)
+            let csrf = AccessTokens.csrfToken(for: fixture.staff)
+            try await client.execute(uri: "/ops/jobs/\(id)/retry", method: .post,
+                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: ByteBuffer(string: "csrf=\(csrf)")) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/ops/jobs/\(id)")
+            }
+            #expect(try await queue.job(id: id).state == .available)
+            try await client.execute(uri: "/ops/queues/default/pause", method: .post,
+                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: ByteBuffer(string: "csrf=\(csrf)")) { #expect($0.status == .seeOther) }
+            #expect(try await queue.stats().first { $0.queue == "default" }?.paused == true)
+            try await client.execute(uri: "/ops/jobs", method: .post,
+                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: ByteBuffer(string: "csrf=\(csrf)&kind=sleep&args=%7B%22milliseconds%22%3A+5%7D&queue=")) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location]?.hasPrefix("/ops/jobs/") == true)
+            }
+            try await client.execute(uri: "/ops/jobs", method: .post,
+                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: ByteBuffer(string: "csrf=\(csrf)&kind=sleep&args=%7B%7D")) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("milliseconds"))
+            }
+        }
+    }
+}
+
+extension HTTPFields {
+    func merging(_ other: HTTPFields) -> HTTPFields {
+        var merged = self
+        merged.append(contentsOf: other)
+        return merged
+    }
+}

@@ -59,6 +59,12 @@ public struct AccessTokens: Sendable {
         return nil
     }
 
+    /// The anti-forgery value forms of a session carry: derived from its token, so a page of
+    /// another site, which cannot read the token, cannot make it.
+    public static func csrfToken(for token: String) -> String {
+        String(hash("csrf:" + token).prefix(32))
+    }
+
     static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }

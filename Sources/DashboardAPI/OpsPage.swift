@@ -1,0 +1,115 @@
+import CreditWorkers
+import Foundation
+import JobQueue
+
+/// The operations page (`/ops`) for staff tokens: queues with their counts, the leader, a jobs
+/// table with filters and paging, a job's page with its arguments and every attempt's error,
+/// and forms to retry, cancel, pause, resume and enqueue. Server-rendered, Vietnamese labels,
+/// no scripts; every form is a POST carrying the page's CSRF token.
+struct OpsPage {
+    static let stateLabels: [JobState: String] = [
+        .available: "Chờ chạy", .scheduled: "Hẹn giờ", .running: "Đang chạy", .retryable: "Chờ thử lại",
+        .completed: "Hoàn thành", .discarded: "Bị loại", .cancelled: "Đã hủy",
+    ]
+
+    static func layout(title: String, body: String) -> String {
+        """
+        <!doctype html>
+        <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escapeHTML(title)) — Vận hành CreditOps</title>
+        <style>
+        body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#fafafa;color:#212121}
+        header{background:#37474f;color:#fff;padding:12px 24px} header a{color:#fff}
+        main{padding:16px 24px} table{border-collapse:collapse;width:100%;background:#fff;margin-bottom:16px}
+        th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eee;font-size:.92em;vertical-align:top}
+        th{color:#616161} form{display:inline} button{cursor:pointer} pre{background:#f0f0f0;padding:8px;white-space:pre-wrap}
+        .muted{color:#757575} .error{color:#c62828} fieldset{background:#fff;border:1px solid #ddd;margin-bottom:16px}
+        </style></head><body>
+        <header><strong><a href="/ops">Vận hành hàng đợi</a></strong> · \(escapeHTML(title))</header>
+        <main>\(body)</main></body></html>
+        """
+    }
+
+    static func button(_ label: String, action: String, csrf: String) -> String {
+        """
+        <form method="post" action="\(escapeHTML(action))"><input type="hidden" name="csrf" value="\(csrf)"><button type="submit">\(escapeHTML(label))</button></form>
+        """
+    }
+
+    static func overview(stats: [QueueStats], leader: LeaderInfo?, jobs: [JobRecord], filter: JobFilter, kinds: [String],
+                         csrf: String, message: String?) -> String {
+        var body = ""
+        if let message { body += "<p class=\"error\" role=\"alert\">\(escapeHTML(message))</p>" }
+        body += "<h2>Hàng đợi</h2><p>Tiến trình điều phối (leader): \(leader.map { escapeHTML($0.id) } ?? "<span class=\"error\">không có</span>")</p>"
+        body += "<table><thead><tr><th>Hàng đợi</th><th>Chờ chạy</th><th>Đang chạy</th><th>Hẹn giờ</th><th>Chờ thử lại</th><th>Bị loại</th><th>Việc chờ lâu nhất</th><th>Trạng thái</th><th></th></tr></thead><tbody>"
+        for queue in stats {
+            let age = queue.oldestAvailableAgeSeconds.map { String(format: "%.0f giây", $0) } ?? "—"
+            let toggle = queue.paused
+                ? button("Tiếp tục", action: "/ops/queues/\(queue.queue)/resume", csrf: csrf)
+                : button("Tạm dừng", action: "/ops/queues/\(queue.queue)/pause", csrf: csrf)
+            body += "<tr><td>\(escapeHTML(queue.queue))</td><td>\(queue.available)</td><td>\(queue.running)</td><td>\(queue.scheduled)</td>"
+                + "<td>\(queue.retryable)</td><td>\(queue.discarded)</td><td>\(age)</td><td>\(queue.paused ? "Tạm dừng" : "Đang chạy")</td><td>\(toggle)</td></tr>"
+        }
+        body += "</tbody></table>"
+
+        body += "<h2>Công việc</h2><form method=\"get\" action=\"/ops\">Trạng thái <select name=\"state\"><option value=\"\">tất cả</option>"
+        for state in JobState.allCases {
+            body += "<option value=\"\(state.rawValue)\"\(filter.state == state ? " selected" : "")>\(stateLabels[state] ?? state.rawValue)</option>"
+        }
+        body += "</select> Hàng đợi <input name=\"queue\" value=\"\(escapeHTML(filter.queue ?? ""))\" size=\"10\">"
+        body += " Loại <input name=\"kind\" value=\"\(escapeHTML(filter.kind ?? ""))\" size=\"18\"> <button type=\"submit\">Lọc</button></form>"
+        body += "<table><thead><tr><th>Mã</th><th>Loại</th><th>Hàng đợi</th><th>Trạng thái</th><th>Lần thử</th><th>Chạy lúc</th><th>Lỗi gần nhất</th></tr></thead><tbody>"
+        for job in jobs {
+            let lastError = job.errors.last.map { escapeHTML(String($0.error.prefix(80))) } ?? ""
+            body += "<tr><td><a href=\"/ops/jobs/\(job.id)\">\(job.id)</a></td><td>\(escapeHTML(job.kind))</td><td>\(escapeHTML(job.queue))</td>"
+                + "<td>\(stateLabels[job.state] ?? job.state.rawValue)</td><td>\(job.attempt)/\(job.maxAttempts)</td>"
+                + "<td>\(ISO8601DateFormatter().string(from: job.runAt))</td><td class=\"error\">\(lastError)</td></tr>"
+        }
+        if jobs.isEmpty { body += "<tr><td colspan=\"7\" class=\"muted\">Không có công việc nào.</td></tr>" }
+        body += "</tbody></table>"
+        if jobs.count == filter.limit, let last = jobs.last {
+            var query = ["before=\(last.id)"]
+            if let state = filter.state { query.append("state=\(state.rawValue)") }
+            if let queue = filter.queue { query.append("queue=\(escapeHTML(queue.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""))") }
+            if let kind = filter.kind { query.append("kind=\(escapeHTML(kind.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""))") }
+            body += "<p><a href=\"/ops?\(query.joined(separator: "&amp;"))\">Trang sau →</a></p>"
+        }
+
+        body += "<fieldset><legend>Thêm công việc</legend><form method=\"post\" action=\"/ops/jobs\">"
+        body += "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"> Loại <select name=\"kind\">"
+        for kind in kinds { body += "<option>\(escapeHTML(kind))</option>" }
+        body += "</select> Tham số (JSON) <input name=\"args\" value=\"{}\" size=\"30\"> Hàng đợi <input name=\"queue\" size=\"10\" placeholder=\"mặc định\">"
+        body += " <button type=\"submit\">Thêm vào hàng đợi</button></form></fieldset>"
+        return layout(title: "Tổng quan", body: body)
+    }
+
+    static func job(_ job: JobRecord, csrf: String) -> String {
+        var body = "<h2>Công việc \(job.id): \(escapeHTML(job.kind))</h2><table>"
+        let rows: [(String, String)] = [
+            ("Hàng đợi", job.queue), ("Trạng thái", stateLabels[job.state] ?? job.state.rawValue),
+            ("Lần thử", "\(job.attempt)/\(job.maxAttempts)"), ("Chạy lúc", ISO8601DateFormatter().string(from: job.runAt)),
+            ("Tạo lúc", ISO8601DateFormatter().string(from: job.createdAt)), ("Tiến trình", job.attemptedBy ?? "—"),
+            ("Khóa duy nhất", job.uniqueKey ?? "—"),
+        ]
+        for (label, value) in rows { body += "<tr><th>\(label)</th><td>\(escapeHTML(value))</td></tr>" }
+        body += "</table><h3>Tham số</h3><pre>\(escapeHTML(job.args))</pre><h3>Lỗi các lần thử</h3>"
+        if job.errors.isEmpty {
+            body += "<p class=\"muted\">Không có lỗi.</p>"
+        } else {
+            body += "<table><thead><tr><th>Lần</th><th>Lúc</th><th>Lỗi</th></tr></thead><tbody>"
+            for error in job.errors {
+                body += "<tr><td>\(error.attempt)</td><td>\(ISO8601DateFormatter().string(from: error.at))</td><td class=\"error\">\(escapeHTML(error.error))</td></tr>"
+            }
+            body += "</tbody></table>"
+        }
+        body += "<p>"
+        if [.discarded, .cancelled, .retryable, .completed].contains(job.state) {
+            body += button("Chạy lại", action: "/ops/jobs/\(job.id)/retry", csrf: csrf) + " "
+        }
+        if [.available, .scheduled, .retryable, .running].contains(job.state) {
+            body += button("Hủy", action: "/ops/jobs/\(job.id)/cancel", csrf: csrf)
+        }
+        body += "</p>"
+        return layout(title: "Công việc \(job.id)", body: body)
+    }
+}
