@@ -28,8 +28,13 @@ public struct CreditOpsProcess: Sendable {
 
     /// Starts `creditops arguments…` with its output going to temporary files.
     public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+        try start(executable: binary.path, arguments, environment: environment)
+    }
+
+    /// Starts another program the same way (output to files, no DATABASE_URL inherited).
+    public static func start(executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Running {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         merged["DATABASE_URL"] = nil

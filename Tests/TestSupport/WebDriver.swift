@@ -1,0 +1,110 @@
+import AsyncHTTPClient
+public import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A headless Chromium driven over the W3C WebDriver protocol (Debian's `chromium` and
+/// `chromium-driver`): enough to open pages, read them and click buttons as a user would.
+public final class Browser: Sendable {
+    private let driver: CreditOpsProcess.Running
+    private let base: String
+    private let session: String
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts chromedriver and a headless browser session.
+    public static func start() async throws -> Browser {
+        guard let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].first(where: {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }) else {
+            throw Failure(description: "chromedriver not found: apt-get install chromium chromium-driver (.ci/run does)")
+        }
+        let port = Int.random(in: 20_000...40_000)
+        let driver = try CreditOpsProcess.start(executable: chromedriver, ["--port=\(port)"])
+        let base = "http://127.0.0.1:\(port)"
+        var session: String?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while session == nil && ContinuousClock.now < deadline {
+            session = try? await Self.newSession(base)
+            if session == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        guard let session else {
+            driver.kill(signal: SIGKILL)
+            throw Failure(description: "no WebDriver session within 20 s: \(driver.stderr())")
+        }
+        return Browser(driver: driver, base: base, session: session)
+    }
+
+    private init(driver: CreditOpsProcess.Running, base: String, session: String) {
+        self.driver = driver
+        self.base = base
+        self.session = session
+    }
+
+    private static func newSession(_ base: String) async throws -> String {
+        let binary = FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") ? "/usr/bin/chromium" : "/usr/bin/chromium-browser"
+        let answer = try await call(base + "/session", method: .POST, json: [
+            "capabilities": ["alwaysMatch": ["browserName": "chrome", "goog:chromeOptions": [
+                "binary": binary, "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            ]]],
+        ])
+        guard let value = answer["value"] as? [String: Any], let id = value["sessionId"] as? String else {
+            throw Failure(description: "no session: \(answer)")
+        }
+        return id
+    }
+
+    @discardableResult
+    private static func call(_ url: String, method: HTTPMethod, json: [String: Any]? = nil) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] ?? [:]
+        if response.status.code >= 400 { throw Failure(description: "WebDriver \(response.status.code): \(object)") }
+        return object
+    }
+
+    public func open(_ url: String) async throws {
+        try await Self.call("\(base)/session/\(session)/url", method: .POST, json: ["url": url])
+    }
+
+    /// The page as the browser holds it now.
+    public func source() async throws -> String {
+        try await Self.call("\(base)/session/\(session)/source", method: .GET)["value"] as? String ?? ""
+    }
+
+    public func currentURL() async throws -> String {
+        try await Self.call("\(base)/session/\(session)/url", method: .GET)["value"] as? String ?? ""
+    }
+
+    /// Clicks the first element matching a CSS selector.
+    public func click(_ selector: String) async throws {
+        let found = try await Self.call("\(base)/session/\(session)/element", method: .POST,
+                                        json: ["using": "css selector", "value": selector])
+        guard let element = (found["value"] as? [String: Any])?.values.first as? String else {
+            throw Failure(description: "no element \(selector)")
+        }
+        try await Self.call("\(base)/session/\(session)/element/\(element)/click", method: .POST, json: [:])
+    }
+
+    /// Saves a PNG of the viewport.
+    public func screenshot(to path: String) async throws {
+        let encoded = try await Self.call("\(base)/session/\(session)/screenshot", method: .GET)["value"] as? String ?? ""
+        guard let data = Data(base64Encoded: encoded) else { throw Failure(description: "no screenshot") }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    public func close() async {
+        _ = try? await Self.call("\(base)/session/\(session)", method: .DELETE)
+        driver.kill(signal: SIGTERM)
+        _ = await driver.wait(timeout: .seconds(5))
+        driver.kill(signal: SIGKILL)
+    }
+}

@@ -1,0 +1,91 @@
+import AsyncHTTPClient
+import Foundation
+import NIOHTTP1
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// The dashboard and /ops in a real headless Chromium against `creditops run`, as officers and
+/// operations staff use them.
+@Suite struct BrowserTests {
+    @Test func aDistrictReadsItsDashboardAndStaffRetryADiscardedJobByItsButton() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let environment = ["DATABASE_URL": database.url]
+            let seeded = try await CreditOpsProcess.run(["seed", "--profile", "demo"], environment: environment, timeout: .seconds(120))
+            #expect(seeded.status == 0, "\(seeded.stderr)")
+            let district = try await CreditOpsProcess.run(["tokens", "create", "--unit", "T01-H01"], environment: environment)
+            let staff = try await CreditOpsProcess.run(["tokens", "create", "--unit", "T01", "--staff"], environment: environment)
+            let districtToken = district.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            let staffToken = staff.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(districtToken.hasPrefix("co_") && staffToken.hasPrefix("co_"))
+            var jobID: Int64 = 0
+            for try await id in try await client.query("""
+                INSERT INTO jobs (queue, kind, state, attempt, max_attempts, errors, finalized_at)
+                VALUES ('paused-for-test', 'noop', 'discarded', 1, 1, '[{"attempt":1,"at":"2026-11-27T00:00:00Z","error":"gateway said no"}]', now())
+                RETURNING id
+                """, logger: silentLogger).decode(Int64.self) {
+                jobID = id
+            }
+
+            let job = jobID
+            let port = Int.random(in: 40_000...50_000)
+            let server = try CreditOpsProcess.start(["run", "--http", "127.0.0.1:\(port)", "--no-leader",
+                                                     "--log-level", "warning"], environment: environment)
+            defer { server.kill(signal: SIGKILL) }
+            let base = "http://127.0.0.1:\(port)"
+            let ready = try await eventually(timeout: .seconds(30)) {
+                let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/readyz"), timeout: .seconds(2))
+                return response?.status == .ok
+            }
+            #expect(ready, "\(server.stderr())")
+            // The seed's recompute jobs fill the figures the dashboard shows.
+            let computed = try await eventually(timeout: .seconds(60)) {
+                for try await pending in try await client.query(
+                    "SELECT count(*) FROM jobs WHERE kind LIKE 'aggregates.%' AND state IN ('available', 'running')", logger: silentLogger
+                ).decode(Int.self) {
+                    return pending == 0
+                }
+                return false
+            }
+            #expect(computed)
+
+            let browser = try await Browser.start()
+            do {
+                try await browser.open("\(base)/dashboard/T01-H01?token=\(districtToken)")
+                let page = try await browser.source()
+                #expect(page.contains("Huyện đoàn"))
+                #expect(page.contains("Kiểm tra, giám sát của đơn vị năm"))
+                #expect(page.contains("Các đơn vị trực thuộc"))
+                #expect(page.contains("Tỷ lệ nợ quá hạn"))
+                #expect(page.contains("Phiên giao dịch sắp tới"))
+                #expect(page.contains("<svg"))
+                #expect(try await browser.currentURL() == "\(base)/dashboard/T01-H01", "the token must leave the address bar")
+                // The same browser, with its cookie, may not read another district.
+                try await browser.open("\(base)/dashboard/T01-H02")
+                #expect(!(try await browser.source()).contains("Các đơn vị trực thuộc"))
+
+                try await browser.open("\(base)/ops?token=\(staffToken)")
+                #expect(try await browser.source().contains("Hàng đợi"))
+                try await browser.open("\(base)/ops/jobs/\(jobID)")
+                #expect(try await browser.source().contains("gateway said no"))
+                try await browser.click("form[action$='/retry'] button")
+                let runnable = try await eventually(timeout: .seconds(10)) {
+                    for try await state in try await client.query("SELECT state::text FROM jobs WHERE id = \(job)", logger: silentLogger)
+                        .decode(String.self)
+                    {
+                        return state == "available"
+                    }
+                    return false
+                }
+                #expect(runnable)
+                #expect(try await browser.source().contains("Chờ chạy"))
+            } catch {
+                await browser.close()
+                throw error
+            }
+            await browser.close()
+            server.kill(signal: SIGTERM)
+            #expect(await server.wait(timeout: .seconds(15)))
+        }
+    }
+}
