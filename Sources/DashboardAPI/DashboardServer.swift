@@ -62,8 +62,7 @@ public struct DashboardServer: Sendable {
         }
         api.get("units/:code/summary") { request, context -> UnitSummary in
             let scope = try await authenticator.scope(of: request)
-            let unit = try await units.unit(code: try context.parameters.require("code"), scope: scope)
-            return try await UnitSummary.load(unit, client: client, logger: logger)
+            return try await UnitSummary.load(code: try context.parameters.require("code"), scope: scope, client: client, logger: logger)
         }
         api.get("jobs") { request, _ -> JobsPage in
             try Authenticator.requireStaff(try await authenticator.scope(of: request))
@@ -98,7 +97,7 @@ public struct DashboardServer: Sendable {
             let year = try yearParameter(request)
             let unit = try await units.unit(code: try context.parameters.require("code"), scope: scope)
             let figures = try await AggregateReader(client: client, logger: logger).unit(code: unit.code, year: year)
-            let summary = try await UnitSummary.load(unit, client: client, logger: logger)
+            let summary = try await UnitSummary.load(code: unit.code, scope: scope, client: client, logger: logger)
             return Self.html(DashboardPage(figures: figures, summary: summary, year: year).render())
         }
         OpsRoutes(authenticator: authenticator, queue: queue, registry: registry).add(to: router)

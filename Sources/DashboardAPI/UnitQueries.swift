@@ -20,16 +20,9 @@ struct UnitLookup {
 
     func unit(code: String, scope: AccessScope) async throws -> Unit {
         guard !code.isEmpty, code.count <= 200 else { throw HTTPError(.badRequest, message: "unit code: expected 1 to 200 characters") }
-        let rows = try await client.query("""
-            WITH RECURSIVE up (id, parent_id) AS (
-                SELECT id, parent_id FROM units WHERE code = \(code)
-                UNION ALL
-                SELECT u.id, u.parent_id FROM units u JOIN up ON u.id = up.parent_id
-            )
-            SELECT u.id, u.code, u.name, u.level::text, EXISTS (SELECT 1 FROM up WHERE up.id = \(scope.unitID))
-            FROM units u WHERE u.code = \(code)
-            """, logger: logger)
-        for try await (id, code, name, level, visible) in rows.decode((Int64, String, String, String, Bool).self) {
+        for try await (id, code, name, level, visible) in try await client.execute(
+            UnitInScopeStatement(code: code, scopeUnitID: scope.unitID), logger: logger)
+        {
             guard visible else { throw HTTPError(.forbidden, message: "unit \(code) is outside this token's units") }
             return Unit(id: id, code: code, name: name, level: level)
         }

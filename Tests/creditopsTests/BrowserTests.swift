@@ -84,6 +84,13 @@ import Testing
                 throw error
             }
             await browser.close()
+            // The workers of `run` computed the figures; their counters and the HTTP requests'
+            // timings are on /metrics in Prometheus' text format.
+            let metrics = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(5))
+            let text = String(buffer: try await metrics.body.collect(upTo: 8 << 20))
+            #expect(text.contains("creditops_jobs_completed_total{"))
+            #expect(text.contains("http_server_request_duration_bucket{"))
+            #expect(text.contains("/dashboard/{code}"))
             server.kill(signal: SIGTERM)
             #expect(await server.wait(timeout: .seconds(15)))
         }
