@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 public import PostgresNIO
 public import ServiceLifecycle
 import Synchronization
@@ -117,6 +118,11 @@ public final class LeaderElection: Service, Sendable {
 
     /// Runs the duties while renewals succeed; returns when leadership is lost or on shutdown.
     private func lead() async {
+        // 1 while this process leads: the sum over processes is 1, and 0 means nobody plans,
+        // rescues or prunes (an alert in deploy/prometheus/alerts.yml).
+        let gauge = Gauge(label: "creditops_leader", dimensions: [("election", configuration.name)])
+        gauge.record(1)
+        defer { gauge.record(0) }
         await withTaskGroup(of: Void.self) { group in
             for duty in duties {
                 group.addTask { await duty.run() }

@@ -2,6 +2,7 @@ public import Logging
 public import PostgresNIO
 public import ServiceLifecycle
 import Metrics
+import Synchronization
 
 /// Keeps the queue moving: makes scheduled and retryable jobs runnable when their time comes and
 /// publishes queue depths. Every worker process runs it (each statement claims its rows with
@@ -29,6 +30,8 @@ public struct QueueMaintenanceService: Service {
     let client: PostgresClient
     let configuration: Configuration
     let logger: Logger
+    /// Queues whose gauges were published, so that one that empties is set back to 0.
+    private let published = PublishedQueues()
 
     /// Creates the service; nothing runs until `run()`.
     public init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
@@ -118,11 +121,35 @@ public struct QueueMaintenanceService: Service {
         return count
     }
 
+    /// Depth and the age of the oldest runnable job per queue, for dashboards and alerts; a queue
+    /// that emptied reads 0, not its last depth.
     private func publishDepths() async throws {
-        let rows = try await client.query(
-            "SELECT queue, count(*)::int8 FROM jobs WHERE state = 'available' GROUP BY queue", logger: logger)
-        for try await (queue, depth) in rows.decode((String, Int64).self) {
+        let rows = try await client.query("""
+            SELECT q.queue, count(j.id)::int8, coalesce(extract(epoch FROM now() - min(j.run_at)), 0)::float8
+            FROM (SELECT DISTINCT queue FROM jobs WHERE state IN ('available', 'scheduled', 'running', 'retryable')
+                  UNION SELECT name FROM job_queues) AS q
+            LEFT JOIN jobs j ON j.queue = q.queue AND j.state = 'available'
+            GROUP BY q.queue
+            """, logger: logger)
+        var seen = Set<String>()
+        for try await (queue, depth, oldest) in rows.decode((String, Int64, Double).self) {
+            seen.insert(queue)
             Gauge(label: "creditops_queue_depth", dimensions: [("queue", queue)]).record(depth)
+            Gauge(label: "creditops_queue_oldest_available_seconds", dimensions: [("queue", queue)]).record(oldest)
         }
+        for queue in published.withLock({ $0.subtracting(seen) }) {
+            Gauge(label: "creditops_queue_depth", dimensions: [("queue", queue)]).record(0)
+            Gauge(label: "creditops_queue_oldest_available_seconds", dimensions: [("queue", queue)]).record(0)
+        }
+        published.withLock { $0.formUnion(seen) }
+    }
+}
+
+/// A set shared by copies of the service.
+private final class PublishedQueues: Sendable {
+    private let queues = Mutex<Set<String>>([])
+
+    func withLock<T>(_ body: (inout Set<String>) -> T) -> T {
+        queues.withLock { body(&$0) }
     }
 }

@@ -91,6 +91,7 @@ import Testing
             #expect(text.contains("creditops_jobs_completed_total{"))
             #expect(text.contains("http_server_request_duration_bucket{"))
             #expect(text.contains("/dashboard/{code}"))
+            #expect(text.contains("creditops_queue_oldest_available_seconds{"))
             server.kill(signal: SIGTERM)
             #expect(await server.wait(timeout: .seconds(15)))
         }
