@@ -15,7 +15,9 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             Starts a private PostgreSQL cluster in .creditops/postgres (created on first run, reused after),
             migrates it, seeds the demo data set the first time (one province, 9 districts, ~50,000
-            borrowers; see `creditops seed`), and runs the workers until Ctrl-C. It prints the DATABASE_URL to use from another
+            borrowers; see `creditops seed`), creates a district token and a staff token, and runs the
+            workers, the leader's duties and the API (127.0.0.1:8080 unless --http says otherwise) until
+            Ctrl-C. It prints the dashboard's address with the token. It prints the DATABASE_URL to use from another
             terminal, e.g. to queue jobs with `creditops enqueue`.
 
             Example:
@@ -28,10 +30,20 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var worker: WorkerOptions
+    @OptionGroup var http: HTTPOptions
 
     func run() async throws {
         try await reportingErrors {
             let logger = logging.logger()
+            _ = HTTPOptions.prometheus
+            // Before starting anything: a demo that cannot serve its dashboard should say so now.
+            let (host, port) = try http.hostAndPort()
+            if port != 0, !PortCheck.isFree(host: host, port: port) {
+                throw CLIError("""
+                    \(host):\(port) is taken (another creditops demo or server?): choose another address with \
+                    --http 127.0.0.1:8081 or CREDITOPS_HTTP=127.0.0.1:8081
+                    """)
+            }
             let postgres = EmbeddedPostgres(configuration: .init(dataDirectory: dataDirectory), logger: logger)
             let endpoint = try await postgres.start()
             do {
@@ -39,20 +51,30 @@ struct DemoCommand: AsyncParsableCommand {
                 try await withDatabase(try DatabaseURL.configuration(url), logger: logger) { client in
                     try await SchemaMigrator(client: client, logger: logger).migrate()
                     try await seedOnFirstRun(client: client, logger: logger)
+                    let tokens = AccessTokens(client: client, logger: logger)
+                    let district = try await tokens.create(unitCode: Self.district, staff: false, name: "demo district")
+                    let staff = try await tokens.create(unitCode: Self.province, staff: true, name: "demo staff")
+                    let registry = JobKinds.registry(client: client, logger: logger)
+                    let api = try http.service(client: client, registry: registry, logger: logger)
+                    let web = "http://\(host):\(port)"
                     // Written unbuffered: whoever reads our output (a log, a test) sees it now.
                     FileHandleWriter.write("""
 
-                        CreditOps demo is running. PostgreSQL: \(url)
+                        CreditOps demo is running: workers, the leader's duties and the API in this process.
+                          Dashboard of a district:  \(web)/dashboard/\(Self.district)?token=\(district)
+                          Operations page (staff):  \(web)/ops?token=\(staff)
+                          API:  curl -H 'Authorization: Bearer \(district)' \(web)/api/v1/units/\(Self.district)/summary
+                        Today's reminders are planned now (then every day at 07:00) and printed below as the
+                        log channel delivers them; figures are recomputed as records change.
                         From another terminal:
                           export DATABASE_URL='\(url)'
-                          creditops enqueue sleep --args '{"milliseconds": 200}'
                           creditops jobs list
-                          psql "$DATABASE_URL" -c 'SELECT code, name FROM units ORDER BY code LIMIT 10'
-                        Press Ctrl-C to stop.
+                          creditops aggregates show \(Self.district)
+                        Press Ctrl-C to stop; the next `creditops demo` reuses the data.
 
                         \n
                         """, to: 1)
-                    try await runServices(try worker.services(client: client, logger: logger), logger: logger)
+                    try await runServices(try worker.services(client: client, logger: logger) + [api], logger: logger)
                 }
                 try await postgres.stop()
             } catch {
@@ -61,6 +83,9 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
     }
+
+    static let province = "T01"
+    static let district = "T01-H01"
 
     /// The demo shows a province's data; a database that already has units keeps its own.
     private func seedOnFirstRun(client: PostgresClient, logger: Logger) async throws {

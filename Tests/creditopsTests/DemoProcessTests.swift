@@ -1,0 +1,63 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TestSupport
+import Testing
+
+/// `creditops demo` as a newcomer runs it: in an empty folder, it starts PostgreSQL, seeds, serves
+/// the dashboard at the address it prints, and stops cleanly on Ctrl-C.
+@Suite struct DemoProcessTests {
+    @Test func theDemoServesThePrintedDashboardAndStopsOnControlC() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let port = Int.random(in: 30_000...39_999)
+        let dataDirectory = folder.appendingPathComponent("postgres").path
+        let demo = try CreditOpsProcess.start(["demo", "--data-dir", dataDirectory, "--http", "127.0.0.1:\(port)", "--log-level", "warning"])
+        defer { demo.kill(signal: SIGKILL) }
+
+        @Sendable func printedDashboard() -> String? {
+            demo.stdout().split(separator: "\n").first { $0.contains("Dashboard of a district:") }
+                .flatMap { $0.split(separator: " ").last.map(String.init) }
+        }
+        let printed = try await eventually(timeout: .seconds(180)) { printedDashboard() != nil }
+        let dashboard = printedDashboard()
+        #expect(printed, "stdout: \(demo.stdout().suffix(2000)) stderr: \(demo.stderr().suffix(2000))")
+        guard let dashboard, let url = URL(string: dashboard), let token = URLComponents(url: url, resolvingAgainstBaseURL: false)?
+            .queryItems?.first(where: { $0.name == "token" })?.value
+        else { return }
+        #expect(dashboard.hasPrefix("http://127.0.0.1:\(port)/dashboard/"))
+
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        do {
+            let ready = try await eventually(timeout: .seconds(30)) {
+                let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/readyz"), timeout: .seconds(2))
+                return response?.status == .ok
+            }
+            #expect(ready)
+            // Opening the printed address: the token becomes a cookie, the page comes without it.
+            let first = try await client.execute(HTTPClientRequest(url: dashboard), timeout: .seconds(10))
+            #expect(first.status == .seeOther)
+            let cookie = first.headers["Set-Cookie"].first?.split(separator: ";").first.map(String.init) ?? ""
+            #expect(cookie.contains(token))
+            var page = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(url.path)")
+            page.headers.add(name: "Cookie", value: cookie)
+            let response = try await client.execute(page, timeout: .seconds(10))
+            #expect(response.status == .ok)
+            let html = String(buffer: try await response.body.collect(upTo: 4 << 20))
+            #expect(html.contains("Huyện đoàn"))
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+
+        let stopAsked = ContinuousClock.now
+        demo.kill(signal: SIGINT)
+        #expect(await demo.wait(timeout: .seconds(10)), "the demo did not stop within 10 s of Ctrl-C")
+        #expect(ContinuousClock.now - stopAsked < .seconds(10))
+        #expect(demo.process.terminationStatus == 0, "\(demo.stderr().suffix(2000))")
+        #expect(!FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid"), "PostgreSQL was left running")
+    }
+}
