@@ -46,11 +46,25 @@ import Testing
         }
     }
 
-    @Test func helpListsOnlyBuiltCommands() async throws {
+    static let commands: [[String]] = [
+        ["migrate"], ["demo"], ["run"], ["worker"], ["serve"], ["enqueue"], ["jobs", "list"], ["jobs", "show"], ["jobs", "retry"],
+        ["jobs", "cancel"], ["jobs", "stats"], ["queues", "list"], ["queues", "pause"], ["queues", "resume"], ["import"], ["seed"],
+        ["plan"], ["loans", "check"], ["loans", "mark"], ["followups", "list"], ["followups", "set"], ["aggregates", "rebuild"],
+        ["aggregates", "show"], ["tokens", "create"], ["bench", "queue"], ["bench", "freshness"], ["bench", "reminders"],
+    ]
+
+    @Test func helpListsEveryCommand() async throws {
         let output = try await CreditOpsProcess.run(["--help"])
         #expect(output.status == 0)
-        for command in ["migrate", "demo", "worker", "enqueue", "jobs", "queues"] {
+        for command in Set(Self.commands.map { $0[0] }) {
             #expect(output.stdout.contains("  \(command) "), "missing \(command)")
         }
+    }
+
+    @Test(arguments: commands)
+    func everyCommandsHelpHasAnExample(_ command: [String]) async throws {
+        let output = try await CreditOpsProcess.run(command + ["--help"])
+        #expect(output.status == 0)
+        #expect(output.stdout.contains("Example"), "\(command.joined(separator: " ")) --help has no example")
     }
 }
