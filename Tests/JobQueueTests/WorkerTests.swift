@@ -202,7 +202,8 @@ import Testing
             let registry = JobRegistry()
             registry.register(JobDefinition<Tagged>.recording(recorder))
             let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
-            let poll = Duration.seconds(10)
+            // A poll far longer than any start we accept: only a notification can start a job in time.
+            let poll = Duration.seconds(60)
             try await withRunningServices([worker(client, registry, poll: poll)]) {
                 try await expectListening(client)
                 var latencies: [Duration] = []
@@ -214,10 +215,10 @@ import Testing
                 }
                 latencies.sort()
                 print("enqueue-to-start latency over 20 jobs: p50 \(latencies[10]), max \(latencies[19]) (poll interval \(poll))")
-                // Every start well below the poll interval: only a notification can explain it.
-                // (How fast is for BENCHMARKS.md: a median bound here failed under the load of
-                // the other suites running in parallel.)
-                #expect(latencies[19] < .seconds(1))
+                // Every start far below the poll interval: only a notification can explain it.
+                // (How fast is for BENCHMARKS.md: tighter bounds here failed under the load of
+                // the other suites — a browser, a demo — running in parallel.)
+                #expect(latencies[19] < .seconds(5))
             }
         }
     }
