@@ -149,8 +149,20 @@ struct DashboardPage {
         <tr><th>Báo cáo đã nộp trong năm</th><td>\(summary.reports.submittedThisYear)</td></tr>
         <tr><th>Tin nhắc đã gửi (30 ngày)</th><td>\(summary.remindersSent30Days)</td></tr>
         <tr><th>Tin nhắc gửi lỗi (30 ngày)</th><td>\(summary.remindersFailed30Days)</td></tr>
-        </table></section>
+        </table>\(openReportsTable())</section>
         """
+    }
+
+    private func openReportsTable() -> String {
+        guard !summary.openReports.isEmpty else { return "" }
+        var html = "<h2 style=\"margin-top:16px\">Hạn nộp báo cáo</h2><table><thead><tr><th>Báo cáo</th><th>Đơn vị</th><th>Hạn</th><th></th></tr></thead><tbody>"
+        for report in summary.openReports {
+            let due = CalendarDate(iso: report.due)?.vietnamese ?? report.due
+            let late = report.daysLate > 0
+                ? "<span class=\"badge\" style=\"background:\(Palette.red)\">quá hạn \(report.daysLate) ngày</span>" : ""
+            html += "<tr><td>\(escapeHTML(report.report)) (\(escapeHTML(report.period)))</td><td>\(escapeHTML(report.unit))</td><td>\(due)</td><td>\(late)</td></tr>"
+        }
+        return html + "</tbody></table>"
     }
 
     /// A horizontal bar as inline SVG.

@@ -78,7 +78,14 @@ struct SummaryStatement: PostgresPreparedStatement {
             (SELECT coalesce(json_agg(json_build_object('point', code, 'commune', commune, 'location', location,
                                                        'date', session_on::text, 'time', to_char(session_time, 'HH24:MI'))
                                       ORDER BY session_on, code), '[]')::text
-             FROM next_sessions)
+             FROM next_sessions),
+            (SELECT coalesce(json_agg(json_build_object('report', r.name, 'unit', r.unit, 'period', r.period,
+                                                       'due', r.due_on::text, 'daysLate', greatest(0, $3::date - r.due_on))
+                                      ORDER BY r.due_on, r.unit), '[]')::text
+             FROM (SELECT t.name, u.name AS unit, o.period, o.due_on
+                   FROM report_obligations o JOIN report_types t ON t.id = o.report_type_id JOIN units u ON u.id = o.unit_id
+                   WHERE o.unit_id IN (SELECT id FROM subtree) AND o.submitted_on IS NULL
+                   ORDER BY o.due_on, u.name LIMIT 10) AS r)
         FROM target t LEFT JOIN loan_figures f ON f.unit_id = t.id
         """
     static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .text]

@@ -21,6 +21,15 @@ struct UnitSummary: Codable, Sendable, ResponseEncodable {
         var submittedThisYear: Int
     }
 
+    /// A report not submitted yet, earliest due first.
+    struct OpenReport: Codable, Sendable {
+        var report: String
+        var unit: String
+        var period: String
+        var due: String
+        var daysLate: Int
+    }
+
     var unit: String
     var name: String
     var level: String
@@ -28,6 +37,7 @@ struct UnitSummary: Codable, Sendable, ResponseEncodable {
     var nextSessions: [Session]
     var openFollowups: Int
     var reports: Reports
+    var openReports: [OpenReport]
     var remindersSent30Days: Int
     var remindersFailed30Days: Int
     var updatedAt: Date?
@@ -44,6 +54,7 @@ struct UnitSummary: Codable, Sendable, ResponseEncodable {
                 loans: nil, nextSessions: [], openFollowups: try cells[5].decode(Int.self),
                 reports: Reports(open: try cells[6].decode(Int.self), late: try cells[7].decode(Int.self),
                                  submittedThisYear: try cells[8].decode(Int.self)),
+                openReports: try JSONDecoder().decode([OpenReport].self, from: Data(try cells[23].decode(String.self).utf8)),
                 remindersSent30Days: try cells[9].decode(Int.self), remindersFailed30Days: try cells[10].decode(Int.self),
                 updatedAt: try cells[11].decode(Date?.self))
             if let asOf = try cells[12].decode(String?.self) {

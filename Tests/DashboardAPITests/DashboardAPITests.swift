@@ -107,6 +107,7 @@ import Testing
                 #expect(loans?["overdueLoans"] as? Int == 1)
                 #expect(loans?["outstanding"] as? Int == 11_000_000)
                 #expect((json?["nextSessions"] as? [[String: Any]])?.first?["point"] as? String == "P1")
+                #expect((json?["openReports"] as? [Any])?.isEmpty == true)
             }
             for bad in ["26", "abcd", "2026-01", "99999"] {
                 try await client.execute(uri: "/api/v1/units/D1/coverage?year=\(bad)", method: .get, headers: Self.bearer(fixture.district)) { response in

@@ -58,6 +58,8 @@ import Testing
                 #expect(page.contains("Các đơn vị trực thuộc"))
                 #expect(page.contains("Tỷ lệ nợ quá hạn"))
                 #expect(page.contains("Phiên giao dịch sắp tới"))
+                // The communes' fourth-quarter reports are open.
+                #expect(page.contains("Hạn nộp báo cáo"))
                 #expect(page.contains("<svg"))
                 #expect(try await browser.currentURL() == "\(base)/dashboard/T01-H01", "the token must leave the address bar")
                 // The same browser, with its cookie, may not read another district.

@@ -61,3 +61,32 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid"), "PostgreSQL was left running")
     }
 }
+
+extension DemoProcessTests {
+    @Test func aTakenPortIsNamedWithHowToChooseAnother() async throws {
+        // Hold a port the way another server would.
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0)
+        #expect(listen(descriptor, 1) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-demo-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = try await CreditOpsProcess.run(["demo", "--data-dir", folder.path, "--http", "127.0.0.1:\(port)"], timeout: .seconds(30))
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("127.0.0.1:\(port) is taken"))
+        #expect(output.stderr.contains("--http 127.0.0.1:8081"))
+        #expect(!FileManager.default.fileExists(atPath: folder.path), "nothing should have been started")
+    }
+}
