@@ -26,6 +26,7 @@ public struct DashboardServer: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: NotFoundMiddleware())
         let authenticator = Authenticator(tokens: AccessTokens(client: client, logger: logger))
         let units = UnitLookup(client: client, logger: logger)
         let queue = JobQueue(client: client, registry: registry, logger: logger)

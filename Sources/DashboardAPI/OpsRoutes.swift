@@ -29,10 +29,13 @@ struct OpsRoutes {
         var fields: [String: String] = [:]
         for pair in String(buffer: body).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ text: Substring) -> String {
-                String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            func decode(_ text: Substring) throws -> String {
+                guard let decoded = String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                    throw HTTPError(.badRequest, message: "form field \(parts[0].prefix(40)): not valid UTF-8 or percent-encoding")
+                }
+                return decoded
             }
-            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+            fields[try decode(parts[0])] = parts.count > 1 ? try decode(parts[1]) : ""
         }
         guard fields["csrf"] == csrf else { throw HTTPError(.forbidden, message: "the form's CSRF value is missing or wrong; reload the page") }
         return fields

@@ -25,7 +25,8 @@ public final class JobRegistry: Sendable {
     /// - Throws: ``QueueError`` naming the unknown kind or the bad field.
     public func validate(kind: String, argsJSON: String) throws {
         guard let definition = self[kind] else {
-            throw QueueError(.unknownKind, "unknown job kind '\(kind)' (known: \(kinds.joined(separator: ", ")))")
+            let shown = kind.count > 60 ? kind.prefix(60) + "…" : Substring(kind)
+            throw QueueError(.unknownKind, "unknown job kind '\(shown)' (known: \(kinds.joined(separator: ", ")))")
         }
         try definition.validate(argsJSON)
     }

@@ -115,6 +115,18 @@ import Testing
             report_code,unit_code,due_on,submitted_on
             BC-NAM,TQ-YS-TB,2026-11-15,
             """, line: 2, column: "unit_code", reason: "report BC-NAM is submitted by district units, and TQ-YS-TB is a commune"),
+        BadFile(name: "SQL in a reference", kind: .borrowers, text: """
+            code,name,group_code,phone,savings_balance
+            B10,Lý Văn Khoa,G1'; DROP TABLE borrowers; --,,0
+            """, line: 2, column: "group_code", reason: "unknown group G1'; DROP TABLE borrowers; --"),
+        BadFile(name: "a huge field", kind: .borrowers, text: """
+            code,name,group_code,phone,savings_balance
+            B10,\(String(repeating: "Nguyễn ", count: 20_000)),G1,,0
+            """, line: 2, column: "name", reason: "longer than 500 characters"),
+        BadFile(name: "overflowing money", kind: .loans, text: """
+            code,borrower_code,program,principal,outstanding,disbursed_on,due_on
+            L9,B1,Cho vay hộ nghèo,99999999999999999999,0,2025-01-01,2028-01-01
+            """, line: 2, column: "principal", reason: "is too large"),
         BadFile(name: "a row with a missing column", kind: .borrowers, text: """
             code,name,group_code,phone,savings_balance
             B10,Lý Văn Khoa,G1,0
@@ -275,6 +287,21 @@ import Testing
                     #expect(Array(stored.readableBytesView) == Array(name.utf8), "\(name)")
                 }
             }
+        }
+    }
+}
+
+extension ImportTests {
+    @Test func binaryGarbageIsAWrongHeaderAndWritesNothing() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await ImportFixtures.importBase(client: client)
+            let before = try await ImportFixtures.snapshot(client)
+            var generator = SystemRandomNumberGenerator()
+            let garbage = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            await #expect(throws: ImportError.self) {
+                try await ImportFixtures.importBytes(.units, garbage, client: client)
+            }
+            #expect(try await ImportFixtures.snapshot(client) == before)
         }
     }
 }

@@ -232,3 +232,70 @@ extension HTTPFields {
         return merged
     }
 }
+
+/// Hostile values in every parameter: a 4xx with a reason, never a 5xx, and nothing changed.
+@Suite struct HostileParameterTests {
+    static let values = ["", "%27%3B%20DROP%20TABLE%20units%3B%20--", String(repeating: "9", count: 5_000), "%C3%28", "2026-02-30",
+                         "-1", "99999999999999999999", "%00", "null", "%7B%7D"]
+
+    @Test func everyParameterRefusesHostileValues() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let before = try await Self.snapshot(database)
+            var paths: [String] = []
+            for value in Self.values {
+                paths += [
+                    "/api/v1/units/D1/coverage?year=\(value)", "/api/v1/units/\(value)/coverage", "/api/v1/units/\(value)/summary",
+                    "/api/v1/jobs?state=\(value)", "/api/v1/jobs?limit=\(value)", "/api/v1/jobs?before=\(value)",
+                    "/api/v1/jobs?queue=\(value)&kind=\(value)&limit=5000", "/api/v1/jobs/\(value)", "/dashboard/\(value)",
+                    "/dashboard/D1?year=\(value)", "/ops/jobs/\(value)",
+                ]
+            }
+            var failures: [String] = []
+            for path in paths {
+                try await client.execute(uri: path, method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { response in
+                    let code = Int(response.status.code)
+                    if code >= 500 { failures.append("\(path.prefix(80)): \(code)") }
+                    if code >= 400 && response.body.readableBytes == 0 { failures.append("\(path.prefix(80)): \(code) without a reason") }
+                }
+            }
+            for value in Self.values {
+                for path in ["/api/v1/jobs/\(value)/retry", "/api/v1/jobs/\(value)/cancel"] {
+                    try await client.execute(uri: path, method: .post, headers: DashboardAPITests.bearer(fixture.staff)) { response in
+                        if response.status.code < 400 || response.status.code >= 500 { failures.append("POST \(path.prefix(80)): \(response.status.code)") }
+                    }
+                }
+                let csrf = AccessTokens.csrfToken(for: fixture.staff)
+                let forms = ["csrf=\(csrf)&kind=\(value)&args=%7B%7D", "csrf=\(csrf)&kind=sleep&args=\(value)",
+                             "csrf=\(csrf)&kind=noop&queue=\(value)", "csrf=\(value)&kind=noop"]
+                for form in forms {
+                    try await client.execute(uri: "/ops/jobs", method: .post,
+                                             headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                             body: ByteBuffer(string: form)) { response in
+                        // "noop" into a queue with a valid name (or none: its default queue) is no attack.
+                        let queue = value.removingPercentEncoding ?? "\u{0}"
+                        let valid = form.contains("&queue=") && queue.count <= 128
+                            && queue.allSatisfy { $0.isLetter || $0.isNumber || "_-.".contains($0) }
+                        if !valid && (response.status.code < 400 || response.status.code >= 500) {
+                            failures.append("POST /ops/jobs \(form.prefix(60)): \(response.status.code)")
+                        }
+                    }
+                }
+            }
+            #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+            let after = try await Self.snapshot(database)
+            #expect(after.filter { !$0.hasPrefix("jobs") } == before.filter { !$0.hasPrefix("jobs") })
+            print("hostile HTTP requests tried: \(paths.count + Self.values.count * 6)")
+        }
+    }
+
+    static func snapshot(_ client: PostgresClient) async throws -> [String] {
+        var rows: [String] = []
+        for table in ["units", "points", "groups", "borrowers", "loans", "api_tokens", "job_queues"] {
+            let sql = "SELECT '\(table): ' || coalesce(string_agg(t::text, '|' ORDER BY t::text), '') FROM \(table) t"
+            for try await text in try await client.query(PostgresQuery(unsafeSQL: sql), logger: DashboardAPITests.logger).decode(String.self) {
+                rows.append(text)
+            }
+        }
+        return rows
+    }
+}

@@ -45,7 +45,7 @@ struct RemindersBenchCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard CalendarDate(iso: month + "-01") != nil else { throw ValidationError("--month '\(month)' is not YYYY-MM") }
+        guard CalendarDate(iso: month + "-01") != nil else { throw ValidationError("--month '\(shown(month))' is not YYYY-MM") }
         guard (0...1_000_000).contains(deliver) else { throw ValidationError("--deliver must be within 0...1000000") }
         guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be within 1...1000") }
     }

@@ -78,7 +78,7 @@ struct AggregatesCommand: AsyncParsableCommand {
                 let report = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
                     try await AggregateReader(client: client, logger: logger).unit(code: unit, year: year)
                 }
-                guard let report else { throw CLIError("unknown unit \(unit)") }
+                guard let report else { throw CLIError("unknown unit \(shown(unit))") }
                 if json {
                     try printJSON(report)
                     return

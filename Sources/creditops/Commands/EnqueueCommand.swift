@@ -1,4 +1,5 @@
 import ArgumentParser
+import CreditDomain
 import CreditWorkers
 import Foundation
 import JobQueue
@@ -51,7 +52,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             var parsedRunAt: Date?
             if let runAt {
                 guard let parsed = ISO8601.parse(runAt) else {
-                    throw CLIError("--run-at '\(runAt)' is not an ISO 8601 time such as 2026-12-01T07:00:00+07:00")
+                    throw CLIError("--run-at '\(shown(runAt))' is not an ISO 8601 time such as 2026-12-01T07:00:00+07:00")
                 }
                 parsedRunAt = parsed
             }
@@ -72,8 +73,10 @@ struct EnqueueCommand: AsyncParsableCommand {
 }
 
 enum ISO8601 {
-    /// Accepts `2026-12-01T07:00:00+07:00`, with or without fractional seconds, and `Z`.
+    /// Accepts `2026-12-01T07:00:00+07:00`, with or without fractional seconds, and `Z`; refuses
+    /// days the calendar lacks (Foundation would roll 2026-02-30 over to 2 March).
     static func parse(_ text: String) -> Date? {
+        guard text.count <= 40, CalendarDate(iso: text.prefix(10)) != nil else { return nil }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         return try? Date.ISO8601FormatStyle().parse(text)
     }

@@ -27,6 +27,11 @@ struct JobsCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard (1...1000).contains(limit) else { throw ValidationError("--limit must be within 1...1000") }
+            for (name, value) in [("--queue", queue), ("--kind", kind)] {
+                if let value, value.isEmpty || value.count > 128 {
+                    throw ValidationError("\(name) must have 1 to 128 characters")
+                }
+            }
         }
 
         func run() async throws {

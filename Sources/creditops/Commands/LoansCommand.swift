@@ -22,7 +22,7 @@ struct LoansCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
-            if let on, CalendarDate(iso: on) == nil { throw ValidationError("--on '\(on)' is not a date YYYY-MM-DD") }
+            if let on, CalendarDate(iso: on) == nil { throw ValidationError("--on '\(shown(on))' is not a date YYYY-MM-DD") }
         }
 
         func run() async throws {
@@ -32,7 +32,7 @@ struct LoansCommand: AsyncParsableCommand {
                 let updated = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
                     try await count(client, "UPDATE loans SET use_checked_on = \(day.iso)::date WHERE code = \(loan) RETURNING 1", logger)
                 }
-                guard updated == 1 else { throw CLIError("unknown loan \(loan)") }
+                guard updated == 1 else { throw CLIError("unknown loan \(shown(loan))") }
                 print("Loan \(loan): use checked on \(day.iso).")
             }
         }
@@ -57,7 +57,7 @@ struct LoansCommand: AsyncParsableCommand {
                 let updated = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
                     try await count(client, "UPDATE loans SET status = \(status.rawValue)::loan_status WHERE code = \(loan) RETURNING 1", logger)
                 }
-                guard updated == 1 else { throw CLIError("unknown loan \(loan)") }
+                guard updated == 1 else { throw CLIError("unknown loan \(shown(loan))") }
                 print("Loan \(loan): \(status.rawValue).")
             }
         }

@@ -37,7 +37,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let now, ISO8601.parse(now) == nil {
-            throw ValidationError("--now '\(now)' is not an ISO 8601 time such as 2026-11-26T07:00:00+07:00")
+            throw ValidationError("--now '\(shown(now))' is not an ISO 8601 time such as 2026-11-26T07:00:00+07:00")
         }
     }
 

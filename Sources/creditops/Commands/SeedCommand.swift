@@ -44,7 +44,7 @@ struct SeedCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let asOf, CalendarDate(iso: asOf) == nil {
-            throw ValidationError("--as-of \(asOf) is not a date YYYY-MM-DD")
+            throw ValidationError("--as-of \(shown(asOf)) is not a date YYYY-MM-DD")
         }
     }
 

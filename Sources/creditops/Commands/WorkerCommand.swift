@@ -78,11 +78,11 @@ struct WorkerOptions: ParsableArguments {
         do {
             _ = try CronSchedule(planCron)
         } catch {
-            throw ValidationError("--plan-cron '\(planCron)': \(error)")
+            throw ValidationError("--plan-cron '\(shown(planCron))': \(error)")
         }
         guard pruneAfterSeconds >= 1 else { throw ValidationError("--prune-after-seconds must be at least 1") }
         for queue in queueNames where !QueueName.isValid(queue) {
-            throw ValidationError("--queues: '\(queue)' is not a valid queue name (letters, digits, '_', '-', '.')")
+            throw ValidationError("--queues: '\(shown(String(queue)))' is not a valid queue name (letters, digits, '_', '-', '.')")
         }
     }
 

@@ -23,7 +23,7 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     } catch let error as ValidationError {
         throw error
     } catch {
-        printError("creditops: \(describe(error))")
+        printError("creditops: \(clippingLongLines(describe(error)))")
         throw ExitCode(1)
     }
 }

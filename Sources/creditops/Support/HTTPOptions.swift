@@ -20,7 +20,7 @@ struct HTTPOptions: ParsableArguments {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port),
             colon > text.startIndex
         else {
-            throw CLIError("the HTTP address '\(text)' is not host:port, e.g. 127.0.0.1:8080")
+            throw CLIError("the HTTP address '\(shown(text))' is not host:port, e.g. 127.0.0.1:8080")
         }
         return (String(text[..<colon]), port)
     }

@@ -37,3 +37,16 @@ extension Display {
         seconds < 10 ? String(format: "%.2f s", seconds) : String(format: "%.1f s", seconds)
     }
 }
+
+/// A value from the command line as an error message quotes it: whole when short, its start and
+/// its length when someone passed a megabyte.
+func shown(_ value: String) -> String {
+    value.count <= 60 ? value : String(value.prefix(40)) + "…(\(value.count) characters)"
+}
+
+/// An error message with every line of over 500 characters cut short.
+func clippingLongLines(_ message: String) -> String {
+    message.split(separator: "\n", omittingEmptySubsequences: false).map { (line: Substring) -> String in
+        line.count <= 500 ? String(line) : line.prefix(480) + "…(\(line.count) characters)"
+    }.joined(separator: "\n")
+}
