@@ -96,9 +96,9 @@ public struct DashboardServer: Sendable {
             if let exchange = try await Self.exchangeTokenForCookie(request, authenticator) { return exchange }
             let scope = try await authenticator.scope(of: request)
             let year = try yearParameter(request)
-            let unit = try await units.unit(code: try context.parameters.require("code"), scope: scope)
-            let figures = try await AggregateReader(client: client, logger: logger).unit(code: unit.code, year: year)
-            let summary = try await UnitSummary.load(code: unit.code, scope: scope, client: client, logger: logger)
+            // The summary answers 404 and 403 for the unit; the figures follow once it is allowed.
+            let summary = try await UnitSummary.load(code: try context.parameters.require("code"), scope: scope, client: client, logger: logger)
+            let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year)
             return Self.html(DashboardPage(figures: figures, summary: summary, year: year).render())
         }
         OpsRoutes(authenticator: authenticator, queue: queue, registry: registry).add(to: router)

@@ -125,11 +125,8 @@ public struct QueueMaintenanceService: Service {
     /// that emptied reads 0, not its last depth.
     private func publishDepths() async throws {
         let rows = try await client.query("""
-            SELECT q.queue, count(j.id)::int8, coalesce(extract(epoch FROM now() - min(j.run_at)), 0)::float8
-            FROM (SELECT DISTINCT queue FROM jobs WHERE state IN ('available', 'scheduled', 'running', 'retryable')
-                  UNION SELECT name FROM job_queues) AS q
-            LEFT JOIN jobs j ON j.queue = q.queue AND j.state = 'available'
-            GROUP BY q.queue
+            SELECT queue, count(*)::int8, extract(epoch FROM now() - min(run_at))::float8
+            FROM jobs WHERE state = 'available' GROUP BY queue
             """, logger: logger)
         var seen = Set<String>()
         for try await (queue, depth, oldest) in rows.decode((String, Int64, Double).self) {

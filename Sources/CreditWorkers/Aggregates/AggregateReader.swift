@@ -84,27 +84,14 @@ public struct AggregateReader: Sendable {
         }
         guard let (id, found) = found else { return nil }
         var figures = found
-        let all = try await figuresOf(ids: [id] + (try await childIDs(of: id)), year: year)
+        let all = try await figuresOf(unitAndChildrenOf: id, year: year)
         figures = all[id] ?? figures
         figures.items = try await items(of: id, year: year)
         figures.children = all.filter { $0.key != id }.values.sorted { $0.code < $1.code }
         return figures
     }
 
-    /// The loan figures of one unit's subtree, or nil before they were first computed.
-    public func loans(unitID: Int64) async throws -> UnitFigures.Loans? {
-        try await figuresOf(ids: [unitID], year: 0)[unitID]?.loans
-    }
-
-    private func childIDs(of id: Int64) async throws -> [Int64] {
-        var ids: [Int64] = []
-        for try await child in try await client.query("SELECT id FROM units WHERE parent_id = \(id)", logger: logger).decode(Int64.self) {
-            ids.append(child)
-        }
-        return ids
-    }
-
-    private func figuresOf(ids: [Int64], year: Int) async throws -> [Int64: UnitFigures] {
+    private func figuresOf(unitAndChildrenOf id: Int64, year: Int) async throws -> [Int64: UnitFigures] {
         let rows = try await client.query("""
             SELECT u.id, u.code, u.name, u.level::text,
                    c.rule, c.required, c.done, c.not_applicable, c.missing, c.percentage::float8, c.status::text,
@@ -114,7 +101,7 @@ public struct AggregateReader: Sendable {
             FROM units u
             LEFT JOIN coverage c ON c.unit_id = u.id AND c.year = \(year)
             LEFT JOIN loan_figures f ON f.unit_id = u.id
-            WHERE u.id = ANY(\(ids))
+            WHERE u.id = \(id) OR u.parent_id = \(id)
             """, logger: logger)
         var result: [Int64: UnitFigures] = [:]
         for try await row in rows {

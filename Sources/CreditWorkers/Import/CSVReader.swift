@@ -18,7 +18,6 @@ public struct CSVRecord: Sendable {
 /// Works on bytes rather than `Character`s: a byte-level split is several times faster, and
 /// UTF-8 validation happens once per field.
 public final class CSVReader: Sequence, IteratorProtocol {
-    public let path: String
     /// Size of the file in bytes, for a progress bar.
     public let size: Int
     /// Bytes consumed so far.
@@ -33,7 +32,6 @@ public final class CSVReader: Sequence, IteratorProtocol {
     private var finished = false
 
     public init(path: String) throws(ImportError) {
-        self.path = path
         descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else {
             throw ImportError.unreadable(path: path, reason: String(cString: strerror(errno)))

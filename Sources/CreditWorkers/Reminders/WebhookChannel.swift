@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 public import Foundation
+import JobQueue
 import NIOCore
 import NIOHTTP1
 
@@ -92,8 +93,7 @@ public struct WebhookChannel: NotificationChannel {
         request.headers.add(name: "Idempotency-Key", value: notification.idempotencyKey)
         request.headers.add(name: "X-CreditOps-Signature", value: Self.signature(of: body, secret: configuration.secret))
         request.body = .bytes(ByteBuffer(bytes: body))
-        let timeout = TimeAmount.milliseconds(configuration.timeout.components.seconds * 1000
-            + configuration.timeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeout = TimeAmount.milliseconds(Int64(configuration.timeout.seconds * 1000))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: timeout)
             let answer = try await response.body.collect(upTo: 64 * 1024)
