@@ -61,9 +61,11 @@ public struct DashboardServer: Sendable {
             }
             return figures
         }
-        api.get("units/:code/summary") { request, context -> UnitSummary in
+        api.get("units/:code/summary") { request, context -> Response in
             let scope = try await authenticator.scope(of: request)
-            return try await UnitSummary.load(code: try context.parameters.require("code"), scope: scope, client: client, logger: logger)
+            let json = try await UnitSummary.json(code: try context.parameters.require("code"), scope: scope, client: client, logger: logger)
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         api.get("jobs") { request, _ -> JobsPage in
             try Authenticator.requireStaff(try await authenticator.scope(of: request))

@@ -33,9 +33,10 @@ struct UnitInScopeStatement: PostgresPreparedStatement {
     }
 }
 
-/// Everything the summary shows of a unit's subtree, in one round trip: the unit (by code, `$1`)
-/// and whether it lies within the token's unit (`$2`), follow-ups, reports, reminders, loan
-/// figures and the next sessions (as JSON); `$3` is today in Vietnam (YYYY-MM-DD).
+/// Everything the summary shows of a unit's subtree, in one round trip: the unit (by code, `$1`),
+/// whether it lies within the token's unit (`$2`), and the summary itself as the API's JSON —
+/// built by PostgreSQL, so the API passes it on without decoding and re-encoding it (that was
+/// most of a request's CPU); `$3` is today in Vietnam (YYYY-MM-DD).
 struct SummaryStatement: PostgresPreparedStatement {
     static let sql = """
         WITH RECURSIVE target AS (
@@ -60,36 +61,47 @@ struct SummaryStatement: PostgresPreparedStatement {
         ), next_sessions AS (
             SELECT * FROM sessions WHERE session_on >= $3::date ORDER BY session_on, code LIMIT 10
         )
-        SELECT t.id, t.code, t.name, t.level::text, EXISTS (SELECT 1 FROM up WHERE up.id = $2),
+        SELECT t.id, EXISTS (SELECT 1 FROM up WHERE up.id = $2), json_build_object(
+            'unit', t.code, 'name', t.name, 'level', t.level,
+            'openFollowups',
             (SELECT count(*) FROM followups f JOIN loans l ON l.id = f.loan_id JOIN borrowers b ON b.id = l.borrower_id
              JOIN groups g ON g.id = b.group_id WHERE g.commune_id IN (SELECT id FROM subtree) AND f.outcome IS NULL),
-            (SELECT count(*) FROM report_obligations o WHERE o.unit_id IN (SELECT id FROM subtree) AND o.submitted_on IS NULL),
-            (SELECT count(*) FROM report_obligations o WHERE o.unit_id IN (SELECT id FROM subtree) AND o.submitted_on IS NULL
-                 AND o.due_on < $3::date),
-            (SELECT count(*) FROM report_obligations o WHERE o.unit_id IN (SELECT id FROM subtree)
-                 AND extract(year FROM o.submitted_on) = extract(year FROM $3::date)),
-            (SELECT count(*) FROM notifications n WHERE n.unit_id IN (SELECT id FROM subtree) AND n.state = 'sent'
-                 AND n.created_at > now() - interval '30 days'),
-            (SELECT count(*) FROM notifications n WHERE n.unit_id IN (SELECT id FROM subtree) AND n.state = 'failed'
-                 AND n.created_at > now() - interval '30 days'),
-            (SELECT max(updated_at) FROM coverage c WHERE c.unit_id = t.id),
-            f.as_of::text, f.loans, f.outstanding, f.overdue_loans, f.overdue_amount, f.overdue_ratio::float8,
-            f.members, f.savers, f.savings_participation::float8, f.updated_at,
+            'reports', json_build_object(
+                'open', (SELECT count(*) FROM report_obligations o
+                         WHERE o.unit_id IN (SELECT id FROM subtree) AND o.submitted_on IS NULL),
+                'late', (SELECT count(*) FROM report_obligations o
+                         WHERE o.unit_id IN (SELECT id FROM subtree) AND o.submitted_on IS NULL AND o.due_on < $3::date),
+                'submittedThisYear', (SELECT count(*) FROM report_obligations o WHERE o.unit_id IN (SELECT id FROM subtree)
+                                      AND extract(year FROM o.submitted_on) = extract(year FROM $3::date))),
+            'remindersSent30Days', (SELECT count(*) FROM notifications n WHERE n.unit_id IN (SELECT id FROM subtree)
+                                    AND n.state = 'sent' AND n.created_at > now() - interval '30 days'),
+            'remindersFailed30Days', (SELECT count(*) FROM notifications n WHERE n.unit_id IN (SELECT id FROM subtree)
+                                      AND n.state = 'failed' AND n.created_at > now() - interval '30 days'),
+            'updatedAt', (SELECT to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                          FROM coverage c WHERE c.unit_id = t.id),
+            'loans', CASE WHEN f.unit_id IS NULL THEN NULL ELSE json_build_object(
+                'asOf', f.as_of::text, 'loans', f.loans, 'outstanding', f.outstanding, 'overdueLoans', f.overdue_loans,
+                'overdueAmount', f.overdue_amount, 'overdueRatio', f.overdue_ratio::float8, 'members', f.members,
+                'savers', f.savers, 'savingsParticipation', f.savings_participation::float8,
+                'updatedAt', to_char(f.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')) END,
+            'nextSessions',
             (SELECT coalesce(json_agg(json_build_object('point', code, 'commune', commune, 'location', location,
                                                        'date', session_on::text, 'time', to_char(session_time, 'HH24:MI'))
-                                      ORDER BY session_on, code), '[]')::text
+                                      ORDER BY session_on, code), '[]')
              FROM next_sessions),
+            'openReports',
             (SELECT coalesce(json_agg(json_build_object('report', r.name, 'unit', r.unit, 'period', r.period,
                                                        'due', r.due_on::text, 'daysLate', greatest(0, $3::date - r.due_on))
-                                      ORDER BY r.due_on, r.unit), '[]')::text
+                                      ORDER BY r.due_on, r.unit), '[]')
              FROM (SELECT t.name, u.name AS unit, o.period, o.due_on
                    FROM report_obligations o JOIN report_types t ON t.id = o.report_type_id JOIN units u ON u.id = o.unit_id
                    WHERE o.unit_id IN (SELECT id FROM subtree) AND o.submitted_on IS NULL
                    ORDER BY o.due_on, u.name LIMIT 10) AS r)
+        )::text
         FROM target t LEFT JOIN loan_figures f ON f.unit_id = t.id
         """
     static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .text]
-    typealias Row = PostgresRow
+    typealias Row = (Int64, Bool, String)
 
     let code: String
     let scopeUnitID: Int64
@@ -103,5 +115,7 @@ struct SummaryStatement: PostgresPreparedStatement {
         return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        try row.decode(Row.self)
+    }
 }

@@ -38,20 +38,6 @@ public struct UnitFigures: Sendable, Codable {
         public var savers: Int
         public var savingsParticipation: Double?
         public var updatedAt: Date
-
-        public init(asOf: String, loans: Int, outstanding: Int, overdueLoans: Int, overdueAmount: Int, overdueRatio: Double?,
-                    members: Int, savers: Int, savingsParticipation: Double?, updatedAt: Date) {
-            self.asOf = asOf
-            self.loans = loans
-            self.outstanding = outstanding
-            self.overdueLoans = overdueLoans
-            self.overdueAmount = overdueAmount
-            self.overdueRatio = overdueRatio
-            self.members = members
-            self.savers = savers
-            self.savingsParticipation = savingsParticipation
-            self.updatedAt = updatedAt
-        }
     }
 
     public var code: String
