@@ -66,17 +66,13 @@ struct SummaryStatement: PostgresPreparedStatement {
             'openFollowups',
             (SELECT count(*) FROM followups f JOIN loans l ON l.id = f.loan_id JOIN borrowers b ON b.id = l.borrower_id
              JOIN groups g ON g.id = b.group_id WHERE g.commune_id IN (SELECT id FROM subtree) AND f.outcome IS NULL),
-            'reports', json_build_object(
-                'open', (SELECT count(*) FROM report_obligations o
-                         WHERE o.unit_id IN (SELECT id FROM subtree) AND o.submitted_on IS NULL),
-                'late', (SELECT count(*) FROM report_obligations o
-                         WHERE o.unit_id IN (SELECT id FROM subtree) AND o.submitted_on IS NULL AND o.due_on < $3::date),
-                'submittedThisYear', (SELECT count(*) FROM report_obligations o WHERE o.unit_id IN (SELECT id FROM subtree)
-                                      AND extract(year FROM o.submitted_on) = extract(year FROM $3::date))),
-            'remindersSent30Days', (SELECT count(*) FROM notifications n WHERE n.unit_id IN (SELECT id FROM subtree)
-                                    AND n.state = 'sent' AND n.created_at > now() - interval '30 days'),
-            'remindersFailed30Days', (SELECT count(*) FROM notifications n WHERE n.unit_id IN (SELECT id FROM subtree)
-                                      AND n.state = 'failed' AND n.created_at > now() - interval '30 days'),
+            'reports', (SELECT json_build_object(
+                                'open', count(*) FILTER (WHERE o.submitted_on IS NULL),
+                                'late', count(*) FILTER (WHERE o.submitted_on IS NULL AND o.due_on < $3::date),
+                                'submittedThisYear', count(*) FILTER (WHERE extract(year FROM o.submitted_on) = extract(year FROM $3::date)))
+                        FROM report_obligations o WHERE o.unit_id IN (SELECT id FROM subtree)),
+            'remindersSent30Days', reminders.sent,
+            'remindersFailed30Days', reminders.failed,
             'updatedAt', (SELECT to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                           FROM coverage c WHERE c.unit_id = t.id),
             'loans', CASE WHEN f.unit_id IS NULL THEN NULL ELSE json_build_object(
@@ -99,6 +95,9 @@ struct SummaryStatement: PostgresPreparedStatement {
                    ORDER BY o.due_on, u.name LIMIT 10) AS r)
         )::text
         FROM target t LEFT JOIN loan_figures f ON f.unit_id = t.id
+        CROSS JOIN (SELECT count(*) FILTER (WHERE n.state = 'sent') AS sent, count(*) FILTER (WHERE n.state = 'failed') AS failed
+                    FROM notifications n
+                    WHERE n.unit_id IN (SELECT id FROM subtree) AND n.created_at > now() - interval '30 days') AS reminders
         """
     static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .text]
     typealias Row = (Int64, Bool, String)
