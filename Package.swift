@@ -95,6 +95,19 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
+        // A worker whose handlers time out and crash on purpose, for ReliabilityTests only.
+        .executableTarget(
+            name: "fault-worker",
+            dependencies: [
+                "JobQueue", "CreditWorkers",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FaultWorker",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EmbeddedPostgresTests",
             dependencies: ["EmbeddedPostgres", "TestSupport"],
@@ -130,6 +143,14 @@ let package = Package(
         .testTarget(
             name: "DeployTests",
             dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "creditops", "fault-worker", "TestSupport", "JobQueue", "CreditWorkers", "EmbeddedPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -18,8 +18,11 @@ public struct DeliveryJobs: Sendable {
     /// The current time; tests and `--now` move it.
     public let clock: @Sendable () -> Date
 
+    /// 15 s after the first failed attempt, doubling up to an hour: 25 attempts span about 20 hours.
+    public static let defaultRetryPolicy = RetryPolicy(base: .seconds(15), maximum: .seconds(3600))
+
     public init(client: PostgresClient, channel: any NotificationChannel,
-                retryPolicy: RetryPolicy = RetryPolicy(base: .seconds(15), maximum: .seconds(3600)),
+                retryPolicy: RetryPolicy = DeliveryJobs.defaultRetryPolicy,
                 clock: @escaping @Sendable () -> Date = Date.init) {
         self.client = client
         self.channel = channel

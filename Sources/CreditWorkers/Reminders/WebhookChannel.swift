@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 public import Foundation
-import JobQueue
+public import JobQueue
 import NIOCore
 import NIOHTTP1
 
@@ -11,15 +11,28 @@ public struct WebhookConfiguration: Sendable {
     public var secret: String
     /// The longest one request may take; then it counts as not delivered and is retried.
     public var timeout: Duration
+    /// The wait before the first retry of a delivery the gateway did not take; it doubles with each
+    /// attempt up to an hour. Short for a gateway that is back quickly, long for one that throttles.
+    public var firstRetry: Duration
 
-    public init(url: String, secret: String, timeout: Duration = .seconds(10)) {
+    public init(url: String, secret: String, timeout: Duration = .seconds(10),
+                firstRetry: Duration = DeliveryJobs.defaultRetryPolicy.base) {
         self.url = url
         self.secret = secret
         self.timeout = timeout
+        self.firstRetry = firstRetry
+    }
+
+    /// The deliveries' backoff with ``firstRetry`` as its first step.
+    public var retryPolicy: RetryPolicy {
+        var policy = DeliveryJobs.defaultRetryPolicy
+        policy.base = firstRetry
+        return policy
     }
 
     /// From `CREDITOPS_WEBHOOK_URL` and `CREDITOPS_WEBHOOK_SECRET` (and optionally
-    /// `CREDITOPS_WEBHOOK_TIMEOUT_SECONDS`); nil when no URL is set (the log channel is used).
+    /// `CREDITOPS_WEBHOOK_TIMEOUT_SECONDS` and `CREDITOPS_WEBHOOK_RETRY_SECONDS`); nil when no URL
+    /// is set (the log channel is used).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(WebhookConfigurationError) -> WebhookConfiguration? {
         guard let url = environment["CREDITOPS_WEBHOOK_URL"], !url.isEmpty else { return nil }
         guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme ?? ""), components.host != nil else {
@@ -35,7 +48,14 @@ public struct WebhookConfiguration: Sendable {
             }
             timeout = .milliseconds(Int64(seconds * 1000))
         }
-        return WebhookConfiguration(url: url, secret: secret, timeout: timeout)
+        var firstRetry = DeliveryJobs.defaultRetryPolicy.base
+        if let text = environment["CREDITOPS_WEBHOOK_RETRY_SECONDS"] {
+            guard let seconds = Double(text), seconds >= 0.1, seconds <= 3600 else {
+                throw WebhookConfigurationError("CREDITOPS_WEBHOOK_RETRY_SECONDS '\(text)' must be a number of seconds within 0.1...3600")
+            }
+            firstRetry = .milliseconds(Int64(seconds * 1000))
+        }
+        return WebhookConfiguration(url: url, secret: secret, timeout: timeout, firstRetry: firstRetry)
     }
 }
 

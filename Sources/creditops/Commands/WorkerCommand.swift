@@ -93,7 +93,10 @@ struct WorkerOptions: ParsableArguments {
     /// Promotion, the leader election with its duties (unless --no-leader) and the worker, in
     /// start order: shutdown runs in reverse, so the worker drains first.
     func services(client: PostgresClient, logger: Logger) throws -> [any Service] {
-        let registry = JobKinds.registry(client: client, logger: logger, channel: try notificationChannel(logger: logger))
+        let webhook = try webhookConfiguration(logger: logger)
+        let registry = JobKinds.registry(
+            client: client, logger: logger, channel: webhook.map(WebhookChannel.init) ?? LogChannel(),
+            deliveryRetry: webhook?.retryPolicy ?? DeliveryJobs.defaultRetryPolicy)
         let workerConfiguration = configuration()
         let maintenance = QueueMaintenanceService(client: client, logger: logger)
         var services: [any Service] = [maintenance]
@@ -124,12 +127,12 @@ struct WorkerOptions: ParsableArguments {
         return services
     }
 
-    /// The webhook when CREDITOPS_WEBHOOK_URL is set, else the log.
-    func notificationChannel(logger: Logger) throws -> any NotificationChannel {
+    /// The webhook when CREDITOPS_WEBHOOK_URL is set; nil for the log.
+    func webhookConfiguration(logger: Logger) throws -> WebhookConfiguration? {
         do {
-            guard let webhook = try WebhookConfiguration.fromEnvironment() else { return LogChannel() }
+            guard let webhook = try WebhookConfiguration.fromEnvironment() else { return nil }
             logger.info("Reminders go to the webhook", metadata: ["url": "\(webhook.url)"])
-            return WebhookChannel(configuration: webhook)
+            return webhook
         } catch {
             throw CLIError(error.description)
         }

@@ -1,0 +1,96 @@
+import CreditWorkers
+import EmbeddedPostgres
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+import TestSupport
+
+extension ReliabilityTests {
+    /// PostgreSQL stopped for ten seconds in the middle of a delivery run, on a server of this
+    /// test's own (the other tests' server must stay up).
+    @Suite struct DatabaseOutage {
+        static let concurrency = 20
+
+        @Test func workersRideOutTenSecondsWithoutTheDatabase() async throws {
+            let scale = ReliabilityScale.current
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-outage-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let configuration = EmbeddedPostgres.Configuration(dataDirectory: folder, durability: .throwaway, removeWhenProcessExits: true)
+            let server = EmbeddedPostgres(configuration: configuration, logger: silentLogger)
+            let endpoint = try await server.start()
+            // The same folder and port again after the outage: what a restarted server looks like to clients.
+            var again = configuration
+            again.port = endpoint.port
+            let restarted = EmbeddedPostgres(configuration: again, logger: silentLogger)
+            defer { Task { try? await restarted.stop(); try? await server.stop() } }
+
+            let url = endpoint.url + "?sslmode=disable"
+            let migrated = try await CreditOpsProcess.run(["migrate"], environment: ["DATABASE_URL": url])
+            #expect(migrated.status == 0, "\(migrated.stderr)")
+            let client = PostgresClient(configuration: try DatabaseURL.configuration(url), backgroundLogger: silentLogger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                defer { group.cancelAll() }
+                try await OverdueLoans.prepare(count: scale.outageDeliveries, client: client, environment: ["DATABASE_URL": url])
+                let planned = try await CreditOpsProcess.run(["plan", "overdue"], environment: ["DATABASE_URL": url], timeout: .seconds(300))
+                #expect(planned.status == 0, "\(planned.stderr)")
+                let outbox = try await client.integer("SELECT count(*) FROM notifications")
+
+                let sink = WebhookSink { _, _ in .init(status: 200, delay: .milliseconds(20)) }
+                try await sink.run { webhook in
+                    let workers = try DeliveryWorkers(count: 2, concurrency: Self.concurrency, leaseSeconds: 5,
+                                                      databaseURL: url, webhookURL: webhook)
+                    defer { workers.cleanUp() }
+                    #expect(try await eventually(timeout: .seconds(120)) { sink.requestCount >= outbox / 4 })
+
+                    try await server.stop()
+                    let stoppedAt = ContinuousClock.now
+                    let sentBefore = sink.requestCount
+                    try await Task.sleep(for: .seconds(10))
+                    #expect(workers.allAlive, "a worker exited while the database was away: \(workers.stderr.suffix(2000))")
+                    try await restarted.start()
+                    let restartedAt = ContinuousClock.now
+
+                    let resumed = try await eventually(timeout: .seconds(60)) {
+                        sink.requests.last.map { $0.at > restartedAt } ?? false
+                    }
+                    #expect(resumed, "no delivery after PostgreSQL came back: \(workers.stderr.suffix(2000))")
+                    let firstAfter = sink.requests.first { $0.at > restartedAt }?.at ?? .now
+                    // The pool reconnects on its own; a query may still fail just after the restart.
+                    let finished = try await eventually(timeout: .seconds(300)) {
+                        (try? await client.integer("SELECT count(*) FROM notifications WHERE state = 'pending'")) == 0
+                    }
+                    let doneAt = ContinuousClock.now
+                    #expect(finished, "not every reminder was delivered after the outage: \(workers.stderr.suffix(2000))")
+                    #expect(workers.allAlive)
+                    let statuses = await workers.terminate()
+                    #expect(statuses == [0, 0], "the workers stop cleanly on SIGTERM after the outage")
+
+                    let logged = workers.stderr
+                    #expect(logged.contains("failed; retrying") || logged.contains("failed; reconnecting"),
+                            "the workers said that the database was away: \(logged.suffix(2000))")
+                    let sent = try await client.integer("SELECT count(*) FROM notifications WHERE state = 'sent'")
+                    #expect(sent == outbox, "nothing lost")
+                    let keys = Set(try await client.texts("SELECT idempotency_key FROM notifications"))
+                    let record = SinkRecord(sink)
+                    #expect(Set(record.byKey.keys) == keys)
+                    #expect(record.repeatedRequests <= 2 * Self.concurrency, "only requests in flight when the database went away repeat")
+                    #expect(record.doublesAfterDeduplication == 0)
+                    #expect(try await client.integer("SELECT count(*) FROM jobs WHERE state = 'running'") == 0)
+
+                    ReliabilityReport.record("PostgreSQL stopped for 10 s", [
+                        ("deliveries", "\(outbox)"), ("delivered before the stop", "\(sentBefore)"),
+                        ("workers", "2 × concurrency \(Self.concurrency), lease 5 s"),
+                        ("workers that exited", "0"), ("lost", "\(outbox - sent)"),
+                        ("repeated requests (same key)", "\(record.repeatedRequests)"),
+                        ("doubles after de-duplication", "\(record.doublesAfterDeduplication)"),
+                        ("first delivery after PostgreSQL was back", (firstAfter - restartedAt).shown),
+                        ("all delivered after PostgreSQL was back", (doneAt - restartedAt).shown),
+                        ("stopped at", "after \(sentBefore) requests, \((restartedAt - stoppedAt).shown) away"),
+                    ])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A set of `creditops worker` processes delivering reminders to a webhook, which a test may kill
+/// and restart one by one; the output of every process that ever ran is kept for the end.
+final class DeliveryWorkers: @unchecked Sendable {
+    // @unchecked: a test drives it from one task at a time.
+    let arguments: [String]
+    let environment: [String: String]
+    private(set) var running: [CreditOpsProcess.Running]
+    private var finished: [CreditOpsProcess.Running] = []
+
+    /// Starts `count` workers on the reminders queue.
+    init(count: Int, concurrency: Int, leaseSeconds: Int, databaseURL: String, webhookURL: String,
+         extraEnvironment: [String: String] = [:]) throws {
+        arguments = ["worker", "--queues", "reminders", "--concurrency", "\(concurrency)", "--lease-seconds", "\(leaseSeconds)",
+                     "--leader-ttl-seconds", "2", "--poll-ms", "200", "--log-level", "warning"]
+        environment = ["DATABASE_URL": databaseURL, "CREDITOPS_WEBHOOK_URL": webhookURL, "CREDITOPS_WEBHOOK_SECRET": "reliability-secret"]
+            .merging(extraEnvironment) { $1 }
+        running = []
+        for _ in 0..<count { running.append(try CreditOpsProcess.start(arguments, environment: environment)) }
+    }
+
+    /// SIGKILLs worker `index`, waits for it to be gone, and starts a new one in its place.
+    func killAndRestart(_ index: Int) async throws {
+        let victim = running[index]
+        victim.kill(signal: SIGKILL)
+        #expect(await victim.wait(timeout: .seconds(10)), "a SIGKILLed worker did not die")
+        finished.append(victim)
+        running[index] = try CreditOpsProcess.start(arguments, environment: environment)
+    }
+
+    /// Whether every current worker is still running (none gave up and exited).
+    var allAlive: Bool { running.allSatisfy { $0.process.isRunning } }
+
+    /// Stops every worker with SIGTERM, as systemd would; returns their exit statuses.
+    func terminate() async -> [Int32] {
+        var statuses: [Int32] = []
+        for worker in running {
+            worker.kill(signal: SIGTERM)
+            if await worker.wait(timeout: .seconds(60)) {
+                statuses.append(worker.process.terminationStatus)
+            } else {
+                worker.kill(signal: SIGKILL)
+                statuses.append(-1)
+            }
+        }
+        finished += running
+        running = []
+        return statuses
+    }
+
+    /// Everything the workers wrote on stderr.
+    var stderr: String { (finished + running).map { $0.stderr() }.joined(separator: "\n") }
+
+    /// Kills whatever still runs and deletes the output files.
+    func cleanUp() {
+        for worker in running { worker.kill(signal: SIGKILL) }
+        for worker in finished + running { worker.removeOutput() }
+    }
+}
