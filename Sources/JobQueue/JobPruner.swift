@@ -49,20 +49,23 @@ public struct JobPruner: Sendable {
     public func pruneOnce() async throws -> Int {
         var total = 0
         for _ in 0..<100 {
-            let rows = try await client.query(
-                """
-                WITH expired AS (
-                    SELECT id FROM jobs
-                    WHERE (state IN ('completed', 'cancelled') AND finalized_at < now() - \(configuration.completedRetention.seconds) * interval '1 second')
-                       OR (state = 'discarded' AND finalized_at < now() - \(configuration.discardedRetention.seconds) * interval '1 second')
-                    ORDER BY finalized_at LIMIT \(configuration.batchSize)
-                    FOR UPDATE SKIP LOCKED
-                ),
-                deleted AS (DELETE FROM jobs USING expired WHERE jobs.id = expired.id RETURNING 1)
-                SELECT count(*)::int8 FROM deleted
-                """, logger: logger)
-            var deleted = 0
-            for try await count in rows.decode(Int64.self) { deleted = Int(count) }
+            let deleted = try await withDeadline(StatementDeadline.pruning, "pruning finished jobs") { [client, configuration, logger] in
+                let rows = try await client.query(
+                    """
+                    WITH expired AS (
+                        SELECT id FROM jobs
+                        WHERE (state IN ('completed', 'cancelled') AND finalized_at < now() - \(configuration.completedRetention.seconds) * interval '1 second')
+                           OR (state = 'discarded' AND finalized_at < now() - \(configuration.discardedRetention.seconds) * interval '1 second')
+                        ORDER BY finalized_at LIMIT \(configuration.batchSize)
+                        FOR UPDATE SKIP LOCKED
+                    ),
+                    deleted AS (DELETE FROM jobs USING expired WHERE jobs.id = expired.id RETURNING 1)
+                    SELECT count(*)::int8 FROM deleted
+                    """, logger: logger)
+                var deleted = 0
+                for try await count in rows.decode(Int64.self) { deleted = Int(count) }
+                return deleted
+            }
             total += deleted
             if deleted < configuration.batchSize { break }
         }

@@ -100,16 +100,18 @@ public final class LeaderElection: Service, Sendable {
     /// Takes the leader row if it is free, expired or already ours.
     private func tryToLead() async -> Bool {
         do {
-            let rows = try await client.query(
-                """
-                INSERT INTO queue_leaders (name, leader_id, expires_at)
-                VALUES (\(configuration.name), \(candidateID), now() + \(configuration.ttl.seconds) * interval '1 second')
-                ON CONFLICT (name) DO UPDATE SET leader_id = excluded.leader_id, elected_at = now(), expires_at = excluded.expires_at
-                WHERE queue_leaders.expires_at < now() OR queue_leaders.leader_id = excluded.leader_id
-                RETURNING leader_id
-                """, logger: logger)
-            for try await _ in rows { return true }
-            return false
+            return try await withDeadline(StatementDeadline.standard, "taking leadership") { [client, configuration, candidateID, logger] in
+                let rows = try await client.query(
+                    """
+                    INSERT INTO queue_leaders (name, leader_id, expires_at)
+                    VALUES (\(configuration.name), \(candidateID), now() + \(configuration.ttl.seconds) * interval '1 second')
+                    ON CONFLICT (name) DO UPDATE SET leader_id = excluded.leader_id, elected_at = now(), expires_at = excluded.expires_at
+                    WHERE queue_leaders.expires_at < now() OR queue_leaders.leader_id = excluded.leader_id
+                    RETURNING leader_id
+                    """, logger: logger)
+                for try await _ in rows { return true }
+                return false
+            }
         } catch {
             logger.debug("Leader election attempt failed", metadata: ["error": "\(String(reflecting: error))"])
             return false
@@ -142,16 +144,8 @@ public final class LeaderElection: Service, Sendable {
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             // A renewal that cannot finish well within the TTL counts as lost: better no leader
             // for a moment than two.
-            let renewed = await withTaskGroup(of: Bool?.self) { group in
-                group.addTask { await self.renew() }
-                group.addTask {
-                    try? await Task.sleep(for: interval)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                return await group.next() ?? nil
-            }
-            guard renewed == true else {
+            let renewed = (try? await withDeadline(interval, "renewing leadership") { await self.renew() }) ?? false
+            guard renewed else {
                 logger.warning("Leadership lost: renewal failed or timed out")
                 return
             }
@@ -175,7 +169,9 @@ public final class LeaderElection: Service, Sendable {
 
     /// Gives up the row on shutdown so that another process takes over at its next try.
     private func resign() async {
-        _ = try? await client.query(
-            "DELETE FROM queue_leaders WHERE name = \(configuration.name) AND leader_id = \(candidateID)", logger: logger)
+        _ = try? await withDeadline(StatementDeadline.standard, "resigning leadership") { [client, configuration, candidateID, logger] in
+            _ = try await client.query(
+                "DELETE FROM queue_leaders WHERE name = \(configuration.name) AND leader_id = \(candidateID)", logger: logger)
+        }
     }
 }

@@ -89,27 +89,30 @@ public struct PeriodicScheduler: Sendable {
         let newJob = try job.makeJob(due)
         var uniqueJob = newJob
         uniqueJob.uniqueKey = job.uniqueKey(for: due)
-        let result: (Int64, Date?)? = try await queue.client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                WITH previous AS (SELECT last_scheduled_at FROM periodic_jobs WHERE name = \(job.name) FOR UPDATE)
-                INSERT INTO periodic_jobs (name, schedule, last_scheduled_at, next_run_at)
-                VALUES (\(job.name), \(job.schedule.description), \(due), \(next))
-                ON CONFLICT (name) DO UPDATE SET last_scheduled_at = excluded.last_scheduled_at, schedule = excluded.schedule,
-                    next_run_at = excluded.next_run_at, updated_at = now()
-                WHERE periodic_jobs.last_scheduled_at IS NULL OR periodic_jobs.last_scheduled_at < excluded.last_scheduled_at
-                RETURNING (SELECT last_scheduled_at FROM previous)
-                """, logger: logger)
-            var moved = false
-            var previous: Date?
-            for try await last in rows.decode(Date?.self) {
-                moved = true
-                previous = last
+        let result: (Int64, Date?)? = try await withDeadline(StatementDeadline.standard, "enqueuing a periodic job") {
+            [queue, logger, uniqueJob] in
+            try await queue.client.withTransaction(logger: logger) { connection in
+                let rows = try await connection.query(
+                    """
+                    WITH previous AS (SELECT last_scheduled_at FROM periodic_jobs WHERE name = \(job.name) FOR UPDATE)
+                    INSERT INTO periodic_jobs (name, schedule, last_scheduled_at, next_run_at)
+                    VALUES (\(job.name), \(job.schedule.description), \(due), \(next))
+                    ON CONFLICT (name) DO UPDATE SET last_scheduled_at = excluded.last_scheduled_at, schedule = excluded.schedule,
+                        next_run_at = excluded.next_run_at, updated_at = now()
+                    WHERE periodic_jobs.last_scheduled_at IS NULL OR periodic_jobs.last_scheduled_at < excluded.last_scheduled_at
+                    RETURNING (SELECT last_scheduled_at FROM previous)
+                    """, logger: logger)
+                var moved = false
+                var previous: Date?
+                for try await last in rows.decode(Date?.self) {
+                    moved = true
+                    previous = last
+                }
+                guard moved else { return nil }
+                let id = try await queue.enqueue(uniqueJob, on: connection)
+                try await connection.query("UPDATE periodic_jobs SET last_job_id = \(id) WHERE name = \(job.name)", logger: logger)
+                return (id, previous)
             }
-            guard moved else { return nil }
-            let id = try await queue.enqueue(uniqueJob, on: connection)
-            try await connection.query("UPDATE periodic_jobs SET last_job_id = \(id) WHERE name = \(job.name)", logger: logger)
-            return (id, previous)
         }
         guard let (id, previous) = result else { return nil }
         var metadata: Logger.Metadata = ["periodic.name": "\(job.name)", "periodic.scheduled_at": "\(due)", "job.id": "\(id)"]

@@ -69,20 +69,23 @@ public struct QueueMaintenanceService: Service {
     public func promoteDue() async throws -> Int {
         var total = 0
         for _ in 0..<100 {
-            let rows = try await client.query(
-                """
-                WITH due AS (
-                    SELECT id FROM jobs WHERE state IN ('scheduled', 'retryable') AND run_at <= now()
-                    ORDER BY run_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
-                ),
-                promoted AS (
-                    UPDATE jobs SET state = 'available' FROM due WHERE jobs.id = due.id RETURNING jobs.queue
-                )
-                SELECT count(*)::int8, (SELECT count(pg_notify('creditops_jobs', queue)) FROM (SELECT DISTINCT queue FROM promoted) q)
-                FROM promoted
-                """, logger: logger)
-            var count = 0
-            for try await (promoted, _) in rows.decode((Int64, Int64).self) { count = Int(promoted) }
+            let count = try await withDeadline(StatementDeadline.standard, "promoting due jobs") { [client, configuration, logger] in
+                let rows = try await client.query(
+                    """
+                    WITH due AS (
+                        SELECT id FROM jobs WHERE state IN ('scheduled', 'retryable') AND run_at <= now()
+                        ORDER BY run_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
+                    ),
+                    promoted AS (
+                        UPDATE jobs SET state = 'available' FROM due WHERE jobs.id = due.id RETURNING jobs.queue
+                    )
+                    SELECT count(*)::int8, (SELECT count(pg_notify('creditops_jobs', queue)) FROM (SELECT DISTINCT queue FROM promoted) q)
+                    FROM promoted
+                    """, logger: logger)
+                var count = 0
+                for try await (promoted, _) in rows.decode((Int64, Int64).self) { count = Int(promoted) }
+                return count
+            }
             total += count
             if count < configuration.batchSize { break }
         }
@@ -94,27 +97,30 @@ public struct QueueMaintenanceService: Service {
     /// - Returns: how many jobs were rescued.
     @discardableResult
     public func rescueExpired() async throws -> Int {
-        let rows = try await client.query(
-            """
-            WITH expired AS (
-                SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()
-                ORDER BY lease_expires_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
-            ),
-            rescued AS (
-                UPDATE jobs SET
-                    state = CASE WHEN attempt >= max_attempts THEN 'discarded'::job_state ELSE 'available'::job_state END,
-                    finalized_at = CASE WHEN attempt >= max_attempts THEN now() END,
-                    lease_expires_at = NULL,
-                    errors = errors || jsonb_build_object('attempt', attempt, 'at', \(unescaped: SQLTime.nowJSON),
-                        'error', 'worker ' || coalesce(attempted_by, 'unknown') || ' vanished: its lease expired')
-                FROM expired WHERE jobs.id = expired.id
-                RETURNING jobs.id, jobs.queue, jobs.state
-            )
-            SELECT count(*)::int8, (SELECT count(pg_notify('creditops_jobs', queue)) FROM (SELECT DISTINCT queue FROM rescued) q)
-            FROM rescued
-            """, logger: logger)
-        var count = 0
-        for try await (rescued, _) in rows.decode((Int64, Int64).self) { count = Int(rescued) }
+        let count = try await withDeadline(StatementDeadline.standard, "rescuing expired jobs") { [client, configuration, logger] in
+            let rows = try await client.query(
+                """
+                WITH expired AS (
+                    SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()
+                    ORDER BY lease_expires_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
+                ),
+                rescued AS (
+                    UPDATE jobs SET
+                        state = CASE WHEN attempt >= max_attempts THEN 'discarded'::job_state ELSE 'available'::job_state END,
+                        finalized_at = CASE WHEN attempt >= max_attempts THEN now() END,
+                        lease_expires_at = NULL,
+                        errors = errors || jsonb_build_object('attempt', attempt, 'at', \(unescaped: SQLTime.nowJSON),
+                            'error', 'worker ' || coalesce(attempted_by, 'unknown') || ' vanished: its lease expired')
+                    FROM expired WHERE jobs.id = expired.id
+                    RETURNING jobs.id, jobs.queue, jobs.state
+                )
+                SELECT count(*)::int8, (SELECT count(pg_notify('creditops_jobs', queue)) FROM (SELECT DISTINCT queue FROM rescued) q)
+                FROM rescued
+                """, logger: logger)
+            var count = 0
+            for try await (rescued, _) in rows.decode((Int64, Int64).self) { count = Int(rescued) }
+            return count
+        }
         if count > 0 {
             logger.info("Rescued jobs whose worker vanished", metadata: ["jobs.count": "\(count)"])
         }
@@ -124,15 +130,18 @@ public struct QueueMaintenanceService: Service {
     /// Depth and the age of the oldest runnable job per queue, for dashboards and alerts; a queue
     /// that emptied reads 0, not its last depth.
     private func publishDepths() async throws {
-        let rows = try await client.query("""
-            SELECT queue, count(*)::int8, extract(epoch FROM now() - min(run_at))::float8
-            FROM jobs WHERE state = 'available' GROUP BY queue
-            """, logger: logger)
-        var seen = Set<String>()
-        for try await (queue, depth, oldest) in rows.decode((String, Int64, Double).self) {
-            seen.insert(queue)
-            Gauge(label: "creditops_queue_depth", dimensions: [("queue", queue)]).record(depth)
-            Gauge(label: "creditops_queue_oldest_available_seconds", dimensions: [("queue", queue)]).record(oldest)
+        let seen = try await withDeadline(StatementDeadline.standard, "reading queue depths") { [client, logger] in
+            let rows = try await client.query("""
+                SELECT queue, count(*)::int8, extract(epoch FROM now() - min(run_at))::float8
+                FROM jobs WHERE state = 'available' GROUP BY queue
+                """, logger: logger)
+            var seen = Set<String>()
+            for try await (queue, depth, oldest) in rows.decode((String, Int64, Double).self) {
+                seen.insert(queue)
+                Gauge(label: "creditops_queue_depth", dimensions: [("queue", queue)]).record(depth)
+                Gauge(label: "creditops_queue_oldest_available_seconds", dimensions: [("queue", queue)]).record(oldest)
+            }
+            return seen
         }
         for queue in published.withLock({ $0.subtracting(seen) }) {
             Gauge(label: "creditops_queue_depth", dimensions: [("queue", queue)]).record(0)

@@ -9,6 +9,8 @@ final class QueueMetrics: Sendable {
         let completed: Counter
         let failed: Counter
         let discarded: Counter
+        /// Handlers that ignored their cancellation and were left running.
+        let abandoned: Counter
         let runTime: Timer
     }
 
@@ -25,6 +27,7 @@ final class QueueMetrics: Sendable {
                 completed: Counter(label: "creditops_jobs_completed_total", dimensions: dimensions),
                 failed: Counter(label: "creditops_jobs_failed_total", dimensions: dimensions),
                 discarded: Counter(label: "creditops_jobs_discarded_total", dimensions: dimensions),
+                abandoned: Counter(label: "creditops_jobs_abandoned_total", dimensions: dimensions),
                 runTime: Timer(label: "creditops_job_run_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds))
             cache[key] = made
             return made

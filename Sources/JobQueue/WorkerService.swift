@@ -33,6 +33,9 @@ public final class WorkerService: Service, Sendable {
         public var leaseDuration: Duration
         /// How long a graceful shutdown waits for running jobs before cancelling them. Default: 30 seconds.
         public var drainTimeout: Duration
+        /// How long a cancelled handler (time-out, cancellation, lost lease, shutdown) may take to
+        /// end before the worker stops waiting for it and records the attempt. Default: 5 seconds.
+        public var cancellationGrace: Duration
 
         /// Creates a configuration; every parameter has the default stated on its property.
         public init(
@@ -41,7 +44,8 @@ public final class WorkerService: Service, Sendable {
             maxBatchSize: Int = 100,
             pollInterval: Duration = .seconds(1),
             leaseDuration: Duration = .seconds(30),
-            drainTimeout: Duration = .seconds(30)
+            drainTimeout: Duration = .seconds(30),
+            cancellationGrace: Duration = .seconds(5)
         ) {
             self.queues = queues
             self.workerID = workerID
@@ -49,6 +53,7 @@ public final class WorkerService: Service, Sendable {
             self.pollInterval = pollInterval
             self.leaseDuration = leaseDuration
             self.drainTimeout = drainTimeout
+            self.cancellationGrace = cancellationGrace
         }
     }
 
@@ -184,24 +189,7 @@ public final class WorkerService: Service, Sendable {
 
         let outcome: Outcome
         if let definition {
-            outcome = await withTaskGroup(of: Outcome?.self) { group in
-                group.addTask {
-                    do {
-                        try await definition.run(job.argsJSON, context)
-                        return .succeeded
-                    } catch {
-                        return .failed(error)
-                    }
-                }
-                group.addTask { await running.waitForStop().map(Outcome.stopped) }
-                var first: Outcome?
-                while first == nil, let next = await group.next() {
-                    guard let next else { continue }  // the watcher ended because the handler finished
-                    first = next
-                    if case .stopped = next { group.cancelAll() } else { running.finish() }
-                }
-                return first ?? .succeeded
-            }
+            outcome = await run(definition, running, context: context, logger: logger)
         } else {
             outcome = .failed(QueueError(
                 .unknownKind, jobID: job.id,
@@ -226,6 +214,61 @@ public final class WorkerService: Service, Sendable {
         }
         state.withLock { $0.finished(queue: job.queue, id: job.id) }
         wake.yield()
+    }
+
+    private enum HandlerEvent: Sendable {
+        case ended(Outcome)
+        case stop(StopReason)
+        case graceOver
+    }
+
+    /// Runs the handler until it returns or the job is stopped. A stopped handler is cancelled and
+    /// given ``Configuration/cancellationGrace`` to end; one that ignores its cancellation (a
+    /// driver call that never returns, say) is left behind, so that it cannot hold its job, its
+    /// slot or the worker's shutdown forever.
+    private func run(_ definition: AnyJobDefinition, _ running: RunningJob, context: JobContext, logger: Logger) async -> Outcome {
+        let (events, emit) = AsyncStream.makeStream(of: HandlerEvent.self)
+        // Unstructured on purpose: a structured child would have to be awaited, however long it hangs.
+        let handler = Task {
+            do {
+                try await definition.run(running.job.argsJSON, context)
+                emit.yield(.ended(.succeeded))
+            } catch {
+                emit.yield(.ended(.failed(error)))
+            }
+        }
+        let watcher = Task {
+            if let reason = await running.waitForStop() { emit.yield(.stop(reason)) }
+        }
+        var grace: Task<Void, Never>?
+        defer {
+            watcher.cancel()
+            grace?.cancel()
+            emit.finish()
+        }
+        var stopped: StopReason?
+        for await event in events {
+            switch event {
+            case .ended(let outcome):
+                if let stopped { return .stopped(stopped) }
+                running.finish()
+                return outcome
+            case .stop(let reason):
+                stopped = reason
+                handler.cancel()
+                let limit = configuration.cancellationGrace
+                grace = Task {
+                    try? await Task.sleep(for: limit)
+                    emit.yield(.graceOver)
+                }
+            case .graceOver:
+                metrics.instruments(queue: running.job.queue, kind: running.job.kind).abandoned.increment()
+                logger.warning("Handler still running \(configuration.cancellationGrace) after it was cancelled; leaving it behind",
+                               metadata: ["job.stop_reason": "\(stopped.map { "\($0)" } ?? "")"])
+                return .stopped(stopped ?? .shutdown)
+            }
+        }
+        return .stopped(stopped ?? .shutdown)
     }
 
     private func recordFailure(

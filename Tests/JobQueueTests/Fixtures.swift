@@ -106,11 +106,13 @@ func fastMaintenance(_ client: PostgresClient) -> QueueMaintenanceService {
 
 func worker(
     _ client: PostgresClient, _ registry: JobRegistry, queues: [String: Int] = ["default": 10],
-    poll: Duration = .milliseconds(200), lease: Duration = .seconds(30), drain: Duration = .seconds(5)
+    poll: Duration = .milliseconds(200), lease: Duration = .seconds(30), drain: Duration = .seconds(5),
+    cancellationGrace: Duration = .seconds(5)
 ) -> WorkerService {
     WorkerService(
         client: client, registry: registry,
-        configuration: .init(queues: queues, pollInterval: poll, leaseDuration: lease, drainTimeout: drain),
+        configuration: .init(queues: queues, pollInterval: poll, leaseDuration: lease, drainTimeout: drain,
+                             cancellationGrace: cancellationGrace),
         logger: silentLogger)
 }
 

@@ -117,6 +117,29 @@ import Testing
         }
     }
 
+    @Test func aHandlerIgnoringItsCancellationIsLeftBehindAndItsJobRetried() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let registry = JobRegistry()
+            // A wait that ignores cancellation, like a driver call stuck on a dead connection.
+            registry.register(JobDefinition<NoArguments>(
+                kind: "stubborn", maxAttempts: 2, timeout: .milliseconds(200), retryPolicy: RetryPolicy(base: .milliseconds(50), jitter: 0)
+            ) { _, _ in
+                await withCheckedContinuation { continuation in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 20) { continuation.resume() }
+                }
+            })
+            let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
+            let id = try await queue.enqueue(NewJob(kind: "stubborn", maxAttempts: 2))
+            // Both handlers return only after 20 s each: the job must be done with well before that.
+            try await withRunningServices([fastMaintenance(client), worker(client, registry, cancellationGrace: .milliseconds(300))]) {
+                try await expectEventually(timeout: .seconds(15)) { try await JobTable(client: client).state(of: id) == .discarded }
+            }
+            let record = try await queue.job(id: id)
+            #expect(record.errors.map(\.attempt) == [1, 2])
+            #expect(record.errors.allSatisfy { $0.error.contains("timed out after 0.2 seconds") })
+        }
+    }
+
     @Test func cancellingARunningJobCancelsItsTask() async throws {
         try await TestDatabase.withDatabase { client, _ in
             let recorder = Recorder()

@@ -12,6 +12,14 @@ struct SinkRecord {
         byKey = Dictionary(grouping: requests, by: \.idempotencyKey)
     }
 
+    /// How the keys that reached the sink differ from the outbox's, briefly; nil when they agree.
+    func difference(from outbox: Set<String>) -> String? {
+        let missing = outbox.subtracting(byKey.keys), unexpected = Set(byKey.keys).subtracting(outbox)
+        guard !missing.isEmpty || !unexpected.isEmpty else { return nil }
+        return "\(missing.count) outbox keys never reached the sink (\(missing.sorted().prefix(3).joined(separator: ", "))); "
+            + "\(unexpected.count) keys reached it that the outbox lacks (\(unexpected.sorted().prefix(3).joined(separator: ", ")))"
+    }
+
     /// Requests beyond the first of their key.
     var repeatedRequests: Int { requests.count - byKey.count }
 

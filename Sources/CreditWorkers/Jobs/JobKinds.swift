@@ -12,18 +12,18 @@ public enum JobKinds {
 
     /// A registry with every kind: the built-in `noop`, the diagnostic `sleep` and the jobs of
     /// the domain, whose handlers use `client`.
-    /// Deliveries go to `channel` (the log unless a webhook is configured) and are retried with
-    /// `deliveryRetry`.
+    /// Deliveries go to `channel` (the log unless a webhook is configured), each attempt within
+    /// `deliveryTimeout`, and are retried with `deliveryRetry`.
     public static func registry(
         client: PostgresClient, logger: Logger, channel: any NotificationChannel = LogChannel(),
-        deliveryRetry: RetryPolicy = DeliveryJobs.defaultRetryPolicy
+        deliveryRetry: RetryPolicy = DeliveryJobs.defaultRetryPolicy, deliveryTimeout: Duration = DeliveryJobs.defaultTimeout
     ) -> JobRegistry {
         let registry = JobRegistry()
         registry.register(sleep)
         let aggregates = AggregateJobs(aggregator: Aggregator(client: client, logger: logger, today: vietnamToday))
         registry.register(aggregates.recompute)
         registry.register(aggregates.rebuild)
-        registry.register(DeliveryJobs(client: client, channel: channel, retryPolicy: deliveryRetry).deliver)
+        registry.register(DeliveryJobs(client: client, channel: channel, retryPolicy: deliveryRetry, timeout: deliveryTimeout).deliver)
         registry.register(ReminderJobs(planner: ReminderPlanner(client: client, registry: registry, logger: logger)).plan)
         return registry
     }

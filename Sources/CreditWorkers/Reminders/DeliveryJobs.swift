@@ -15,18 +15,24 @@ public struct DeliveryJobs: Sendable {
     public let client: PostgresClient
     public let channel: any NotificationChannel
     public let retryPolicy: RetryPolicy
+    /// The longest one attempt may take, request and queries together; then it is cancelled and retried.
+    public let timeout: Duration
     /// The current time; tests and `--now` move it.
     public let clock: @Sendable () -> Date
 
     /// 15 s after the first failed attempt, doubling up to an hour: 25 attempts span about 20 hours.
     public static let defaultRetryPolicy = RetryPolicy(base: .seconds(15), maximum: .seconds(3600))
+    /// The webhook's default request time-out and 20 s for the outbox's queries.
+    public static let defaultTimeout = Duration.seconds(30)
 
     public init(client: PostgresClient, channel: any NotificationChannel,
                 retryPolicy: RetryPolicy = DeliveryJobs.defaultRetryPolicy,
+                timeout: Duration = DeliveryJobs.defaultTimeout,
                 clock: @escaping @Sendable () -> Date = Date.init) {
         self.client = client
         self.channel = channel
         self.retryPolicy = retryPolicy
+        self.timeout = timeout
         self.clock = clock
     }
 
@@ -36,7 +42,7 @@ public struct DeliveryJobs: Sendable {
 
     public var deliver: JobDefinition<Arguments> {
         JobDefinition(kind: ReminderPlanner.deliveryKind, queue: ReminderPlanner.queue, maxAttempts: 25,
-                      timeout: .seconds(120), retryPolicy: retryPolicy) { args, context in
+                      timeout: timeout, retryPolicy: retryPolicy) { args, context in
             try await deliver(args.notification, context: context)
         }
     }

@@ -23,6 +23,10 @@ public struct WebhookConfiguration: Sendable {
         self.firstRetry = firstRetry
     }
 
+    /// The longest a delivery attempt may take: the request's time-out and 20 s for the outbox's
+    /// queries, so that an attempt stuck on a dead database connection is cancelled and retried.
+    public var attemptTimeout: Duration { timeout + .seconds(20) }
+
     /// The deliveries' backoff with ``firstRetry`` as its first step.
     public var retryPolicy: RetryPolicy {
         var policy = DeliveryJobs.defaultRetryPolicy

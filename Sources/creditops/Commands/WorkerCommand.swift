@@ -96,7 +96,8 @@ struct WorkerOptions: ParsableArguments {
         let webhook = try webhookConfiguration(logger: logger)
         let registry = JobKinds.registry(
             client: client, logger: logger, channel: webhook.map(WebhookChannel.init) ?? LogChannel(),
-            deliveryRetry: webhook?.retryPolicy ?? DeliveryJobs.defaultRetryPolicy)
+            deliveryRetry: webhook?.retryPolicy ?? DeliveryJobs.defaultRetryPolicy,
+            deliveryTimeout: webhook?.attemptTimeout ?? DeliveryJobs.defaultTimeout)
         let workerConfiguration = configuration()
         let maintenance = QueueMaintenanceService(client: client, logger: logger)
         var services: [any Service] = [maintenance]
