@@ -87,6 +87,8 @@ extension ReliabilityTests {
                     #expect(try await client.integer("SELECT count(*) FROM jobs WHERE state = 'running'") == 0)
                     let delivered = record.requests.filter { $0.status == 200 }
                     let deliveredTwice = delivered.count - Set(delivered.map(\.idempotencyKey)).count
+                    // Only answers lost when the gateway went away (2 workers × 10 in flight) come twice.
+                    #expect(deliveredTwice <= 20)
 
                     ReliabilityReport.record("Gateway down 30 s, then 500 for 15 s", [
                         ("deliveries", "\(outbox)"), ("refused with 400 (ended failed, reason kept)", "\(failed.count)"),
