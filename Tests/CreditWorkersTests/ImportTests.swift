@@ -135,7 +135,7 @@ import Testing
             code,name,group_code,phone,savings_balance
             B10,Lý Văn Khoa,G1,,0
             B11,"Lý Thị Lan,G1,,0
-            """, line: 3, column: nil, reason: "opens a quote that is never closed"),
+            """, line: 3, column: "name", reason: "opens a quote that is never closed"),
     ]
 
     @Test(arguments: badFiles)
@@ -170,7 +170,7 @@ import Testing
         }
     }
 
-    @Test func invalidUTF8IsNamedWithItsLine() async throws {
+    @Test func invalidUTF8IsNamedWithItsLineAndColumn() async throws {
         try await TestDatabase.withDatabase { client, _ in
             try await ImportFixtures.importBase(client: client)
             let before = try await ImportFixtures.snapshot(client)
@@ -178,7 +178,7 @@ import Testing
             let error = await #expect(throws: ImportError.self) {
                 try await ImportFixtures.importBytes(.borrowers, bytes, client: client)
             }
-            #expect(error?.description.contains("line 3: column 2 is not valid UTF-8") == true)
+            #expect(error?.description.contains("line 3, name: is not valid UTF-8") == true, "\(String(describing: error))")
             #expect(try await ImportFixtures.snapshot(client) == before)
         }
     }

@@ -8,7 +8,19 @@ public struct CSVRecord: Sendable {
     public var line: Int
     public var fields: [String]
     /// Set when the record cannot be split into fields (invalid UTF-8, an unterminated quote).
-    public var malformed: ImportProblem?
+    public var problem: CSVProblem?
+
+    /// The problem as a whole-record one, "column 2 is not valid UTF-8", for a reader without a header.
+    public var malformed: ImportProblem? {
+        problem.map { ImportProblem(line: line, column: nil, reason: "column \($0.column + 1) \($0.reason)") }
+    }
+}
+
+/// What made a record unreadable, and in which column (0-based), so that a caller who knows the
+/// header can name it.
+public struct CSVProblem: Sendable, Hashable {
+    public var column: Int
+    public var reason: String
 }
 
 /// Reads an RFC 4180 CSV file (comma, `"` quoting with `""` inside, CRLF or LF, an optional
@@ -102,7 +114,7 @@ public final class CSVReader: Sequence, IteratorProtocol {
         let startLine = line
         var fields: [String] = []
         var field: [UInt8] = []
-        var problem: String?
+        var problem: CSVProblem?
         var quoted = false
         var quoteClosed = false
 
@@ -110,7 +122,7 @@ public final class CSVReader: Sequence, IteratorProtocol {
             if let text = String(validating: field, as: UTF8.self) {
                 fields.append(text)
             } else {
-                problem = problem ?? "column \(fields.count + 1) is not valid UTF-8"
+                problem = problem ?? CSVProblem(column: fields.count, reason: "is not valid UTF-8")
                 fields.append("")
             }
             field.removeAll(keepingCapacity: true)
@@ -140,20 +152,20 @@ public final class CSVReader: Sequence, IteratorProtocol {
                 if byte == Self.carriageReturn, peekByte() == Self.newline { _ = nextByte() }
                 line += 1
                 finishField()
-                return CSVRecord(line: startLine, fields: fields, malformed: problem.map { ImportProblem(line: startLine, column: nil, reason: $0) })
+                return CSVRecord(line: startLine, fields: fields, problem: problem)
             case Self.quote where field.isEmpty && !quoted:
                 quoted = true
             default:
                 if quoteClosed {
-                    problem = problem ?? "column \(fields.count + 1) has text after its closing quote"
+                    problem = problem ?? CSVProblem(column: fields.count, reason: "has text after its closing quote")
                 }
                 field.append(byte)
             }
         }
         if quoted && !quoteClosed {
-            problem = problem ?? "column \(fields.count + 1) opens a quote that is never closed"
+            problem = problem ?? CSVProblem(column: fields.count, reason: "opens a quote that is never closed")
         }
         finishField()
-        return CSVRecord(line: startLine, fields: fields, malformed: problem.map { ImportProblem(line: startLine, column: nil, reason: $0) })
+        return CSVRecord(line: startLine, fields: fields, problem: problem)
     }
 }

@@ -44,7 +44,7 @@ public struct Importer: Sendable {
     /// fields are in the order of ``ImportKind/columns``.
     public func importRecords(_ kind: ImportKind, _ records: some Sequence<[String]>) async throws -> ImportSummary {
         // `.lazy` after `enumerated()`: an eager map would hold every record in memory at once.
-        let numbered = records.enumerated().lazy.map { CSVRecord(line: $0.offset + 2, fields: $0.element, malformed: nil) }
+        let numbered = records.enumerated().lazy.map { CSVRecord(line: $0.offset + 2, fields: $0.element, problem: nil) }
         return try await load(kind, records: numbered, readProgress: {}, progress: { _ in })
     }
 

@@ -26,8 +26,12 @@ struct Stager {
 
     mutating func stage(_ record: CSVRecord, into buffer: inout ByteBuffer) {
         rows += 1
-        if let malformed = record.malformed {
-            report(malformed)
+        if let problem = record.problem {
+            if problem.column < rules.count {
+                report(ImportProblem(line: record.line, column: rules[problem.column].name, reason: problem.reason))
+            } else if let malformed = record.malformed {
+                report(malformed)
+            }
             return
         }
         guard record.fields.count == rules.count else {

@@ -12,6 +12,11 @@ extension ImportPlan {
               AND NOT EXISTS (SELECT 1 FROM units u WHERE u.code = s.parent_code)
             """,
             """
+            SELECT s.line, 'parent_code', format('a %s needs its parent unit in parent_code: only provinces stand alone', s.level)
+            FROM staged s
+            WHERE s.parent_code IS NULL AND s.level IN ('district', 'commune')
+            """,
+            """
             SELECT s.line, 'parent_code', format('parent unit %s is a commune, and a commune has no units below it', s.parent_code)
             FROM staged s
             LEFT JOIN LATERAL (SELECT o.level FROM staged o WHERE o.code = s.parent_code ORDER BY o.line LIMIT 1) AS staged_parent ON true
