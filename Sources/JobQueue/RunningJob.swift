@@ -13,16 +13,16 @@ enum StopReason: Sendable, Equatable {
 }
 
 /// One claimed job while its handler runs: lets others stop it (time-out, cancel, shutdown) and
-/// tells the handler's watcher when to cancel the handler's task.
+/// tells the worker, through the callback it registers, when to give up on the handler.
 final class RunningJob: Sendable {
     let job: ClaimedJob
     /// Its kind's definition, looked up once at claim time; nil for a kind nobody registered.
     let definition: AnyJobDefinition?
     let deadline: ContinuousClock.Instant?
-    private let state = Mutex<State>(.running(waiter: nil))
+    private let state = Mutex<State>(.running(onStop: nil))
 
     private enum State {
-        case running(waiter: CheckedContinuation<StopReason?, Never>?)
+        case running(onStop: (@Sendable (StopReason) -> Void)?)
         case stopped(StopReason)
         case finished
     }
@@ -36,47 +36,82 @@ final class RunningJob: Sendable {
     /// Asks the handler to stop. Returns false when it had already finished or been stopped.
     @discardableResult
     func stop(_ reason: StopReason) -> Bool {
-        let waiter: CheckedContinuation<StopReason?, Never>?? = state.withLock { state in
-            guard case .running(let waiter) = state else { return .none }
+        let callback: (@Sendable (StopReason) -> Void)?? = state.withLock { state in
+            guard case .running(let onStop) = state else { return .none }
             state = .stopped(reason)
-            return .some(waiter)
+            return .some(onStop)
         }
-        guard case .some(let continuation) = waiter else { return false }
-        continuation?.resume(returning: reason)
+        guard case .some(let onStop) = callback else { return false }
+        onStop?(reason)
         return true
     }
 
-    /// The handler returned: releases the watcher with nil.
+    /// The handler returned: later stops are refused.
     func finish() {
-        let waiter: CheckedContinuation<StopReason?, Never>? = state.withLock { state in
-            guard case .running(let waiter) = state else { return nil }
-            state = .finished
-            return waiter
+        state.withLock { state in
+            if case .running = state { state = .finished }
         }
-        waiter?.resume(returning: nil)
     }
 
-    /// Suspends until the job is stopped (returning why) or finishes (returning nil).
-    func waitForStop() async -> StopReason? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let immediate: StopReason?? = state.withLock { state in
-                    switch state {
-                    case .running(nil):
-                        state = .running(waiter: continuation)
-                        return .none
-                    case .running(.some):
-                        preconditionFailure("only one watcher per running job")
-                    case .stopped(let reason):
-                        return .some(reason)
-                    case .finished:
-                        return .some(nil)
-                    }
-                }
-                if case .some(let value) = immediate { continuation.resume(returning: value) }
+    /// Calls `body` once when the job is stopped — at once if it already was, never once it finished.
+    func onStop(_ body: @escaping @Sendable (StopReason) -> Void) {
+        let already: StopReason? = state.withLock { state in
+            switch state {
+            case .running:
+                state = .running(onStop: body)
+                return nil
+            case .stopped(let reason):
+                return reason
+            case .finished:
+                return nil
             }
-        } onCancel: {
-            self.finish()
+        }
+        if let already { body(already) }
+    }
+}
+
+/// The first of several outcomes offered, delivered to one waiter (offered before or after it waits).
+final class FirstOutcome<Value: Sendable>: Sendable {
+    private enum State {
+        case empty
+        case waiting(CheckedContinuation<Value, Never>)
+        case offered(Value)
+        case delivered
+    }
+
+    private let state = Mutex<State>(.empty)
+
+    func offer(_ value: Value) {
+        let waiter: CheckedContinuation<Value, Never>? = state.withLock { state in
+            switch state {
+            case .empty:
+                state = .offered(value)
+                return nil
+            case .waiting(let continuation):
+                state = .delivered
+                return continuation
+            case .offered, .delivered:
+                return nil
+            }
+        }
+        waiter?.resume(returning: value)
+    }
+
+    func value() async -> Value {
+        await withCheckedContinuation { continuation in
+            let ready: Value? = state.withLock { state in
+                switch state {
+                case .empty:
+                    state = .waiting(continuation)
+                    return nil
+                case .offered(let value):
+                    state = .delivered
+                    return value
+                case .waiting, .delivered:
+                    preconditionFailure("one waiter only")
+                }
+            }
+            if let ready { continuation.resume(returning: ready) }
         }
     }
 }

@@ -216,59 +216,41 @@ public final class WorkerService: Service, Sendable {
         wake.yield()
     }
 
-    private enum HandlerEvent: Sendable {
-        case ended(Outcome)
-        case stop(StopReason)
-        case graceOver
-    }
-
     /// Runs the handler until it returns or the job is stopped. A stopped handler is cancelled and
     /// given ``Configuration/cancellationGrace`` to end; one that ignores its cancellation (a
     /// driver call that never returns, say) is left behind, so that it cannot hold its job, its
     /// slot or the worker's shutdown forever.
     private func run(_ definition: AnyJobDefinition, _ running: RunningJob, context: JobContext, logger: Logger) async -> Outcome {
-        let (events, emit) = AsyncStream.makeStream(of: HandlerEvent.self)
+        let first = FirstOutcome<Outcome>()
         // Unstructured on purpose: a structured child would have to be awaited, however long it hangs.
         let handler = Task {
             do {
                 try await definition.run(running.job.argsJSON, context)
-                emit.yield(.ended(.succeeded))
+                first.offer(.succeeded)
             } catch {
-                emit.yield(.ended(.failed(error)))
+                first.offer(.failed(error))
             }
         }
-        let watcher = Task {
-            if let reason = await running.waitForStop() { emit.yield(.stop(reason)) }
+        running.onStop { first.offer(.stopped($0)) }
+        // The handler no longer inherits this task's cancellation: pass it on as a shutdown.
+        let outcome = await withTaskCancellationHandler {
+            await first.value()
+        } onCancel: {
+            running.stop(.shutdown)
         }
-        var grace: Task<Void, Never>?
-        defer {
-            watcher.cancel()
-            grace?.cancel()
-            emit.finish()
+        guard case .stopped(let reason) = outcome else {
+            running.finish()
+            return outcome
         }
-        var stopped: StopReason?
-        for await event in events {
-            switch event {
-            case .ended(let outcome):
-                if let stopped { return .stopped(stopped) }
-                running.finish()
-                return outcome
-            case .stop(let reason):
-                stopped = reason
-                handler.cancel()
-                let limit = configuration.cancellationGrace
-                grace = Task {
-                    try? await Task.sleep(for: limit)
-                    emit.yield(.graceOver)
-                }
-            case .graceOver:
-                metrics.instruments(queue: running.job.queue, kind: running.job.kind).abandoned.increment()
-                logger.warning("Handler still running \(configuration.cancellationGrace) after it was cancelled; leaving it behind",
-                               metadata: ["job.stop_reason": "\(stopped.map { "\($0)" } ?? "")"])
-                return .stopped(stopped ?? .shutdown)
-            }
+        handler.cancel()
+        do {
+            try await withDeadline(configuration.cancellationGrace, "waiting for a cancelled handler") { await handler.value }
+        } catch {
+            metrics.instruments(queue: running.job.queue, kind: running.job.kind).abandoned.increment()
+            logger.warning("Handler still running \(configuration.cancellationGrace) after it was cancelled; leaving it behind",
+                           metadata: ["job.stop_reason": "\(reason)"])
         }
-        return .stopped(stopped ?? .shutdown)
+        return outcome
     }
 
     private func recordFailure(
