@@ -11,9 +11,9 @@ enum StatementDeadline {
 /// ``QueueError/Code/timedOut``.
 ///
 /// Why not simply cancel: a PostgresNIO query sent on a connection that the server closed under it
-/// (a restart, a fail-over) can wait forever and ignore its cancellation. ReliabilityTests met
-/// one or two such queries per PostgreSQL restart among 40 in flight. Run inside a claim, a lease
-/// renewal or a rescue, such a wait would stop that loop for good. The operation runs in a task
+/// (a restart, a fail-over) can wait forever and ignore its cancellation: ReliabilityTests meets a
+/// handful per PostgreSQL restart, with 40 jobs in flight (RELIABILITY.md). Run inside a claim, a
+/// lease renewal or a rescue, such a wait would stop that loop for good. The operation runs in a task
 /// of its own, which is left behind if it does not end.
 func withDeadline<T: Sendable>(
     _ limit: Duration, _ what: String, _ operation: @escaping @Sendable () async throws -> T
