@@ -15,7 +15,6 @@ extension ReliabilityTests {
         @Test func workersRideOutTenSecondsWithoutTheDatabase() async throws {
             let scale = ReliabilityScale.current
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-outage-\(UUID().uuidString)").path
-            defer { try? FileManager.default.removeItem(atPath: folder) }
             let configuration = EmbeddedPostgres.Configuration(dataDirectory: folder, durability: .throwaway, removeWhenProcessExits: true)
             let server = EmbeddedPostgres(configuration: configuration, logger: silentLogger)
             let endpoint = try await server.start()
@@ -23,9 +22,23 @@ extension ReliabilityTests {
             var again = configuration
             again.port = endpoint.port
             let restarted = EmbeddedPostgres(configuration: again, logger: silentLogger)
-            defer { Task { try? await restarted.stop(); try? await server.stop() } }
+            // Stopped, then removed, here rather than in a defer: a defer cannot wait for the stop,
+            // and the folder must not go while the server still runs.
+            var failure: (any Error)?
+            do {
+                try await Self.deliverAcrossAnOutage(url: endpoint.url + "?sslmode=disable", server: server, restarted: restarted, scale: scale)
+            } catch {
+                failure = error
+            }
+            try? await restarted.stop()
+            try? await server.stop()
+            try? FileManager.default.removeItem(atPath: folder)
+            if let failure { throw failure }
+        }
 
-            let url = endpoint.url + "?sslmode=disable"
+        static func deliverAcrossAnOutage(
+            url: String, server: EmbeddedPostgres, restarted: EmbeddedPostgres, scale: ReliabilityScale
+        ) async throws {
             let migrated = try await CreditOpsProcess.run(["migrate"], environment: ["DATABASE_URL": url])
             #expect(migrated.status == 0, "\(migrated.stderr)")
             let client = PostgresClient(configuration: try DatabaseURL.configuration(url), backgroundLogger: silentLogger)

@@ -23,12 +23,15 @@ final class DeliveryWorkers: @unchecked Sendable {
     }
 
     /// SIGKILLs worker `index`, waits for it to be gone, and starts a new one in its place.
-    func killAndRestart(_ index: Int) async throws {
+    /// - Returns: when the signal was sent.
+    func killAndRestart(_ index: Int) async throws -> ContinuousClock.Instant {
         let victim = running[index]
+        let killedAt = ContinuousClock.now
         victim.kill(signal: SIGKILL)
         #expect(await victim.wait(timeout: .seconds(10)), "a SIGKILLed worker did not die")
         finished.append(victim)
         running[index] = try CreditOpsProcess.start(arguments, environment: environment)
+        return killedAt
     }
 
     /// Whether every current worker is still running (none gave up and exited).

@@ -37,8 +37,7 @@ extension ReliabilityTests {
                             try await Task.sleep(for: .milliseconds(100))
                         }
                         if finished { break }
-                        try await workers.killAndRestart(Int.random(in: 0..<2))
-                        kills.append(.now)
+                        kills.append(try await workers.killAndRestart(Int.random(in: 0..<2)))
                     }
                     let elapsed = ContinuousClock.now - started
                     #expect(finished, "not every reminder was delivered within \(scale.killTimeLimit): \(workers.stderr.suffix(2000))")

@@ -49,7 +49,7 @@ struct FreshnessBenchCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = logging.logger()
             let inserts = inserts, pause = pauseMilliseconds
-            let report = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+            let report = try await database.withClient(logger: logger.quieter()) { client in
                 let targets = try await Self.targets(client, count: inserts)
                 guard !targets.isEmpty else { throw CLIError("no group with 5 borrowers: seed the database first (creditops seed)") }
                 let year = JobKinds.vietnamToday().year

@@ -56,7 +56,7 @@ struct RemindersBenchCommand: AsyncParsableCommand {
             let first = CalendarDate(iso: month + "-01")!
             let days = CalendarDate.daysIn(month: first.month, year: first.year)
             let deliver = deliver, concurrency = concurrency
-            let report = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+            let report = try await database.withClient(logger: logger.quieter()) { client in
                 let planner = ReminderPlanner(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger.quieter())
                 var planned = 0
                 var slowest = 0.0

@@ -38,7 +38,7 @@ struct AggregatesCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let logger = logging.logger()
-                let report = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+                let report = try await database.withClient(logger: logger.quieter()) { client in
                     try await Aggregator(client: client, logger: logger, today: JobKinds.vietnamToday).rebuild(year: year)
                 }
                 if json {
@@ -75,7 +75,7 @@ struct AggregatesCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let logger = logging.logger()
                 let year = self.year ?? JobKinds.vietnamToday().year
-                let report = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+                let report = try await database.withClient(logger: logger.quieter()) { client in
                     try await AggregateReader(client: client, logger: logger).unit(code: unit, year: year)
                 }
                 guard let report else { throw CLIError("unknown unit \(shown(unit))") }

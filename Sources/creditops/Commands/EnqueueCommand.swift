@@ -58,7 +58,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             }
             let logger = logging.logger()
             let runDate = parsedRunAt
-            let id = try await withDatabase(try database.configuration(), logger: logger) { client in
+            let id = try await database.withClient(logger: logger) { client in
                 let registry = JobKinds.registry(client: client, logger: logger)
                 try registry.validate(kind: kind, argsJSON: args)
                 let defaults = registry.defaults(for: kind)

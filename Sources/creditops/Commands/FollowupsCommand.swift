@@ -43,7 +43,7 @@ struct FollowupsCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let logger = logging.logger()
-                let rows = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+                let rows = try await database.withClient(logger: logger.quieter()) { client in
                     let result = try await client.query("""
                         WITH RECURSIVE subtree (id) AS (
                             SELECT id FROM units WHERE \(unit == nil) OR code = \(unit ?? "")
@@ -112,7 +112,7 @@ struct FollowupsCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let logger = logging.logger()
-                let updated = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+                let updated = try await database.withClient(logger: logger.quieter()) { client in
                     try await count(client, """
                         UPDATE followups SET outcome = \(outcome.rawValue)::followup_outcome, promised_on = \(promisedOn)::date,
                                note = \(note), updated_at = now()

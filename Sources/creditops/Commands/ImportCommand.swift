@@ -42,7 +42,7 @@ struct ImportCommand: AsyncParsableCommand {
             let logger = logging.logger()
             let bar = ProgressBar(label: file, show: !json)
             defer { bar.finish() }
-            let summary = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+            let summary = try await database.withClient(logger: logger.quieter()) { client in
                 try await Importer(client: client, logger: logger.quieter()).importFile(kind, path: file) { progress in
                     switch progress {
                     case .reading(let bytes, let total):

@@ -139,7 +139,7 @@ func withQueue<T: Sendable>(
     _ database: DatabaseOptions, _ logging: LoggingOptions, _ body: @Sendable (JobQueue) async throws -> T
 ) async throws -> T {
     let logger = logging.logger()
-    return try await withDatabase(try database.configuration(), logger: logger) { client in
+    return try await database.withClient(logger: logger) { client in
         try await body(JobQueue(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger))
     }
 }

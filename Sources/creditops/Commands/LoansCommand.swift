@@ -29,7 +29,7 @@ struct LoansCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let day = on.flatMap { CalendarDate(iso: $0) } ?? JobKinds.vietnamToday()
                 let logger = logging.logger()
-                let updated = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+                let updated = try await database.withClient(logger: logger.quieter()) { client in
                     try await count(client, "UPDATE loans SET use_checked_on = \(day.iso)::date WHERE code = \(loan) RETURNING 1", logger)
                 }
                 guard updated == 1 else { throw CLIError("unknown loan \(shown(loan))") }
@@ -54,7 +54,7 @@ struct LoansCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let logger = logging.logger()
-                let updated = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+                let updated = try await database.withClient(logger: logger.quieter()) { client in
                     try await count(client, "UPDATE loans SET status = \(status.rawValue)::loan_status WHERE code = \(loan) RETURNING 1", logger)
                 }
                 guard updated == 1 else { throw CLIError("unknown loan \(shown(loan))") }

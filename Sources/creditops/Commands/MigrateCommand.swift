@@ -20,7 +20,7 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let logger = logging.logger()
-            let report = try await withDatabase(try database.configuration(), logger: logger) { client in
+            let report = try await database.withClient(logger: logger) { client in
                 try await SchemaMigrator(client: client, logger: logger).migrate()
             }
             if report.applied.isEmpty {

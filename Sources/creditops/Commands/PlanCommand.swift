@@ -47,7 +47,7 @@ struct PlanCommand: AsyncParsableCommand {
             let moment = now.flatMap(ISO8601.parse) ?? Date()
             let day = CalendarDate(unixTime: moment.timeIntervalSince1970)
             let kinds = which == .all ? ReminderPlanner.Kind.allCases : [ReminderPlanner.Kind(rawValue: which.rawValue)!]
-            let reports = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+            let reports = try await database.withClient(logger: logger.quieter()) { client in
                 let planner = ReminderPlanner(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger.quieter())
                 var reports: [ReminderPlanner.Report] = []
                 for kind in kinds {

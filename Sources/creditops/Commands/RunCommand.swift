@@ -25,7 +25,7 @@ struct RunCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = logging.logger()
             _ = HTTPOptions.prometheus
-            try await withDatabase(try database.configuration(), logger: logger) { client in
+            try await database.withClient(logger: logger) { client in
                 let services = try worker.services(client: client, logger: logger)
                 let api = try http.service(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger)
                 // The API starts after the workers and stops first.

@@ -53,7 +53,7 @@ struct SeedCommand: AsyncParsableCommand {
             let logger = logging.logger()
             let day = asOf.flatMap { CalendarDate(iso: $0) } ?? CalendarDate(unixTime: Date().timeIntervalSince1970)
             let started = ContinuousClock.now
-            let summaries = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+            let summaries = try await database.withClient(logger: logger.quieter()) { client in
                 let seeder = Seeder(importer: Importer(client: client, logger: logger.quieter()), profile: profile,
                                     seed: seed, twoTier: twoTier, asOf: day)
                 return try await seeder.run { kind in

@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = logging.logger()
             _ = HTTPOptions.prometheus
-            try await withDatabase(try database.configuration(), logger: logger) { client in
+            try await database.withClient(logger: logger) { client in
                 let registry = JobKinds.registry(client: client, logger: logger)
                 try await runServices([try http.service(client: client, registry: registry, logger: logger)], logger: logger)
             }

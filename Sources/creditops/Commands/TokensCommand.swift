@@ -29,7 +29,7 @@ struct TokensCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let logger = logging.logger()
-                let token = try await withDatabase(try database.configuration(), logger: logger.quieter()) { client in
+                let token = try await database.withClient(logger: logger.quieter()) { client in
                     do {
                         return try await AccessTokens(client: client, logger: logger).create(unitCode: unit, staff: staff, name: name)
                     } catch let error as AccessTokens.Failure {

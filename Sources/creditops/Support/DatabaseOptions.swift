@@ -24,6 +24,11 @@ struct DatabaseOptions: ParsableArguments {
             throw CLIError(error.description)
         }
     }
+
+    /// Runs `body` with a running client on this database (see ``withDatabase(_:logger:_:)``).
+    func withClient<T: Sendable>(logger: Logger, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        try await withDatabase(try configuration(), logger: logger, body)
+    }
 }
 
 /// Log level and format shared by every command.
