@@ -31,7 +31,7 @@ public struct Aggregator: Sendable {
     /// get theirs too, so that roll-ups never count a unit as missing.
     public func recompute(unit: Int64) async throws {
         let day = today()
-        try await inTransaction { connection in
+        try await client.inTransaction(logger: logger) { connection in
             let scope: [Int64] = try await rows("""
                 WITH RECURSIVE up (id, parent_id) AS (
                     SELECT id, parent_id FROM units WHERE id = $1
@@ -67,7 +67,7 @@ public struct Aggregator: Sendable {
     public func rebuild(year: Int? = nil) async throws -> RebuildReport {
         let started = ContinuousClock.now
         let day = today()
-        return try await inTransaction { connection in
+        return try await client.inTransaction(logger: logger) { connection in
             let all: [Int64] = try await rows("SELECT id FROM units ORDER BY id", on: connection) { _ in }
             try await lock(all, on: connection)
             var allYears = Set<Int>()
@@ -180,19 +180,5 @@ public struct Aggregator: Sendable {
             result.append(value)
         }
         return result
-    }
-
-    private func inTransaction<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
-            do {
-                let result = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
-                return result
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
-            }
-        }
     }
 }

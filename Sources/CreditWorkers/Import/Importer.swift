@@ -60,62 +60,54 @@ public struct Importer: Sendable {
     ) async throws -> ImportSummary {
         let started = ContinuousClock.now
         let plan = kind.plan
-        return try await client.withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
-            do {
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
-                // Sorts and hashes over a million staged rows stay in memory.
-                try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
-                try await run(stagingTable(kind), on: connection)
-                var stager = Stager(kind: kind)
-                try await connection.copyFrom(table: "staged", columns: ["line"] + kind.columns, logger: logger) { writer in
-                    var pending = ByteBuffer()
-                    pending.reserveCapacity(Stager.flushSize + 4096)
-                    for record in records {
-                        stager.stage(record, into: &pending)
-                        if pending.readableBytes >= Stager.flushSize {
-                            try await writer.write(pending)
-                            pending.clear()
-                            readProgress()
-                        }
+        let (rows, inserted, updated, removed) = try await client.inTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+            // Sorts and hashes over a million staged rows stay in memory.
+            try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
+            try await run(stagingTable(kind), on: connection)
+            var stager = Stager(kind: kind)
+            try await connection.copyFrom(table: "staged", columns: ["line"] + kind.columns, logger: logger) { writer in
+                var pending = ByteBuffer()
+                pending.reserveCapacity(Stager.flushSize + 4096)
+                for record in records {
+                    stager.stage(record, into: &pending)
+                    if pending.readableBytes >= Stager.flushSize {
+                        try await writer.write(pending)
+                        pending.clear()
+                        readProgress()
                     }
-                    if pending.readableBytes > 0 { try await writer.write(pending) }
-                    readProgress()
                 }
-                progress(.checking)
-                try await run("ANALYZE staged", on: connection)
-                let (found, foundTotal) = try await problems(plan, on: connection)
-                let total = stager.problemCount + foundTotal
-                if total > 0 {
-                    let first = (stager.problems + found).sorted { ($0.line, $0.column ?? "") < ($1.line, $1.column ?? "") }
-                    throw ImportError.rejected(kind: kind, problems: Array(first.prefix(ImportError.shownProblems)), total: total)
-                }
-                progress(.writing)
-                var inserted = 0, updated = 0, removed = 0
-                for try await (i, u, r) in try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
-                    .decode((Int, Int, Int).self)
-                {
-                    (inserted, updated, removed) = (i, u, r)
-                }
-                for statement in plan.merge {
-                    try await run(statement, on: connection)
-                }
-                if inserted + updated + removed >= Self.analyzeThreshold {
-                    for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
-                }
-                try await connection.query("COMMIT", logger: logger)
-                let seconds = (ContinuousClock.now - started).seconds
-                let summary = ImportSummary(
-                    kind: kind.rawValue, rows: stager.rows, inserted: inserted, updated: updated,
-                    unchanged: stager.rows - inserted - updated, removed: removed, seconds: seconds)
-                logger.info("Imported", metadata: ["import.kind": "\(kind.rawValue)", "import.rows": "\(stager.rows)",
-                                                    "import.inserted": "\(inserted)", "import.updated": "\(updated)"])
-                return summary
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
+                if pending.readableBytes > 0 { try await writer.write(pending) }
+                readProgress()
             }
+            progress(.checking)
+            try await run("ANALYZE staged", on: connection)
+            let (found, foundTotal) = try await problems(plan, on: connection)
+            let total = stager.problemCount + foundTotal
+            if total > 0 {
+                let first = (stager.problems + found).sorted { ($0.line, $0.column ?? "") < ($1.line, $1.column ?? "") }
+                throw ImportError.rejected(kind: kind, problems: Array(first.prefix(ImportError.shownProblems)), total: total)
+            }
+            progress(.writing)
+            var inserted = 0, updated = 0, removed = 0
+            for try await (i, u, r) in try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
+                .decode((Int, Int, Int).self)
+            {
+                (inserted, updated, removed) = (i, u, r)
+            }
+            for statement in plan.merge {
+                try await run(statement, on: connection)
+            }
+            if inserted + updated + removed >= Self.analyzeThreshold {
+                for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
+            }
+            return (stager.rows, inserted, updated, removed)
         }
+        logger.info("Imported", metadata: ["import.kind": "\(kind.rawValue)", "import.rows": "\(rows)",
+                                            "import.inserted": "\(inserted)", "import.updated": "\(updated)"])
+        return ImportSummary(
+            kind: kind.rawValue, rows: rows, inserted: inserted, updated: updated,
+            unchanged: rows - inserted - updated, removed: removed, seconds: (ContinuousClock.now - started).seconds)
     }
 
     private func stagingTable(_ kind: ImportKind) -> String {

@@ -57,44 +57,36 @@ public struct ReminderPlanner: Sendable {
     /// opening of the sending window.
     public func plan(_ kind: Kind, day: CalendarDate, now: Date) async throws -> Report {
         let started = ContinuousClock.now
-        return try await client.withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
-            do {
-                let window = try await sendingWindow(on: connection)
-                let deliverAfter = window.earliestDelivery(atOrAfter: now.timeIntervalSince1970)
-                var candidates: [Candidate] = []
-                var followups: [(loan: Int64, dueOn: String, days: Int)] = []
-                switch kind {
-                case .sessions: candidates = try await sessions(day, on: connection)
-                case .overdue: (candidates, followups) = try await overdue(day, on: connection)
-                case .loanChecks: candidates = try await loanChecks(day, on: connection)
-                case .reports: candidates = try await reports(day, on: connection)
-                }
-                let reachable = candidates.filter { !$0.phone.trimmingSpaces.isEmpty }
-                let created = try await insert(reachable, kind: kind, day: day, deliverAfter: deliverAfter, on: connection)
-                let jobs = created.map {
-                    NewJob(kind: Self.deliveryKind, argsJSON: #"{"notification":\#($0)}"#, queue: Self.queue,
-                           runAt: Date(timeIntervalSince1970: deliverAfter), maxAttempts: 25)
-                }
-                if !jobs.isEmpty { _ = try await jobQueue.enqueue(batch: jobs, on: connection) }
-                let followupsCreated = try await insertFollowups(followups, day: day, on: connection)
-                try await connection.query("COMMIT", logger: logger)
-                let elapsed = ContinuousClock.now - started
-                let report = Report(
-                    planner: kind, day: day.iso, due: candidates.count, created: created.count,
-                    alreadyPlanned: reachable.count - created.count, withoutPhone: candidates.count - reachable.count,
-                    followupsCreated: followupsCreated,
-                    seconds: elapsed.seconds)
-                logger.info("Planned reminders", metadata: [
-                    "planner": "\(kind.rawValue)", "day": "\(day.iso)", "due": "\(report.due)", "created": "\(report.created)",
-                    "without_phone": "\(report.withoutPhone)",
-                ])
-                return report
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
+        var report = try await client.inTransaction(logger: logger) { connection in
+            let window = try await sendingWindow(on: connection)
+            let deliverAfter = window.earliestDelivery(atOrAfter: now.timeIntervalSince1970)
+            var candidates: [Candidate] = []
+            var followups: [(loan: Int64, dueOn: String, days: Int)] = []
+            switch kind {
+            case .sessions: candidates = try await sessions(day, on: connection)
+            case .overdue: (candidates, followups) = try await overdue(day, on: connection)
+            case .loanChecks: candidates = try await loanChecks(day, on: connection)
+            case .reports: candidates = try await reports(day, on: connection)
             }
+            let reachable = candidates.filter { !$0.phone.trimmingSpaces.isEmpty }
+            let created = try await insert(reachable, kind: kind, day: day, deliverAfter: deliverAfter, on: connection)
+            let jobs = created.map {
+                NewJob(kind: Self.deliveryKind, argsJSON: #"{"notification":\#($0)}"#, queue: Self.queue,
+                       runAt: Date(timeIntervalSince1970: deliverAfter), maxAttempts: 25)
+            }
+            if !jobs.isEmpty { _ = try await jobQueue.enqueue(batch: jobs, on: connection) }
+            let followupsCreated = try await insertFollowups(followups, day: day, on: connection)
+            return Report(
+                planner: kind, day: day.iso, due: candidates.count, created: created.count,
+                alreadyPlanned: reachable.count - created.count, withoutPhone: candidates.count - reachable.count,
+                followupsCreated: followupsCreated, seconds: 0)
         }
+        report.seconds = (ContinuousClock.now - started).seconds
+        logger.info("Planned reminders", metadata: [
+            "planner": "\(kind.rawValue)", "day": "\(day.iso)", "due": "\(report.due)", "created": "\(report.created)",
+            "without_phone": "\(report.withoutPhone)",
+        ])
+        return report
     }
 
     /// One reminder to one recipient, ready for the outbox.

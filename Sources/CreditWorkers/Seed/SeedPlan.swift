@@ -143,8 +143,6 @@ struct SeedPlan {
         }
     }
 
-    var borrowerCount: Int { groups.last?.borrowers.upperBound ?? 0 }
-
     static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
