@@ -15,7 +15,7 @@ final class DeliveryWorkers: @unchecked Sendable {
     init(count: Int, concurrency: Int, leaseSeconds: Int, databaseURL: String, webhookURL: String,
          extraEnvironment: [String: String] = [:]) throws {
         arguments = ["worker", "--queues", "reminders", "--concurrency", "\(concurrency)", "--lease-seconds", "\(leaseSeconds)",
-                     "--leader-ttl-seconds", "2", "--poll-ms", "200", "--log-level", "warning"]
+                     "--leader-ttl-seconds", "2", "--poll-ms", "200", "--log-level", "info"]
         environment = ["DATABASE_URL": databaseURL, "CREDITOPS_WEBHOOK_URL": webhookURL, "CREDITOPS_WEBHOOK_SECRET": "reliability-secret"]
             .merging(extraEnvironment) { $1 }
         running = []
@@ -37,10 +37,14 @@ final class DeliveryWorkers: @unchecked Sendable {
     /// Whether every current worker is still running (none gave up and exited).
     var allAlive: Bool { running.allSatisfy { $0.process.isRunning } }
 
-    /// Stops every worker with SIGTERM, as systemd would; returns their exit statuses.
+    /// Stops every worker with SIGTERM, as systemd would stop a running service; returns their exit
+    /// statuses. A worker restarted a moment ago is first let finish starting: before its signal
+    /// handler is in place, SIGTERM ends a process the default way.
     func terminate() async -> [Int32] {
         var statuses: [Int32] = []
         for worker in running {
+            let started = (try? await eventually(timeout: .seconds(30)) { worker.stderr().contains("Worker starting") }) ?? false
+            #expect(started, "a worker never started: \(worker.stderr().suffix(2000))")
             worker.kill(signal: SIGTERM)
             if await worker.wait(timeout: .seconds(60)) {
                 statuses.append(worker.process.terminationStatus)
