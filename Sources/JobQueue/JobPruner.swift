@@ -43,12 +43,15 @@ public struct JobPruner: Sendable {
         .every(configuration.interval, name: "pruning", logger: logger) { try await pruneOnce() }
     }
 
-    /// Deletes expired jobs, batch by batch (at most 100 batches a round).
+    /// Deletes every job past its retention, batch by batch, until a batch comes back short: a
+    /// round always catches up, however far behind it starts (a backlog after an outage, a
+    /// retention made shorter), yet no single statement holds its locks for long. Between
+    /// batches it stops if its task is cancelled (leadership lost, shutdown).
     /// - Returns: how many rows were deleted.
     @discardableResult
     public func pruneOnce() async throws -> Int {
         var total = 0
-        for _ in 0..<100 {
+        while !Task.isCancelled {
             let deleted = try await withDeadline(StatementDeadline.pruning, "pruning finished jobs") { [client, configuration, logger] in
                 let rows = try await client.query(
                     """

@@ -125,14 +125,15 @@ import Testing
                 kind: "stubborn", maxAttempts: 2, timeout: .milliseconds(200), retryPolicy: RetryPolicy(base: .milliseconds(50), jitter: 0)
             ) { _, _ in
                 await withCheckedContinuation { continuation in
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 20) { continuation.resume() }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 120) { continuation.resume() }
                 }
             })
             let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
             let id = try await queue.enqueue(NewJob(kind: "stubborn", maxAttempts: 2))
-            // Both handlers return only after 20 s each: the job must be done with well before that.
+            // Both handlers return only after 120 s each: the job must be done with before the first
+            // returns (the wait is far longer than the 1 s the attempts take, so load cannot fail it).
             try await withRunningServices([fastMaintenance(client), worker(client, registry, cancellationGrace: .milliseconds(300))]) {
-                try await expectEventually(timeout: .seconds(15)) { try await JobTable(client: client).state(of: id) == .discarded }
+                try await expectEventually(timeout: .seconds(90)) { try await JobTable(client: client).state(of: id) == .discarded }
             }
             let record = try await queue.job(id: id)
             #expect(record.errors.map(\.attempt) == [1, 2])
@@ -151,7 +152,8 @@ import Testing
                 try await expectListening(client)
                 try await expectEventually { try await JobTable(client: client).state(of: id) == .running }
                 #expect(try await queue.cancel(jobID: id) == .running)
-                try await expectEventually(timeout: .seconds(5)) { recorder.cancelledIDs.contains(id) }
+                // Well within the handler's own 60 s: only the cancellation can end it.
+                try await expectEventually(timeout: .seconds(40)) { recorder.cancelledIDs.contains(id) }
             }
             #expect(try await JobTable(client: client).state(of: id) == .cancelled)
             let again = await #expect(throws: QueueError.self) { try await queue.cancel(jobID: id) }
@@ -225,23 +227,23 @@ import Testing
             let registry = JobRegistry()
             registry.register(JobDefinition<Tagged>.recording(recorder))
             let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
-            // A poll far longer than any start we accept: only a notification can start a job in time.
-            let poll = Duration.seconds(60)
+            // No poll is due for an hour, far longer than this test: only a notification can start a job.
+            let poll = Duration.seconds(3600)
             try await withRunningServices([worker(client, registry, poll: poll)]) {
                 try await expectListening(client)
                 var latencies: [Duration] = []
                 for index in 0..<20 {
                     let enqueuedAt = ContinuousClock.now
                     let id = try await queue.enqueue(NewJob(kind: "record", argsJSON: #"{"tag": "l\#(index)"}"#))
-                    try await expectEventually(timeout: .seconds(30)) { recorder.startedAt(id) != nil }
+                    try await expectEventually(timeout: .seconds(60)) { recorder.startedAt(id) != nil }
                     latencies.append(recorder.startedAt(id)! - enqueuedAt)
                 }
                 latencies.sort()
                 print("enqueue-to-start latency over 20 jobs: p50 \(latencies[10]), max \(latencies[19]) (poll interval \(poll))")
-                // Every start far below the poll interval: only a notification can explain it.
-                // (How fast is for BENCHMARKS.md: tighter bounds here failed under the load of
-                // the other suites — a browser, a demo — running in parallel.)
-                #expect(latencies[19] < .seconds(5))
+                // Every job started, none through a poll: that is the property. How fast is a
+                // benchmark (BENCHMARKS.md, `bench queue`'s latency phase): bounds on it here failed
+                // under the load of the other suites running in parallel.
+                #expect(latencies.count == 20 && latencies[19] < poll)
             }
         }
     }

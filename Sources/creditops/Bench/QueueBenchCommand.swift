@@ -48,9 +48,9 @@ struct QueueBenchCommand: AsyncParsableCommand {
         try await reportingErrors {
             var logger = logging.logger()
             logger.logLevel = max(logger.logLevel, .warning)
-            let (serverURL, embedded) = try await server(logger: logger)
+            let (serverURL, embedded) = try await BenchDatabase.server(database, logger: logger)
             do {
-                let benchURL = try await prepareDatabase(serverURL: serverURL, logger: logger)
+                let benchURL = try await BenchDatabase.prepare(serverURL: serverURL, logger: logger)
                 let benchmark = QueueBenchmark(
                     configuration: try DatabaseURL.configuration(benchURL), jobs: jobs, concurrency: concurrency,
                     singleJobs: singleJobs, latencyJobs: latencyJobs, logger: logger)
@@ -68,31 +68,4 @@ struct QueueBenchCommand: AsyncParsableCommand {
             }
         }
     }
-
-    /// The server to measure on: DATABASE_URL's, or a private durable one.
-    private func server(logger: Logger) async throws -> (String, EmbeddedPostgres?) {
-        if let url = try? database.url() { return (url, nil) }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-bench-\(getpid())").path
-        let postgres = EmbeddedPostgres(
-            configuration: .init(dataDirectory: folder, durability: .durable, removeWhenProcessExits: true), logger: logger)
-        return (try await postgres.start().url + "?sslmode=disable", postgres)
-    }
-
-    private func prepareDatabase(serverURL: String, logger: Logger) async throws -> String {
-        try await withDatabase(try DatabaseURL.configuration(serverURL), logger: logger) { client in
-            try await client.query("DROP DATABASE IF EXISTS creditops_bench WITH (FORCE)", logger: logger)
-            try await client.query("CREATE DATABASE creditops_bench", logger: logger)
-        }
-        guard var components = URLComponents(string: serverURL) else { throw CLIError("bad database URL") }
-        components.path = "/creditops_bench"
-        let url = components.string!
-        _ = try await withDatabase(try DatabaseURL.configuration(url), logger: logger) { client in
-            try await SchemaMigrator(client: client, logger: logger).migrate()
-        }
-        return url
-    }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
