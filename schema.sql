@@ -580,3 +580,80 @@ CREATE TABLE api_tokens (
     created_at   timestamptz NOT NULL DEFAULT now(),
     revoked_at   timestamptz
 );
+
+-- migrate:step 7 access: roles, token lifetimes, sign-in links, web sessions, audit trail, the unit of a job
+-- One role per token, replacing the `staff` flag (staff tokens become operators):
+--   viewer   dashboards and the read API of its unit's subtree;
+--   officer  a viewer that may also record the domain's writes for its subtree;
+--   operator jobs and queues: a root unit's operator everything, one below the root only the
+--            jobs whose unit is in its subtree.
+CREATE TYPE access_role AS ENUM ('viewer', 'officer', 'operator');
+ALTER TABLE api_tokens
+    ADD COLUMN role         access_role NOT NULL DEFAULT 'viewer',
+    ADD COLUMN expires_at   timestamptz,
+    ADD COLUMN last_used_at timestamptz;
+UPDATE api_tokens SET role = 'operator' WHERE staff;
+-- Tokens made before lifetimes existed get the default lifetime from now, not eternity.
+UPDATE api_tokens SET expires_at = now() + interval '90 days';
+ALTER TABLE api_tokens ALTER COLUMN expires_at SET NOT NULL, DROP COLUMN staff;
+
+-- A one-time sign-in link (`tokens link`): opening it within 15 minutes starts a web session of
+-- its token. Only a hash of the code is kept, as for tokens.
+CREATE TABLE sign_in_links (
+    code_hash  text        PRIMARY KEY CHECK (code_hash ~ '^[0-9a-f]{64}$'),
+    token_id   bigint      NOT NULL REFERENCES api_tokens (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    used_at    timestamptz
+);
+
+-- A browser's session: the cookie holds a random id (its hash is kept here), never a token. It
+-- ends after 8 idle hours, after 7 days in any case, at /logout, or with its token.
+CREATE TABLE web_sessions (
+    id_hash      text        PRIMARY KEY CHECK (id_hash ~ '^[0-9a-f]{64}$'),
+    token_id     bigint      NOT NULL REFERENCES api_tokens (id) ON DELETE CASCADE,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_seen_at timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL,
+    ended_at     timestamptz
+);
+CREATE INDEX web_sessions_token ON web_sessions (token_id);
+
+-- Who did what: every write through HTTP or the CLI. `token_name` and `role` are copied so that
+-- the row still reads right after its token is gone.
+CREATE TABLE audit_events (
+    id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at         timestamptz NOT NULL DEFAULT now(),
+    token_id   bigint      REFERENCES api_tokens (id) ON DELETE SET NULL,
+    token_name text        NOT NULL DEFAULT '',
+    role       text        NOT NULL DEFAULT '',
+    address    text        NOT NULL DEFAULT '',
+    action     text        NOT NULL,
+    target     text        NOT NULL DEFAULT '',
+    outcome    text        NOT NULL
+);
+CREATE INDEX audit_events_at ON audit_events (at);
+
+-- What a job belongs to, for the queue an opaque object (e.g. {"unit": "T01-H03"}): operators
+-- below the root see the jobs of their subtree only.
+ALTER TABLE jobs ADD COLUMN meta jsonb NOT NULL DEFAULT '{}';
+CREATE INDEX jobs_meta_unit ON jobs ((meta ->> 'unit')) WHERE meta ? 'unit';
+
+-- Recompute jobs carry their unit's code.
+CREATE OR REPLACE FUNCTION aggregates_touch(changed bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO aggregate_anchors (unit_id)
+    SELECT DISTINCT unit_id FROM unnest(changed) AS unit_id WHERE unit_id IS NOT NULL ORDER BY unit_id
+    ON CONFLICT (unit_id) DO UPDATE SET changed_at = now();
+
+    INSERT INTO jobs (queue, kind, args, max_attempts, meta)
+    SELECT 'aggregates', 'aggregates.recompute', jsonb_build_object('unit', t.unit_id), 25,
+           CASE WHEN u.code IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('unit', u.code) END
+    FROM (SELECT DISTINCT unit_id FROM unnest(changed) AS unit_id WHERE unit_id IS NOT NULL) AS t
+    LEFT JOIN units u ON u.id = t.unit_id
+    WHERE NOT EXISTS (
+        SELECT 1 FROM jobs j
+        WHERE j.kind = 'aggregates.recompute' AND j.state = 'available'
+          AND j.args = jsonb_build_object('unit', t.unit_id));
+END
+$$;

@@ -1,57 +1,137 @@
 import CreditWorkers
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import PostgresNIO
 import Synchronization
 
-/// Finds the scope of a request's token: `Authorization: Bearer …`, or the HttpOnly cookie the
-/// dashboard sets. Scopes are cached for 30 seconds, so a busy dashboard does not hash and look
-/// up its token on every request (a revoked token stops working within that time).
+/// Who made a request: a bearer token (`Authorization: Bearer co_…`) or a browser session (the
+/// `creditops_session` cookie). Scopes are cached for at most ``cacheLifetime``, so a busy
+/// dashboard does not look its token up on every request, while a revoked or expired token is
+/// refused by every process within that time.
 final class Authenticator: Sendable {
-    static let cookieName = "creditops_token"
-    static let cacheLifetime: Duration = .seconds(30)
+    static let sessionCookie = "creditops_session"
+    static let cacheLifetime: Duration = .seconds(2)
+    static let lastUsedInterval: Duration = .seconds(60)
 
-    private let tokens: AccessTokens
+    /// How a request proved who it is; a session's state changes must carry its CSRF value.
+    struct Principal: Sendable {
+        var scope: AccessScope
+        /// Set for a cookie-authenticated request.
+        var sessionID: String?
+
+        var csrf: String? { sessionID.map(WebSessions.csrfToken(forSession:)) }
+    }
+
+    let tokens: AccessTokens
+    let sessions: WebSessions
+    let limiter: FailedAuthenticationLimiter
+    /// Cookies get `Secure` when the server runs TLS or its public address is https.
+    let secureCookies: Bool
     private let cache = Mutex<[String: (scope: AccessScope, until: ContinuousClock.Instant)]>([:])
+    private let lastUsedWritten = Mutex<[Int64: ContinuousClock.Instant]>([:])
 
-    init(tokens: AccessTokens) {
-        self.tokens = tokens
+    init(client: PostgresClient, logger: Logger, secureCookies: Bool, limiter: FailedAuthenticationLimiter = .init()) {
+        self.tokens = AccessTokens(client: client, logger: logger)
+        self.sessions = WebSessions(client: client, logger: logger)
+        self.secureCookies = secureCookies
+        self.limiter = limiter
     }
 
-    /// The request's token, from the header first, then the cookie.
-    static func token(of request: Request) -> String? {
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
-        }
-        return request.cookies[cookieName]?.value
+    static func bearerToken(of request: Request) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return "" }
+        return String(parts[1]).trimmingCharacters(in: .whitespaces)
     }
 
-    /// The scope, or a 401.
-    func scope(of request: Request) async throws -> AccessScope {
-        guard let token = Self.token(of: request), !token.isEmpty else {
-            throw HTTPError(.unauthorized, message: "a bearer token is required (Authorization: Bearer …)")
+    /// The request's principal, or a 401 (429 for an address that failed too often).
+    func principal(of request: Request, context: CreditOpsRequestContext) async throws -> Principal {
+        if let principal = try await optionalPrincipal(of: request, context: context) { return principal }
+        throw HTTPError(.unauthorized, message: "a bearer token is required (Authorization: Bearer …), or sign in at /login")
+    }
+
+    /// The principal, nil when the request carries no credentials at all; a 401 for wrong ones.
+    func optionalPrincipal(of request: Request, context: CreditOpsRequestContext) async throws -> Principal? {
+        try refuseIfLimited(context)
+        if let token = Self.bearerToken(of: request) {
+            guard let scope = try await cached("t:" + token, { try await self.tokens.scope(of: token) }) else {
+                throw failed(context, "the token is not valid (unknown, revoked or expired)")
+            }
+            return Principal(scope: scope, sessionID: nil)
         }
-        guard let scope = try await scope(of: token) else {
-            throw HTTPError(.unauthorized, message: "the token is not valid")
+        guard let sessionID = request.cookies[Self.sessionCookie]?.value, !sessionID.isEmpty else { return nil }
+        guard let scope = try await cached("s:" + sessionID, { try await self.sessions.scope(sessionID: sessionID) }) else {
+            throw failed(context, "the session has ended: sign in again at /login")
+        }
+        return Principal(scope: scope, sessionID: sessionID)
+    }
+
+    /// The scope of a token given outside a header (the sign-in form, `?token=`), counting failures.
+    func scope(ofToken token: String, context: CreditOpsRequestContext) async throws -> AccessScope? {
+        try refuseIfLimited(context)
+        guard let scope = try await cached("t:" + token, { try await self.tokens.scope(of: token) }) else {
+            limiter.recordFailure(context.address)
+            return nil
         }
         return scope
     }
 
-    func scope(of token: String) async throws -> AccessScope? {
+    func refuseIfLimited(_ context: CreditOpsRequestContext) throws {
+        if let seconds = limiter.retryAfter(context.address) {
+            throw HTTPError(.tooManyRequests, headers: [.retryAfter: "\(seconds)"],
+                            message: "too many failed sign-ins from this address: try again in \(seconds) s")
+        }
+    }
+
+    private func failed(_ context: CreditOpsRequestContext, _ message: String) -> HTTPError {
+        limiter.recordFailure(context.address)
+        return HTTPError(.unauthorized, message: message)
+    }
+
+    private func cached(_ key: String, _ lookUp: @Sendable () async throws -> AccessScope?) async throws -> AccessScope? {
         let now = ContinuousClock.now
-        if let cached = cache.withLock({ $0[token] }), cached.until > now { return cached.scope }
-        guard let scope = try await tokens.scope(of: token) else { return nil }
+        if let entry = cache.withLock({ $0[key] }), entry.until > now { return entry.scope }
+        guard let scope = try await lookUp() else {
+            cache.withLock { _ = $0.removeValue(forKey: key) }
+            return nil
+        }
+        // Never past the token's own expiry.
+        let untilExpiry = Duration.seconds(max(0, scope.expiresAt - Date().timeIntervalSince1970))
         cache.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
-            cache[token] = (scope, now + Self.cacheLifetime)
+            cache[key] = (scope, now + min(Self.cacheLifetime, untilExpiry))
         }
+        try await noteUse(scope.tokenID)
         return scope
     }
 
-    /// A 403 unless the scope is a staff token's.
-    static func requireStaff(_ scope: AccessScope) throws {
-        guard scope.staff else { throw HTTPError(.forbidden, message: "this needs a staff token") }
+    /// `last_used_at`, written at most once a minute per token by this process.
+    private func noteUse(_ tokenID: Int64) async throws {
+        let now = ContinuousClock.now
+        let due = lastUsedWritten.withLock { written -> Bool in
+            if let last = written[tokenID], now - last < Self.lastUsedInterval { return false }
+            if written.count > 10_000 { written.removeAll() }
+            written[tokenID] = now
+            return true
+        }
+        if due { try await tokens.markUsed(tokenID: tokenID) }
+    }
+
+    /// Forgets cached scopes, so that a sign-out takes effect at once in this process.
+    func forget(sessionID: String) {
+        cache.withLock { _ = $0.removeValue(forKey: "s:" + sessionID) }
+    }
+
+    /// The session cookie: never readable by scripts, sent on navigation from other sites (a link
+    /// in webmail or Zalo) but not on their POSTs, and `Secure` wherever the server is https.
+    func sessionCookie(_ sessionID: String) -> Cookie {
+        Cookie(name: Self.sessionCookie, value: sessionID, maxAge: Int(WebSessions.longestSession.components.seconds), path: "/",
+               secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    func expiredSessionCookie() -> Cookie {
+        Cookie(name: Self.sessionCookie, value: "", maxAge: 0, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
     }
 }

@@ -14,23 +14,47 @@ public struct DashboardServer: Sendable {
     public let registry: JobRegistry
     public let prometheus: PrometheusCollectorRegistry
     public let logger: Logger
+    /// Security settings that come from the command line and the environment.
+    public let security: Security
+
+    public struct Security: Sendable {
+        /// Cookies get `Secure`: the server runs TLS, or `CREDITOPS_PUBLIC_URL` is https.
+        public var secureCookies: Bool
+        /// When set, `/metrics` needs `Authorization: Bearer` with it (`CREDITOPS_METRICS_TOKEN`).
+        public var metricsToken: String?
+        /// Failed authentications an address may make in a minute before it gets 429.
+        public var failedAuthenticationLimit: Int
+
+        public init(secureCookies: Bool = false, metricsToken: String? = nil, failedAuthenticationLimit: Int = 30) {
+            self.secureCookies = secureCookies
+            self.metricsToken = metricsToken
+            self.failedAuthenticationLimit = failedAuthenticationLimit
+        }
+    }
 
     /// `prometheus` is the registry the process's metrics go to (see `MetricsSystem.bootstrap`).
-    public init(client: PostgresClient, registry: JobRegistry, prometheus: PrometheusCollectorRegistry, logger: Logger) {
+    public init(client: PostgresClient, registry: JobRegistry, prometheus: PrometheusCollectorRegistry, logger: Logger,
+                security: Security = .init()) {
         self.client = client
         self.registry = registry
         self.prometheus = prometheus
         self.logger = logger
+        self.security = security
     }
 
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<CreditOpsRequestContext> {
+        let router = Router(context: CreditOpsRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: NotFoundMiddleware())
-        let authenticator = Authenticator(tokens: AccessTokens(client: client, logger: logger))
+        let authenticator = Authenticator(
+            client: client, logger: logger, secureCookies: security.secureCookies,
+            limiter: FailedAuthenticationLimiter(limit: security.failedAuthenticationLimit))
+        let permissions = Permissions(client: client, logger: logger)
+        let audit = AuditLog(client: client, logger: logger)
         let units = UnitLookup(client: client, logger: logger)
         let queue = JobQueue(client: client, registry: registry, logger: logger)
-        let client = client, logger = logger, prometheus = prometheus
+        let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken
 
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
@@ -44,7 +68,10 @@ public struct DashboardServer: Sendable {
                 return Self.plain(.serviceUnavailable, "database not reachable\n")
             }
         }
-        router.get("/metrics") { _, _ -> Response in
+        router.get("/metrics") { request, _ -> Response in
+            if let metricsToken, Authenticator.bearerToken(of: request).map({ Self.constantTimeEquals($0, metricsToken) }) != true {
+                throw HTTPError(.unauthorized, message: "/metrics needs Authorization: Bearer with CREDITOPS_METRICS_TOKEN")
+            }
             var buffer: [UInt8] = []
             prometheus.emit(into: &buffer)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -53,70 +80,62 @@ public struct DashboardServer: Sendable {
 
         let api = router.group("api/v1")
         api.get("units/:code/coverage") { request, context -> UnitFigures in
-            let scope = try await authenticator.scope(of: request)
+            let scope = try await authenticator.principal(of: request, context: context).scope
             let year = try yearParameter(request)
-            let unit = try await units.unit(code: try context.parameters.require("code"), scope: scope)
+            let unit = try await units.unit(code: try context.decodedParameter("code"), scope: scope)
             guard let figures = try await AggregateReader(client: client, logger: logger).unit(code: unit.code, year: year) else {
                 throw HTTPError(.notFound, message: "unknown unit \(unit.code)")
             }
             return figures
         }
         api.get("units/:code/summary") { request, context -> Response in
-            let scope = try await authenticator.scope(of: request)
-            let json = try await UnitSummary.json(code: try context.parameters.require("code"), scope: scope, client: client, logger: logger)
+            let scope = try await authenticator.principal(of: request, context: context).scope
+            let json = try await UnitSummary.json(code: try context.decodedParameter("code"), scope: scope, client: client, logger: logger)
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: json)))
         }
-        api.get("jobs") { request, _ -> JobsPage in
-            try Authenticator.requireStaff(try await authenticator.scope(of: request))
-            return try await JobsPage.load(request, queue: queue)
-        }
-        api.get("jobs/:id") { request, context -> JobRecord in
-            try Authenticator.requireStaff(try await authenticator.scope(of: request))
-            return try await Self.job(try Self.jobID(context), queue: queue)
-        }
-        api.post("jobs/:id/retry") { request, context -> JobRecord in
-            try Authenticator.requireStaff(try await authenticator.scope(of: request))
-            let id = try Self.jobID(context)
-            _ = try await Self.job(id, queue: queue)
-            do {
-                try await queue.retry(jobID: id)
-            } catch let error as QueueError {
-                throw HTTPError(.conflict, message: "\(error)")
-            }
-            return try await Self.job(id, queue: queue)
-        }
-        api.post("jobs/:id/cancel") { request, context -> JobRecord in
-            try Authenticator.requireStaff(try await authenticator.scope(of: request))
-            let id = try Self.jobID(context)
-            _ = try await Self.job(id, queue: queue)
-            _ = try await queue.cancel(jobID: id)
-            return try await Self.job(id, queue: queue)
-        }
+        QueueRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: api)
 
         router.get("dashboard/:code") { request, context -> Response in
-            if let exchange = try await Self.exchangeTokenForCookie(request, authenticator) { return exchange }
-            let scope = try await authenticator.scope(of: request)
+            if let exchange = try await Self.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
+            guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else {
+                return LoginRoutes.redirectToLogin(request)
+            }
             let year = try yearParameter(request)
             // The summary answers 404 and 403 for the unit; the figures follow once it is allowed.
-            let summary = try await UnitSummary.load(code: try context.parameters.require("code"), scope: scope, client: client, logger: logger)
+            let summary = try await UnitSummary.load(
+                code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
             let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year)
             return Self.html(DashboardPage(figures: figures, summary: summary, year: year).render())
         }
-        OpsRoutes(authenticator: authenticator, queue: queue, registry: registry).add(to: router)
+        LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)
+        OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: router)
         return router
     }
 
-    /// A link with ?token= is exchanged for an HttpOnly cookie and a redirect to the same page
-    /// without it, so the token never stays in the address bar or the history.
-    static func exchangeTokenForCookie(_ request: Request, _ authenticator: Authenticator) async throws -> Response? {
+    /// A link with `?token=` (older links; `creditops tokens link` makes one-time ones) starts a
+    /// session and redirects to the same page without it: the token never stays in the address
+    /// bar, the history or the cookie.
+    static func exchangeTokenForSession(
+        _ request: Request, _ context: CreditOpsRequestContext, _ authenticator: Authenticator, _ audit: AuditLog
+    ) async throws -> Response? {
         guard let token = request.uri.queryParameters["token"].map(String.init) else { return nil }
-        guard try await authenticator.scope(of: token) != nil else {
-            throw HTTPError(.unauthorized, message: "the token is not valid")
+        guard try await authenticator.scope(ofToken: token, context: context) != nil,
+            let (sessionID, scope) = try await authenticator.sessions.signIn(token: token)
+        else {
+            return html(LoginPage.form(next: LoginRoutes.safeNext(request.uri.path), error: "Mã truy cập trong liên kết không đúng, đã bị thu hồi hoặc đã hết hạn."),
+                        status: .unauthorized)
         }
+        await audit.record(.init(scope, address: context.address), action: "sign-in", target: "token link", outcome: "ok")
         var response = Response(status: .seeOther, headers: [.location: request.uri.path])
-        response.setCookie(Cookie(name: Authenticator.cookieName, value: token, path: "/", secure: false, httpOnly: true, sameSite: .strict))
+        response.setCookie(authenticator.sessionCookie(sessionID))
         return response
+    }
+
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
@@ -127,7 +146,7 @@ public struct DashboardServer: Sendable {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func jobID(_ context: BasicRequestContext) throws -> Int64 {
+    static func jobID(_ context: CreditOpsRequestContext) throws -> Int64 {
         guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
             throw HTTPError(.badRequest, message: "id: expected a positive job id")
         }

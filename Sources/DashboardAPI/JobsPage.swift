@@ -36,12 +36,12 @@ struct JobsPage: Codable, Sendable, ResponseEncodable {
         return filter
     }
 
-    static func load(_ request: Request, queue: JobQueue) async throws -> JobsPage {
-        let filter = try filter(from: request)
+    static func load(_ filter: JobFilter, queue: JobQueue) async throws -> JobsPage {
         let jobs = try await queue.jobs(filter)
         return JobsPage(jobs: jobs, nextBefore: jobs.count == filter.limit ? jobs.last?.id : nil)
     }
 }
 
 extension JobRecord: ResponseEncodable {}
+extension QueueStats: ResponseEncodable {}
 extension UnitFigures: ResponseEncodable {}

@@ -25,7 +25,7 @@ struct OpsPage {
         th{color:#616161} form{display:inline} button{cursor:pointer} pre{background:#f0f0f0;padding:8px;white-space:pre-wrap}
         .muted{color:#757575} .error{color:#c62828} fieldset{background:#fff;border:1px solid #ddd;margin-bottom:16px}
         </style></head><body>
-        <header><strong><a href="/ops">Vận hành hàng đợi</a></strong> · \(escapeHTML(title))</header>
+        <header><strong><a href="/ops">Vận hành hàng đợi</a></strong> · \(escapeHTML(title)) · <a href="/logout">Đăng xuất</a></header>
         <main>\(body)</main></body></html>
         """
     }
@@ -36,10 +36,15 @@ struct OpsPage {
         """
     }
 
-    static func overview(stats: [QueueStats], leader: LeaderInfo?, jobs: [JobRecord], filter: JobFilter, kinds: [String],
-                         csrf: String, message: String?) -> String {
+    /// `stats` and `audit` are nil for an operator below the root, who sees its subtree's jobs only.
+    static func overview(stats: [QueueStats]?, leader: LeaderInfo?, jobs: [JobRecord], filter: JobFilter, kinds: [String],
+                         csrf: String, message: String?, audit: [AuditLog.Event]?, scope: AccessScope) -> String {
         var body = ""
         if let message { body += "<p class=\"error\" role=\"alert\">\(escapeHTML(message))</p>" }
+        guard let stats else {
+            body += "<p class=\"muted\">Công việc của \(escapeHTML(scope.unitCode)) và các đơn vị trực thuộc.</p>"
+            return layout(title: "Tổng quan", body: body + jobsSection(jobs: jobs, filter: filter))
+        }
         body += "<h2>Hàng đợi</h2><p>Tiến trình điều phối (leader): \(leader.map { escapeHTML($0.id) } ?? "<span class=\"error\">không có</span>")</p>"
         body += "<table><thead><tr><th>Hàng đợi</th><th>Chờ chạy</th><th>Đang chạy</th><th>Hẹn giờ</th><th>Chờ thử lại</th><th>Bị loại</th><th>Việc chờ lâu nhất</th><th>Trạng thái</th><th></th></tr></thead><tbody>"
         for queue in stats {
@@ -51,7 +56,30 @@ struct OpsPage {
                 + "<td>\(queue.retryable)</td><td>\(queue.discarded)</td><td>\(age)</td><td>\(queue.paused ? "Tạm dừng" : "Đang chạy")</td><td>\(toggle)</td></tr>"
         }
         body += "</tbody></table>"
+        body += jobsSection(jobs: jobs, filter: filter)
+        body += "<fieldset><legend>Thêm công việc</legend><form method=\"post\" action=\"/ops/jobs\">"
+        body += "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"> <label>Loại <select name=\"kind\">"
+        for kind in kinds { body += "<option>\(escapeHTML(kind))</option>" }
+        body += "</select></label> <label>Tham số (JSON) <input name=\"args\" value=\"{}\" size=\"30\"></label> <label>Hàng đợi <input name=\"queue\" size=\"10\" placeholder=\"mặc định\"></label>"
+        body += " <button type=\"submit\">Thêm vào hàng đợi</button></form></fieldset>"
+        body += auditSection(audit ?? [])
+        return layout(title: "Tổng quan", body: body)
+    }
 
+    /// Who did what, newest first.
+    static func auditSection(_ events: [AuditLog.Event]) -> String {
+        var body = "<h2>Nhật ký thao tác</h2><table><thead><tr><th scope=\"col\">Lúc</th><th scope=\"col\">Ai</th><th scope=\"col\">Vai trò</th>"
+            + "<th scope=\"col\">Địa chỉ</th><th scope=\"col\">Thao tác</th><th scope=\"col\">Đối tượng</th><th scope=\"col\">Kết quả</th></tr></thead><tbody>"
+        for event in events {
+            body += "<tr><td>\(ISO8601DateFormatter().string(from: event.at))</td><td>\(escapeHTML(event.tokenName))</td><td>\(escapeHTML(event.role))</td>"
+                + "<td>\(escapeHTML(event.address))</td><td>\(escapeHTML(event.action))</td><td>\(escapeHTML(event.target))</td><td>\(escapeHTML(event.outcome))</td></tr>"
+        }
+        if events.isEmpty { body += "<tr><td colspan=\"7\" class=\"muted\">Chưa có thao tác nào.</td></tr>" }
+        return body + "</tbody></table>"
+    }
+
+    static func jobsSection(jobs: [JobRecord], filter: JobFilter) -> String {
+        var body = ""
         body += "<h2>Công việc</h2><form method=\"get\" action=\"/ops\">Trạng thái <select name=\"state\"><option value=\"\">tất cả</option>"
         for state in JobState.allCases {
             body += "<option value=\"\(state.rawValue)\"\(filter.state == state ? " selected" : "")>\(stateLabels[state] ?? state.rawValue)</option>"
@@ -70,17 +98,16 @@ struct OpsPage {
         if jobs.count == filter.limit, let last = jobs.last {
             var query = ["before=\(last.id)"]
             if let state = filter.state { query.append("state=\(state.rawValue)") }
-            if let queue = filter.queue { query.append("queue=\(escapeHTML(queue.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""))") }
-            if let kind = filter.kind { query.append("kind=\(escapeHTML(kind.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""))") }
-            body += "<p><a href=\"/ops?\(query.joined(separator: "&amp;"))\">Trang sau →</a></p>"
+            if let queue = filter.queue { query.append("queue=\(queryValue(queue))") }
+            if let kind = filter.kind { query.append("kind=\(queryValue(kind))") }
+            body += "<p><a href=\"/ops?\(escapeHTML(query.joined(separator: "&")))\">Trang sau →</a></p>"
         }
+        return body
+    }
 
-        body += "<fieldset><legend>Thêm công việc</legend><form method=\"post\" action=\"/ops/jobs\">"
-        body += "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"> Loại <select name=\"kind\">"
-        for kind in kinds { body += "<option>\(escapeHTML(kind))</option>" }
-        body += "</select> Tham số (JSON) <input name=\"args\" value=\"{}\" size=\"30\"> Hàng đợi <input name=\"queue\" size=\"10\" placeholder=\"mặc định\">"
-        body += " <button type=\"submit\">Thêm vào hàng đợi</button></form></fieldset>"
-        return layout(title: "Tổng quan", body: body)
+    /// A value inside a query string: `&`, `=`, `+` and `#` too are escaped, which `.urlQueryAllowed` leaves alone.
+    static func queryValue(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
     }
 
     static func job(_ job: JobRecord, csrf: String) -> String {
@@ -103,7 +130,8 @@ struct OpsPage {
             body += "</tbody></table>"
         }
         body += "<p>"
-        if [.discarded, .cancelled, .retryable, .completed].contains(job.state) {
+        // The states JobQueue.retry accepts: a completed job has nothing to run again.
+        if [.discarded, .cancelled, .retryable, .scheduled].contains(job.state) {
             body += button("Chạy lại", action: "/ops/jobs/\(job.id)/retry", csrf: csrf) + " "
         }
         if [.available, .scheduled, .retryable, .running].contains(job.state) {

@@ -4,112 +4,109 @@ import HTTPTypes
 import Hummingbird
 import JobQueue
 
-/// The routes of the operations page. State changes are POSTs that must carry the session's
-/// CSRF value (and are refused when the browser says they come from another site); the cookie
-/// is SameSite=Strict besides.
+/// The routes of the operations page. State changes are form POSTs that must carry the session's
+/// CSRF value (and are refused when the browser says they come from another site). Operators
+/// below the root see their subtree's jobs only, without the queue-wide forms.
 struct OpsRoutes {
     let authenticator: Authenticator
+    let permissions: Permissions
     let queue: JobQueue
     let registry: JobRegistry
-
-    /// The staff session of a request: its scope and its CSRF value.
-    private func session(_ request: Request) async throws -> (AccessScope, String) {
-        let scope = try await authenticator.scope(of: request)
-        try Authenticator.requireStaff(scope)
-        return (scope, AccessTokens.csrfToken(for: Authenticator.token(of: request) ?? ""))
-    }
-
-    /// The fields of a form POST, checked for the CSRF value.
-    private func form(_ request: Request, csrf: String) async throws -> [String: String] {
-        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site == "cross-site" {
-            throw HTTPError(.forbidden, message: "cross-site requests are refused")
-        }
-        var request = request
-        let body = try await request.collectBody(upTo: 64 * 1024)
-        var fields: [String: String] = [:]
-        for pair in String(buffer: body).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ text: Substring) throws -> String {
-                guard let decoded = String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
-                    throw HTTPError(.badRequest, message: "form field \(parts[0].prefix(40)): not valid UTF-8 or percent-encoding")
-                }
-                return decoded
-            }
-            fields[try decode(parts[0])] = parts.count > 1 ? try decode(parts[1]) : ""
-        }
-        guard fields["csrf"] == csrf else { throw HTTPError(.forbidden, message: "the form's CSRF value is missing or wrong; reload the page") }
-        return fields
-    }
-
-    private func jobID(_ context: BasicRequestContext) throws -> Int64 {
-        try DashboardServer.jobID(context)
-    }
+    let audit: AuditLog
 
     private func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
     }
 
-    func add(to router: Router<BasicRequestContext>) {
-        router.get("ops") { request, _ -> Response in
-            if let exchange = try await DashboardServer.exchangeTokenForCookie(request, authenticator) { return exchange }
-            let (_, csrf) = try await session(request)
-            let filter = try JobsPage.filter(from: request)
+    /// An operator's principal and the CSRF value its forms carry; nil without credentials.
+    private func operatorSession(_ request: Request, _ context: CreditOpsRequestContext) async throws -> (Authenticator.Principal, String)? {
+        guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else { return nil }
+        try Permissions.requireOperator(principal.scope)
+        return (principal, principal.csrf ?? "")
+    }
+
+    /// A form POST's principal, checked for the role and, for a session, the CSRF value.
+    private func formPrincipal(_ request: Request, _ context: CreditOpsRequestContext) async throws -> (Authenticator.Principal, [String: String]) {
+        let principal = try await authenticator.principal(of: request, context: context)
+        try Permissions.requireOperator(principal.scope)
+        let fields = try await FormFields.read(request, csrf: principal.csrf)
+        return (principal, fields)
+    }
+
+    private func audited<T: Sendable>(
+        _ principal: Authenticator.Principal, _ context: CreditOpsRequestContext, action: String, target: String, _ body: () async throws -> T
+    ) async throws -> T {
+        let actor = AuditLog.Actor(principal.scope, address: context.address)
+        do {
+            let result = try await body()
+            await audit.record(actor, action: action, target: target, outcome: "ok")
+            return result
+        } catch let error as HTTPError {
+            await audit.record(actor, action: action, target: target, outcome: "refused \(error.status.code): \(error.body ?? "")")
+            throw error
+        }
+    }
+
+    func add(to router: Router<CreditOpsRequestContext>) {
+        router.get("ops") { request, context -> Response in
+            if let exchange = try await DashboardServer.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
+            guard let (principal, csrf) = try await operatorSession(request, context) else { return LoginRoutes.redirectToLogin(request) }
+            let filter = try await permissions.visibleJobs(try JobsPage.filter(from: request), principal.scope)
+            let root = principal.scope.isRoot
             let html = OpsPage.overview(
-                stats: try await queue.stats(), leader: try await queue.leader(), jobs: try await queue.jobs(filter), filter: filter,
-                kinds: registry.kinds, csrf: csrf, message: request.uri.queryParameters["message"].map(String.init))
+                stats: root ? try await queue.stats() : nil, leader: try await queue.leader(), jobs: try await queue.jobs(filter),
+                filter: filter, kinds: registry.kinds, csrf: csrf, message: request.uri.queryParameters["message"].map(String.init),
+                audit: root ? try await audit.list(limit: 20) : nil, scope: principal.scope)
             return DashboardServer.html(html)
         }
         router.get("ops/jobs/:id") { request, context -> Response in
-            let (_, csrf) = try await session(request)
-            return DashboardServer.html(OpsPage.job(try await DashboardServer.job(try jobID(context), queue: queue), csrf: csrf))
+            guard let (principal, csrf) = try await operatorSession(request, context) else { return LoginRoutes.redirectToLogin(request) }
+            let job = try await DashboardServer.job(try DashboardServer.jobID(context), queue: queue)
+            try await permissions.requireVisible(job, principal.scope)
+            return DashboardServer.html(OpsPage.job(job, csrf: csrf))
         }
-        router.post("ops/jobs/:id/retry") { request, context -> Response in
-            let (_, csrf) = try await session(request)
-            _ = try await form(request, csrf: csrf)
-            let id = try jobID(context)
-            _ = try await DashboardServer.job(id, queue: queue)
-            do {
-                try await queue.retry(jobID: id)
-            } catch let error as QueueError {
-                throw HTTPError(.conflict, message: "\(error)")
+        router.post("ops/jobs/:id/:action") { request, context -> Response in
+            let (principal, _) = try await formPrincipal(request, context)
+            let id = try DashboardServer.jobID(context)
+            let action = try context.decodedParameter("action")
+            guard ["retry", "cancel"].contains(action) else { throw HTTPError(.notFound, message: "unknown job action") }
+            return try await audited(principal, context, action: "job.\(action)", target: "job \(id)") {
+                try await JobActions(queue: queue, permissions: permissions).apply(action, to: id, scope: principal.scope)
+                return redirect("/ops/jobs/\(id)")
             }
-            return redirect("/ops/jobs/\(id)")
-        }
-        router.post("ops/jobs/:id/cancel") { request, context -> Response in
-            let (_, csrf) = try await session(request)
-            _ = try await form(request, csrf: csrf)
-            let id = try jobID(context)
-            _ = try await DashboardServer.job(id, queue: queue)
-            _ = try await queue.cancel(jobID: id)
-            return redirect("/ops/jobs/\(id)")
         }
         router.post("ops/queues/:queue/:action") { request, context -> Response in
-            let (_, csrf) = try await session(request)
-            _ = try await form(request, csrf: csrf)
-            let name = try context.parameters.require("queue")
-            switch context.parameters.get("action") {
-            case "pause": try await queue.pause(queue: name)
-            case "resume": try await queue.resume(queue: name)
-            default: throw HTTPError(.notFound, message: "unknown queue action")
+            let (principal, _) = try await formPrincipal(request, context)
+            let name = try context.decodedParameter("queue")
+            let action = try context.decodedParameter("action")
+            guard ["pause", "resume"].contains(action) else { throw HTTPError(.notFound, message: "unknown queue action") }
+            return try await audited(principal, context, action: "queue.\(action)", target: "queue \(name.prefix(128))") {
+                try Permissions.requireRootOperator(principal.scope, for: "pausing and resuming queues")
+                try await QueueActions(queue: queue, registry: registry).apply(action, to: name)
+                return redirect("/ops")
             }
-            return redirect("/ops")
         }
-        router.post("ops/jobs") { request, _ -> Response in
-            let (_, csrf) = try await session(request)
-            let fields = try await form(request, csrf: csrf)
-            let kind = fields["kind"] ?? "", args = fields["args"].flatMap { $0.isEmpty ? nil : $0 } ?? "{}"
-            do {
-                try registry.validate(kind: kind, argsJSON: args)
-            } catch {
-                throw HTTPError(.badRequest, message: "\(error)")
+        router.post("ops/jobs") { request, context -> Response in
+            let (principal, fields) = try await formPrincipal(request, context)
+            return try await audited(principal, context, action: "job.enqueue", target: "") {
+                try Permissions.requireRootOperator(principal.scope, for: "enqueueing")
+                let kind = fields["kind"] ?? "", args = fields["args"].flatMap { $0.isEmpty ? nil : $0 } ?? "{}"
+                do {
+                    try registry.validate(kind: kind, argsJSON: args)
+                } catch {
+                    throw HTTPError(.badRequest, message: "\(error)")
+                }
+                let defaults = registry.defaults(for: kind)
+                let queueName = fields["queue"].flatMap { $0.isEmpty ? nil : $0 } ?? defaults?.queue ?? "default"
+                guard QueueName.isValid(queueName) else {
+                    throw HTTPError(.badRequest, message: "queue: 1 to 128 ASCII letters, digits, '_', '-' and '.' only")
+                }
+                guard try await QueueActions.knownQueues(queue, registry).contains(queueName) else {
+                    throw HTTPError(.badRequest, message: "queue: unknown queue \(queueName)")
+                }
+                let id = try await queue.enqueue(NewJob(kind: kind, argsJSON: args, queue: queueName, maxAttempts: defaults?.maxAttempts ?? 20))
+                return redirect("/ops/jobs/\(id)")
             }
-            let defaults = registry.defaults(for: kind)
-            let queueName = fields["queue"].flatMap { $0.isEmpty ? nil : $0 } ?? defaults?.queue ?? "default"
-            guard queueName.count <= 128, queueName.allSatisfy({ $0.isLetter || $0.isNumber || "_-.".contains($0) }) else {
-                throw HTTPError(.badRequest, message: "queue: letters, digits, '_', '-' and '.' only")
-            }
-            let id = try await queue.enqueue(NewJob(kind: kind, argsJSON: args, queue: queueName, maxAttempts: defaults?.maxAttempts ?? 20))
-            return redirect("/ops/jobs/\(id)")
         }
     }
 }

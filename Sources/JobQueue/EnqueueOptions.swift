@@ -12,9 +12,13 @@ public struct EnqueueOptions: Sendable, Hashable {
     public var uniqueKey: String?
     /// Attempts before discarding; nil for the kind's default.
     public var maxAttempts: Int?
+    /// See ``NewJob/meta``. Default: empty.
+    public var meta: [String: String]
 
     /// Creates options; every parameter has the default stated on its property.
-    public init(queue: String? = nil, priority: Int = 0, runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int? = nil) {
+    public init(queue: String? = nil, priority: Int = 0, runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int? = nil,
+                meta: [String: String] = [:]) {
+        self.meta = meta
         self.queue = queue
         self.priority = priority
         self.runAt = runAt
@@ -39,10 +43,14 @@ public struct NewJob: Sendable, Hashable {
     public var uniqueKey: String?
     /// Attempts before discarding.
     public var maxAttempts: Int
+    /// What the job belongs to, opaque to the queue (an application may say `["unit": "T01"]`
+    /// and show each user only the jobs of what they may see).
+    public var meta: [String: String]
 
     /// Creates a job from raw JSON arguments.
     public init(kind: String, argsJSON: String = "{}", queue: String = "default", priority: Int = 0,
-                runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int = 20) {
+                runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int = 20, meta: [String: String] = [:]) {
+        self.meta = meta
         self.kind = kind
         self.argsJSON = argsJSON
         self.queue = queue
@@ -57,7 +65,7 @@ public struct NewJob: Sendable, Hashable {
         self.init(
             kind: definition.kind, argsJSON: try JobArguments.encode(args), queue: options.queue ?? definition.queue,
             priority: options.priority, runAt: options.runAt, uniqueKey: options.uniqueKey,
-            maxAttempts: options.maxAttempts ?? definition.maxAttempts)
+            maxAttempts: options.maxAttempts ?? definition.maxAttempts, meta: options.meta)
     }
 
     /// Checks the values the database would reject, so the caller gets a message naming the field.
@@ -77,6 +85,14 @@ public struct NewJob: Sendable, Hashable {
         if let uniqueKey, uniqueKey.isEmpty || uniqueKey.utf8.count > 512 {
             throw QueueError(.invalidArgument, "unique key must be 1 to 512 bytes long")
         }
+        guard metaJSON.utf8.count <= 4096 else { throw QueueError(.invalidArgument, "meta must be at most 4 KB as JSON") }
+    }
+
+    /// ``meta`` as a JSON object.
+    var metaJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(meta)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 

@@ -91,13 +91,14 @@ public struct JobQueue: Sendable {
         for job in jobs { try job.validate() }
         let rows = try await connection.query(
             """
-            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key)
+            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta)
             SELECT q, k, a::jsonb, p, CASE WHEN r < 0 THEN now() ELSE to_timestamp(r) END,
                    CASE WHEN r > extract(epoch FROM now()) THEN 'scheduled'::job_state ELSE 'available'::job_state END,
-                   m, NULLIF(u, '')
+                   m, NULLIF(u, ''), e::jsonb
             FROM unnest(\(jobs.map(\.queue))::text[], \(jobs.map(\.kind))::text[], \(jobs.map(\.argsJSON))::text[],
                         \(jobs.map(\.priority))::int8[], \(jobs.map { $0.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
-                        \(jobs.map(\.maxAttempts))::int8[], \(jobs.map { $0.uniqueKey ?? "" })::text[]) AS t(q, k, a, p, r, m, u)
+                        \(jobs.map(\.maxAttempts))::int8[], \(jobs.map { $0.uniqueKey ?? "" })::text[],
+                        \(jobs.map(\.metaJSON))::text[]) AS t(q, k, a, p, r, m, u, e)
             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable')
             DO NOTHING
             RETURNING id, unique_key
@@ -210,6 +211,7 @@ public struct JobQueue: Sendable {
               AND (\(filter.queue)::text IS NULL OR queue = \(filter.queue))
               AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
               AND (\(filter.beforeID)::int8 IS NULL OR id < \(filter.beforeID))
+              AND (\(filter.meta?.key)::text IS NULL OR meta ->> \(filter.meta?.key) = ANY(\(filter.meta?.values ?? [])::text[]))
             ORDER BY id DESC LIMIT \(limit)
             """, logger: logger)
         var records: [JobRecord] = []

@@ -4,7 +4,7 @@ import PostgresNIO
 extension JobRecord {
     static let columns = """
         id, queue, kind, args::text, priority::int8, state::text, attempt::int8, max_attempts::int8, run_at, attempted_at,
-        attempted_by, lease_expires_at, errors::text, unique_key, created_at, finalized_at
+        attempted_by, lease_expires_at, errors::text, unique_key, created_at, finalized_at, meta::text
         """
 
     init(row: PostgresRow) throws {
@@ -17,6 +17,7 @@ extension JobRecord {
         let uniqueKey = try cells[13].decode(String?.self)
         let createdAt = try cells[14].decode(Date.self)
         let finalizedAt = try cells[15].decode(Date?.self)
+        let metaObject = (try? JSONSerialization.jsonObject(with: Data(try cells[16].decode(String.self).utf8))) as? [String: Any]
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
@@ -30,7 +31,8 @@ extension JobRecord {
             attempt: Int(attempt), maxAttempts: Int(maxAttempts), runAt: runAt, attemptedAt: attemptedAt,
             attemptedBy: attemptedBy, leaseExpiresAt: leaseExpiresAt,
             errors: (try? decoder.decode([AttemptError].self, from: Data(errorsJSON.utf8))) ?? [],
-            uniqueKey: uniqueKey, createdAt: createdAt, finalizedAt: finalizedAt)
+            uniqueKey: uniqueKey, createdAt: createdAt, finalizedAt: finalizedAt,
+            meta: (metaObject ?? [:]).compactMapValues { $0 as? String })
     }
 }
 

@@ -29,6 +29,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var uniqueKey: String?
     public var createdAt: Date
     public var finalizedAt: Date?
+    /// See ``NewJob/meta``; values that are not strings are left out.
+    public var meta: [String: String]
 }
 
 /// Counts of one queue's jobs, for `jobs stats`, `queues list` and the operations page.
@@ -55,9 +57,25 @@ public struct JobFilter: Sendable, Hashable {
     public var limit: Int
     /// Only jobs with an id below this (the previous page's last id), newest first.
     public var beforeID: Int64?
+    /// Only jobs whose ``JobRecord/meta`` has one of these values under this key.
+    public var meta: MetaFilter?
+
+    /// A condition on one key of ``JobRecord/meta``.
+    public struct MetaFilter: Sendable, Hashable {
+        public var key: String
+        public var values: [String]
+
+        public init(key: String, values: [String]) {
+            self.key = key
+            self.values = values
+        }
+    }
 
     /// Creates a filter; every parameter has the default stated on its property.
-    public init(state: JobState? = nil, queue: String? = nil, kind: String? = nil, limit: Int = 50, beforeID: Int64? = nil) {
+    public init(
+        state: JobState? = nil, queue: String? = nil, kind: String? = nil, limit: Int = 50, beforeID: Int64? = nil, meta: MetaFilter? = nil
+    ) {
+        self.meta = meta
         self.state = state
         self.queue = queue
         self.kind = kind

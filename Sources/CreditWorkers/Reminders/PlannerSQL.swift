@@ -94,7 +94,7 @@ enum PlannerSQL {
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])
              AS n (key, kind, name, phone, unit_id, unit_code, text)
         ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id
+        RETURNING id, unit_code
         """
 
     static let insertFollowups = """

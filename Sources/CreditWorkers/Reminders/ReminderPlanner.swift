@@ -70,9 +70,10 @@ public struct ReminderPlanner: Sendable {
             }
             let reachable = candidates.filter { !$0.phone.trimmingSpaces.isEmpty }
             let created = try await insert(reachable, kind: kind, day: day, deliverAfter: deliverAfter, on: connection)
+            // Each delivery carries its unit, so an operator of a district sees its own.
             let jobs = created.map {
-                NewJob(kind: Self.deliveryKind, argsJSON: #"{"notification":\#($0)}"#, queue: Self.queue,
-                       runAt: Date(timeIntervalSince1970: deliverAfter), maxAttempts: 25)
+                NewJob(kind: Self.deliveryKind, argsJSON: #"{"notification":\#($0.id)}"#, queue: Self.queue,
+                       runAt: Date(timeIntervalSince1970: deliverAfter), maxAttempts: 25, meta: ["unit": $0.unitCode])
             }
             if !jobs.isEmpty { _ = try await jobQueue.enqueue(batch: jobs, on: connection) }
             let followupsCreated = try await insertFollowups(followups, day: day, on: connection)
@@ -230,7 +231,7 @@ public struct ReminderPlanner: Sendable {
 
     /// The ids of the rows that are new.
     private func insert(_ candidates: [Candidate], kind: Kind, day: CalendarDate, deliverAfter: Double,
-                        on connection: PostgresConnection) async throws -> [Int64] {
+                        on connection: PostgresConnection) async throws -> [(id: Int64, unitCode: String)] {
         guard !candidates.isEmpty else { return [] }
         var binds = PostgresBindings()
         binds.append(candidates.map(\.key), context: .default)
@@ -242,10 +243,10 @@ public struct ReminderPlanner: Sendable {
         binds.append(candidates.map(\.text), context: .default)
         binds.append(day.iso)
         binds.append(deliverAfter)
-        var ids: [Int64] = []
+        var created: [(id: Int64, unitCode: String)] = []
         let rows = try await connection.query(PostgresQuery(unsafeSQL: PlannerSQL.insertNotifications, binds: binds), logger: logger)
-        for try await id in rows.decode(Int64.self) { ids.append(id) }
-        return ids.sorted()
+        for try await (id, unitCode) in rows.decode((Int64, String).self) { created.append((id, unitCode)) }
+        return created.sorted { $0.id < $1.id }
     }
 
     private func insertFollowups(_ followups: [(loan: Int64, dueOn: String, days: Int)], day: CalendarDate,

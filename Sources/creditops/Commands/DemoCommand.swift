@@ -15,10 +15,10 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             Starts a private PostgreSQL cluster in .creditops/postgres (created on first run, reused after),
             migrates it, seeds the demo data set the first time (one province, 9 districts, ~50,000
-            borrowers; see `creditops seed`), creates a district token and a staff token, and runs the
-            workers, the leader's duties and the API (127.0.0.1:8080 unless --http says otherwise) until
-            Ctrl-C. It prints the dashboard's address with the token. It prints the DATABASE_URL to use from another
-            terminal, e.g. to queue jobs with `creditops enqueue`.
+            borrowers; see `creditops seed`), and runs the workers, the leader's duties and the API
+            (127.0.0.1:8080 unless --http says otherwise) until Ctrl-C. It prints one-time sign-in links
+            (valid 15 minutes) to a district's dashboard and to /ops, a district viewer token for the API,
+            and the DATABASE_URL to use from another terminal, e.g. to queue jobs with `creditops enqueue`.
 
             Example:
               swift run creditops demo
@@ -51,9 +51,11 @@ struct DemoCommand: AsyncParsableCommand {
                 try await withDatabase(try DatabaseURL.configuration(url), logger: logger) { client in
                     try await SchemaMigrator(client: client, logger: logger).migrate()
                     try await seedOnFirstRun(client: client, logger: logger)
-                    let tokens = AccessTokens(client: client, logger: logger)
-                    let district = try await tokens.create(unitCode: Self.district, staff: false, name: "demo district")
-                    let staff = try await tokens.create(unitCode: Self.province, staff: true, name: "demo staff")
+                    let (_, district) = try await AccessTokens(client: client, logger: logger).create(
+                        unitCode: Self.district, role: .viewer, name: "demo district")
+                    let sessions = WebSessions(client: client, logger: logger)
+                    let districtLink = try await sessions.createLink(unitCode: Self.district, role: .viewer, name: "demo district link")
+                    let operatorLink = try await sessions.createLink(unitCode: Self.province, role: .operator, name: "demo operator link")
                     let registry = JobKinds.registry(client: client, logger: logger)
                     let api = try http.service(client: client, registry: registry, logger: logger)
                     let web = "http://\(host):\(port)"
@@ -61,8 +63,9 @@ struct DemoCommand: AsyncParsableCommand {
                     FileHandleWriter.write("""
 
                         CreditOps demo is running: workers, the leader's duties and the API in this process.
-                          Dashboard of a district:  \(web)/dashboard/\(Self.district)?token=\(district)
-                          Operations page (staff):  \(web)/ops?token=\(staff)
+                          Dashboard of a district:  \(web)/login/\(districtLink.code)
+                          Operations page:          \(web)/login/\(operatorLink.code)?next=/ops
+                          (one-time sign-in links, valid 15 minutes; more with `creditops tokens link`)
                           API:  curl -H 'Authorization: Bearer \(district)' \(web)/api/v1/units/\(Self.district)/summary
                         Today's reminders are planned now (then every day at 07:00) and printed below as the
                         log channel delivers them; figures are recomputed as records change.

@@ -51,7 +51,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         try await reportingErrors {
             var parsedRunAt: Date?
             if let runAt {
-                guard let parsed = ISO8601.parse(runAt) else {
+                guard let parsed = ISOTime.parse(runAt) else {
                     throw CLIError("--run-at '\(shown(runAt))' is not an ISO 8601 time such as 2026-12-01T07:00:00+07:00")
                 }
                 parsedRunAt = parsed
@@ -69,15 +69,5 @@ struct EnqueueCommand: AsyncParsableCommand {
             }
             print(json ? #"{"id":\#(id)}"# : "\(id)")
         }
-    }
-}
-
-enum ISO8601 {
-    /// Accepts `2026-12-01T07:00:00+07:00`, with or without fractional seconds, and `Z`; refuses
-    /// days the calendar lacks (Foundation would roll 2026-02-30 over to 2 March).
-    static func parse(_ text: String) -> Date? {
-        guard text.count <= 40, CalendarDate(iso: text.prefix(10)) != nil else { return nil }
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        return try? Date.ISO8601FormatStyle().parse(text)
     }
 }

@@ -36,7 +36,7 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if let now, ISO8601.parse(now) == nil {
+        if let now, ISOTime.parse(now) == nil {
             throw ValidationError("--now '\(shown(now))' is not an ISO 8601 time such as 2026-11-26T07:00:00+07:00")
         }
     }
@@ -44,7 +44,7 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let logger = logging.logger()
-            let moment = now.flatMap(ISO8601.parse) ?? Date()
+            let moment = now.flatMap(ISOTime.parse) ?? Date()
             let day = CalendarDate(unixTime: moment.timeIntervalSince1970)
             let kinds = which == .all ? ReminderPlanner.Kind.allCases : [ReminderPlanner.Kind(rawValue: which.rawValue)!]
             let reports = try await database.withClient(logger: logger.quieter()) { client in

@@ -3,6 +3,9 @@ import CreditWorkers
 import DashboardAPI
 import Foundation
 import Hummingbird
+import HummingbirdTLS
+import HummingbirdCore
+import NIOSSL
 import JobQueue
 import Logging
 import Metrics
@@ -10,10 +13,18 @@ import PostgresNIO
 import Prometheus
 import ServiceLifecycle
 
-/// Where the API listens: `--http`, else `CREDITOPS_HTTP`, else 127.0.0.1:8080.
+/// Where the API listens: `--http`, else `CREDITOPS_HTTP`, else 127.0.0.1:8080; and whether it
+/// speaks TLS itself (`--tls-cert`/`--tls-key`, else `CREDITOPS_TLS_CERT`/`CREDITOPS_TLS_KEY`).
 struct HTTPOptions: ParsableArguments {
     @Option(name: .customLong("http"), help: "host:port for the API and dashboards (default: $CREDITOPS_HTTP or 127.0.0.1:8080).")
     var address: String?
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve https (default: $CREDITOPS_TLS_CERT).")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (default: $CREDITOPS_TLS_KEY).")
+    var tlsKey: String?
+
+    /// A keep-alive connection with no request for this long is closed, so idle sockets cannot pile up.
+    static let idleTimeout = TimeAmount.seconds(30)
 
     func hostAndPort() throws -> (host: String, port: Int) {
         let text = address ?? ProcessInfo.processInfo.environment["CREDITOPS_HTTP"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:8080"
@@ -25,13 +36,48 @@ struct HTTPOptions: ParsableArguments {
         return (String(text[..<colon]), port)
     }
 
+    /// The certificate and key files, when TLS is asked for; both or neither.
+    func tlsFiles() throws -> (certificate: String, key: String)? {
+        let environment = ProcessInfo.processInfo.environment
+        let certificate = tlsCertificate ?? environment["CREDITOPS_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 }
+        let key = tlsKey ?? environment["CREDITOPS_TLS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (certificate, key) {
+        case (nil, nil): return nil
+        case let (certificate?, key?): return (certificate, key)
+        default: throw CLIError("TLS needs both a certificate (--tls-cert or CREDITOPS_TLS_CERT) and its key (--tls-key or CREDITOPS_TLS_KEY)")
+        }
+    }
+
     /// The API as a service, with the process's metrics exported on /metrics.
     func service(client: PostgresClient, registry: JobRegistry, logger: Logger) throws -> any Service {
         let (host, port) = try hostAndPort()
-        let server = DashboardServer(client: client, registry: registry, prometheus: Self.prometheus, logger: logger)
-        return Application(router: server.router(), configuration: .init(address: .hostname(host, port: port), serverName: "creditops"),
+        let tls = try tlsFiles()
+        let environment = ProcessInfo.processInfo.environment
+        let security = DashboardServer.Security(
+            secureCookies: tls != nil || PublicURL.isHTTPS,
+            metricsToken: environment["CREDITOPS_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+        let server = DashboardServer(client: client, registry: registry, prometheus: Self.prometheus, logger: logger, security: security)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: Self.idleTimeout))
+        let builder: HTTPServerBuilder
+        if let tls {
+            do {
+                let configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+                builder = try .tls(http1, tlsConfiguration: configuration)
+            } catch {
+                throw CLIError("cannot use the TLS certificate \(tls.certificate) and key \(tls.key): \(error)")
+            }
+        } else {
+            builder = http1
+        }
+        let scheme = tls == nil ? "http" : "https"
+        return Application(router: server.router(), server: builder,
+                           configuration: .init(address: .hostname(host, port: port), serverName: "creditops"),
                            onServerRunning: { channel in
-                               logger.notice("API listening", metadata: ["address": "\(channel.localAddress?.description ?? "\(host):\(port)")"])
+                               logger.notice("API listening", metadata: [
+                                   "address": "\(channel.localAddress?.description ?? "\(host):\(port)")", "scheme": "\(scheme)",
+                               ])
                            },
                            logger: logger)
     }

@@ -1,0 +1,139 @@
+import CreditWorkers
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Signing in from a browser: a one-time link (`creditops tokens link`), or a token pasted into a
+/// form; either starts a server-side session whose id is the cookie. Pages answer in Vietnamese,
+/// never with JSON.
+struct LoginRoutes {
+    let authenticator: Authenticator
+    let audit: AuditLog
+
+    func add(to router: Router<CreditOpsRequestContext>) {
+        router.get("login") { request, _ -> Response in
+            DashboardServer.html(LoginPage.form(next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))))
+        }
+        router.post("login") { request, context -> Response in
+            let fields = try await FormFields.read(request, crossSiteMessage: "sign-in forms from other sites are refused")
+            let next = Self.safeNext(fields["next"])
+            let token = (fields["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            do {
+                try authenticator.refuseIfLimited(context)
+            } catch let error as HTTPError {
+                return DashboardServer.html(LoginPage.form(next: next, error: error.body ?? "Thử lại sau."), status: .tooManyRequests)
+            }
+            guard !token.isEmpty, let scope = try await authenticator.scope(ofToken: token, context: context),
+                let (sessionID, _) = try await authenticator.sessions.signIn(token: token)
+            else {
+                await audit.record(.init(tokenID: nil, name: "", role: "", address: context.address), action: "sign-in", target: "token",
+                                   outcome: "refused: not a valid token")
+                return DashboardServer.html(
+                    LoginPage.form(next: next, error: "Mã truy cập không đúng, đã bị thu hồi hoặc đã hết hạn."), status: .unauthorized)
+            }
+            await audit.record(.init(scope, address: context.address), action: "sign-in", target: "token", outcome: "ok")
+            return signedIn(sessionID, location: next ?? "/dashboard/\(scope.unitCode)")
+        }
+        router.get("login/:code") { request, context -> Response in
+            try authenticator.refuseIfLimited(context)
+            let code = try context.decodedParameter("code")
+            switch try await authenticator.sessions.redeem(code: code) {
+            case .signedIn(let sessionID, let scope):
+                await audit.record(.init(scope, address: context.address), action: "sign-in", target: "link", outcome: "ok")
+                let next = Self.safeNext(request.uri.queryParameters["next"].map(String.init))
+                return signedIn(sessionID, location: next ?? "/dashboard/\(scope.unitCode)")
+            case .alreadyUsed:
+                return DashboardServer.html(LoginPage.linkRefused(LoginPage.alreadyUsed), status: .gone)
+            case .expired:
+                return DashboardServer.html(LoginPage.linkRefused(LoginPage.expired), status: .gone)
+            case .unknown:
+                authenticator.limiter.recordFailure(context.address)
+                return DashboardServer.html(LoginPage.linkRefused(LoginPage.unknown), status: .notFound)
+            }
+        }
+        router.get("logout") { request, context -> Response in
+            guard let principal = try? await authenticator.optionalPrincipal(of: request, context: context), let csrf = principal.csrf else {
+                return Response(status: .seeOther, headers: [.location: "/login"])
+            }
+            return DashboardServer.html(LoginPage.logout(csrf: csrf))
+        }
+        router.post("logout") { request, context -> Response in
+            let principal = try await authenticator.principal(of: request, context: context)
+            guard let sessionID = principal.sessionID, let csrf = principal.csrf else {
+                throw HTTPError(.badRequest, message: "only a browser session can sign out; a token is revoked with creditops tokens revoke")
+            }
+            _ = try await FormFields.read(request, csrf: csrf)
+            try await authenticator.sessions.end(sessionID: sessionID)
+            authenticator.forget(sessionID: sessionID)
+            await audit.record(.init(principal.scope, address: context.address), action: "sign-out", target: "session", outcome: "ok")
+            var response = Response(status: .seeOther, headers: [.location: "/login"])
+            response.setCookie(authenticator.expiredSessionCookie())
+            return response
+        }
+    }
+
+    private func signedIn(_ sessionID: String, location: String) -> Response {
+        var response = Response(status: .seeOther, headers: [.location: location])
+        response.setCookie(authenticator.sessionCookie(sessionID))
+        return response
+    }
+
+    /// Only a path of this site: never `//host` or `https://…`, which would make the sign-in page
+    /// an open redirect.
+    static func safeNext(_ next: String?) -> String? {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count <= 500 else { return nil }
+        return next
+    }
+
+    /// Where a page that needs a session sends a browser without one.
+    static func redirectToLogin(_ request: Request) -> Response {
+        let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+        let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"
+        return Response(status: .seeOther, headers: [.location: "/login?next=\(encoded)"])
+    }
+}
+
+/// The sign-in pages.
+enum LoginPage {
+    static let alreadyUsed = "Liên kết đăng nhập này đã được dùng. Mỗi liên kết chỉ dùng được một lần: xin cán bộ quản trị một liên kết mới, hoặc đăng nhập bằng mã truy cập."
+    static let expired = "Liên kết đăng nhập này đã hết hạn (mỗi liên kết có hiệu lực 15 phút): xin cán bộ quản trị một liên kết mới."
+    static let unknown = "Liên kết đăng nhập không hợp lệ: hãy kiểm tra lại địa chỉ, hoặc xin cán bộ quản trị một liên kết mới."
+
+    static func layout(_ title: String, _ body: String) -> String {
+        """
+        <!doctype html>
+        <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escapeHTML(title)) — CreditOps</title>
+        <style>
+        body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#fafafa;color:#212121}
+        main{max-width:32em;margin:48px auto;padding:24px;background:#fff;border:1px solid #ddd}
+        label{display:block;margin:12px 0 4px} input[type=password]{width:100%;padding:8px;box-sizing:border-box}
+        button{margin-top:16px;padding:8px 16px;cursor:pointer} .error{color:#b71c1c} a{color:#0d47a1}
+        </style></head><body><main>\(body)</main></body></html>
+        """
+    }
+
+    static func form(next: String?, error: String? = nil) -> String {
+        var body = "<h1>Đăng nhập</h1>"
+        if let error { body += "<p class=\"error\" role=\"alert\">\(escapeHTML(error))</p>" }
+        body += """
+            <p>Mở liên kết đăng nhập được gửi cho bạn, hoặc dán mã truy cập (bắt đầu bằng <code>co_</code>).</p>
+            <form method="post" action="/login">
+            <label for="token">Mã truy cập</label><input id="token" name="token" type="password" autocomplete="off" required>
+            <input type="hidden" name="next" value="\(escapeHTML(next ?? ""))">
+            <button type="submit">Đăng nhập</button></form>
+            """
+        return layout("Đăng nhập", body)
+    }
+
+    static func linkRefused(_ message: String) -> String {
+        layout("Không đăng nhập được", "<h1>Không đăng nhập được</h1><p class=\"error\" role=\"alert\">\(escapeHTML(message))</p><p><a href=\"/login\">Đăng nhập bằng mã truy cập</a></p>")
+    }
+
+    static func logout(csrf: String) -> String {
+        layout("Đăng xuất", """
+            <h1>Đăng xuất</h1><form method="post" action="/logout"><input type="hidden" name="csrf" value="\(csrf)">
+            <button type="submit">Đăng xuất khỏi CreditOps</button></form>
+            """)
+    }
+}

@@ -1,0 +1,27 @@
+import HTTPTypes
+import Hummingbird
+
+/// Headers on every response, errors included: no scripts, styles or frames from elsewhere, no
+/// sniffing, no referrer leaking a path, and nothing that needs a token or a session kept in a
+/// cache. Only the public probes may be cached.
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var contentSecurityPolicy: String {
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    }
+    static var publicPaths: Set<String> { ["/healthz", "/readyz", "/openapi.json"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        }
+        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        if !Self.publicPaths.contains(request.uri.path) { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+}
