@@ -28,15 +28,30 @@ public protocol NotificationChannel: Sendable {
 }
 
 /// The default channel: one line per notification on stdout (the outbox keeps the rest), so a
-/// demo or a first installation shows reminders arriving without any gateway.
+/// demo or a first installation shows reminders arriving without any gateway. Logs are read by
+/// more people than the recipients' data is meant for: unless asked, a line names no one and
+/// shows a phone number masked (`09xx…x12`).
 public struct LogChannel: NotificationChannel {
     public var name: String { "log" }
+    /// Print names and whole phone numbers (`--log-recipients`).
+    public let showRecipients: Bool
 
-    public init() {}
+    public init(showRecipients: Bool = false) {
+        self.showRecipients = showRecipients
+    }
+
+    /// The first two and the last two characters, the rest hidden: enough to tell two numbers apart.
+    public static func maskedPhone(_ phone: String) -> String {
+        let characters = Array(phone.trimmingCharacters(in: .whitespaces))
+        guard characters.count > 4 else { return String(repeating: "x", count: characters.count) }
+        return String(characters.prefix(2)) + "xx…x" + String(characters.suffix(2))
+    }
 
     public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {
-        let line = "[nhắc nhở #\(notification.id)] \(notification.kind) → \(notification.recipientName) (\(notification.recipientPhone)), "
-            + "\(notification.unitCode): \(notification.text)\n"
+        let recipient = showRecipients
+            ? "\(notification.recipientName) (\(notification.recipientPhone))"
+            : Self.maskedPhone(notification.recipientPhone)
+        let line = "[nhắc nhở #\(notification.id)] \(notification.kind) → \(recipient), \(notification.unitCode): \(notification.text)\n"
         // Unbuffered: whoever reads our output sees each reminder as it is delivered.
         FileHandle.standardOutput.write(Data(line.utf8))
         return .sent

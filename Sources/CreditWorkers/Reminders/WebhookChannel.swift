@@ -39,8 +39,15 @@ public struct WebhookConfiguration: Sendable {
     /// is set (the log channel is used).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(WebhookConfigurationError) -> WebhookConfiguration? {
         guard let url = environment["CREDITOPS_WEBHOOK_URL"], !url.isEmpty else { return nil }
-        guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme ?? ""), components.host != nil else {
+        guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme ?? ""), let host = components.host,
+            !host.isEmpty
+        else {
             throw WebhookConfigurationError("CREDITOPS_WEBHOOK_URL '\(url)' is not an http(s) URL")
+        }
+        // Reminders carry names and phone numbers: in clear text only to this machine.
+        guard components.scheme == "https" || isLoopback(host) else {
+            throw WebhookConfigurationError(
+                "CREDITOPS_WEBHOOK_URL '\(url)': http:// is allowed only to this machine (127.0.0.1, ::1, localhost); use https:// for \(host)")
         }
         guard let secret = environment["CREDITOPS_WEBHOOK_SECRET"], !secret.isEmpty else {
             throw WebhookConfigurationError("CREDITOPS_WEBHOOK_SECRET must be set with CREDITOPS_WEBHOOK_URL: the gateway checks each body's signature with it")
@@ -63,15 +70,24 @@ public struct WebhookConfiguration: Sendable {
     }
 }
 
+/// 127.0.0.0/8, ::1 and localhost.
+func isLoopback(_ host: String) -> Bool {
+    let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+    if bare == "localhost" || bare == "::1" { return true }
+    let parts = bare.split(separator: ".", omittingEmptySubsequences: false)
+    return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+}
+
 public struct WebhookConfigurationError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
 }
 
-/// Posts each notification as JSON, signed with HMAC-SHA256 of the body
-/// (`X-CreditOps-Signature: sha256=HEX`), with its idempotency key in `Idempotency-Key` so that a
-/// repeat of a request that was in flight when a worker died is sent once by the gateway.
-/// 2xx: sent; 408, 429 and 5xx, a time-out or no connection: retried; other 4xx: failed.
+/// Posts each notification as JSON, signed with a time (`X-CreditOps-Signature: t=UNIX,v1=HEX`,
+/// see ``WebhookSignature``), with its idempotency key in `Idempotency-Key` so that a repeat of a
+/// request that was in flight when a worker died is sent once by the gateway.
+/// 2xx: sent; 408, 429 and 5xx, a time-out or no connection: retried; a redirect and other 4xx:
+/// failed (a redirect is never followed: the body would go where nobody configured it to).
 public struct WebhookChannel: NotificationChannel {
     public let configuration: WebhookConfiguration
     public var name: String { "webhook" }
@@ -92,11 +108,9 @@ public struct WebhookChannel: NotificationChannel {
         var planned_for: String
     }
 
-    /// `sha256=` and the lowercase hex HMAC-SHA256 of `body` with `secret`.
-    public static func signature(of body: Data, secret: String) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
-        return "sha256=" + code.map { String(format: "%02x", $0) }.joined()
-    }
+    /// One client for every delivery, which follows no redirect.
+    static let httpClient = HTTPClient(
+        eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
 
     public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {
         let body: Data
@@ -115,16 +129,21 @@ public struct WebhookChannel: NotificationChannel {
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         request.headers.add(name: "User-Agent", value: "creditops")
         request.headers.add(name: "Idempotency-Key", value: notification.idempotencyKey)
-        request.headers.add(name: "X-CreditOps-Signature", value: Self.signature(of: body, secret: configuration.secret))
+        request.headers.add(
+            name: "X-CreditOps-Signature",
+            value: WebhookSignature.header(body: body, secret: configuration.secret, time: Int64(Date().timeIntervalSince1970)))
         request.body = .bytes(ByteBuffer(bytes: body))
         let timeout = TimeAmount.milliseconds(Int64(configuration.timeout.seconds * 1000))
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            let response = try await Self.httpClient.execute(request, timeout: timeout)
             let answer = try await response.body.collect(upTo: 64 * 1024)
             let text = String(buffer: answer).trimmingCharacters(in: .whitespacesAndNewlines)
             let detail = "HTTP \(response.status.code)" + (text.isEmpty ? "" : ": \(text.prefix(1000))")
             switch response.status.code {
             case 200..<300: return .sent
+            case 300..<400:
+                let location = response.headers.first(name: "Location") ?? "no Location"
+                return .failed("HTTP \(response.status.code) redirect to \(location.prefix(300)): redirects are not followed; fix CREDITOPS_WEBHOOK_URL")
             case 408, 429: return .retry(detail)
             case 400..<500: return .failed(detail)
             default: return .retry(detail)

@@ -65,7 +65,9 @@ struct EnqueueCommand: AsyncParsableCommand {
                 let job = NewJob(
                     kind: kind, argsJSON: args, queue: queue ?? defaults?.queue ?? "default", priority: priority,
                     runAt: runDate, uniqueKey: uniqueKey, maxAttempts: maxAttempts ?? defaults?.maxAttempts ?? 20)
-                return try await JobQueue(client: client, registry: registry, logger: logger).enqueue(job)
+                let id = try await JobQueue(client: client, registry: registry, logger: logger).enqueue(job)
+                await AuditLog(client: client, logger: logger).record(.commandLine, action: "job.enqueue", target: "job \(id) (\(kind))", outcome: "ok")
+                return id
             }
             print(json ? #"{"id":\#(id)}"# : "\(id)")
         }

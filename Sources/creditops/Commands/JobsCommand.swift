@@ -91,7 +91,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                try await withQueue(database, logging) { try await $0.retry(jobID: id) }
+                try await withQueue(database, logging, audit: ("job.retry", "job \(id)")) { try await $0.retry(jobID: id) }
                 print("Job \(id) is available to run again.")
             }
         }
@@ -108,7 +108,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let previous = try await withQueue(database, logging) { try await $0.cancel(jobID: id) }
+                let previous = try await withQueue(database, logging, audit: ("job.cancel", "job \(id)")) { try await $0.cancel(jobID: id) }
                 print("Job \(id) cancelled (was \(previous.rawValue)).")
             }
         }
@@ -135,12 +135,25 @@ struct JobsCommand: AsyncParsableCommand {
 
 extension JobState: ExpressibleByArgument {}
 
+/// Runs `body` with a queue on the configured database; with `audit`, a write recorded in the
+/// audit trail (action, target) as the command line's, with its outcome.
 func withQueue<T: Sendable>(
-    _ database: DatabaseOptions, _ logging: LoggingOptions, _ body: @Sendable (JobQueue) async throws -> T
+    _ database: DatabaseOptions, _ logging: LoggingOptions, audit: (action: String, target: String)? = nil,
+    _ body: @Sendable (JobQueue) async throws -> T
 ) async throws -> T {
     let logger = logging.logger()
     return try await database.withClient(logger: logger) { client in
-        try await body(JobQueue(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger))
+        let queue = JobQueue(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger)
+        guard let audit else { return try await body(queue) }
+        let trail = AuditLog(client: client, logger: logger)
+        do {
+            let result = try await body(queue)
+            await trail.record(.commandLine, action: audit.action, target: audit.target, outcome: "ok")
+            return result
+        } catch {
+            await trail.record(.commandLine, action: audit.action, target: audit.target, outcome: "refused: \(error)")
+            throw error
+        }
     }
 }
 

@@ -37,7 +37,7 @@ struct QueuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                try await withQueue(database, logging) { try await $0.pause(queue: queue) }
+                try await withQueue(database, logging, audit: ("queue.pause", "queue \(queue)")) { try await $0.pause(queue: queue) }
                 print("Queue \(queue) paused.")
             }
         }
@@ -54,7 +54,7 @@ struct QueuesCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                try await withQueue(database, logging) { try await $0.resume(queue: queue) }
+                try await withQueue(database, logging, audit: ("queue.resume", "queue \(queue)")) { try await $0.resume(queue: queue) }
                 print("Queue \(queue) resumed.")
             }
         }

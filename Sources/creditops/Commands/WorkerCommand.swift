@@ -65,6 +65,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("plan-cron"), help: "When the reminder planners run, as cron in Asia/Ho_Chi_Minh.")
     var planCron: String = "0 7 * * *"
 
+    @Flag(name: .customLong("log-recipients"), help: "The log channel prints recipients' names and whole phone numbers (masked by default).")
+    var logRecipients = false
+
     @Option(name: .customLong("prune-after-seconds"), help: "Keep completed and cancelled jobs this long (discarded: ten times as long, at least 30 days).")
     var pruneAfterSeconds: Double = 3 * 86_400
 
@@ -95,7 +98,7 @@ struct WorkerOptions: ParsableArguments {
     func services(client: PostgresClient, logger: Logger) throws -> [any Service] {
         let webhook = try webhookConfiguration(logger: logger)
         let registry = JobKinds.registry(
-            client: client, logger: logger, channel: webhook.map(WebhookChannel.init) ?? LogChannel(),
+            client: client, logger: logger, channel: webhook.map(WebhookChannel.init) ?? LogChannel(showRecipients: logRecipients),
             deliveryRetry: webhook?.retryPolicy ?? DeliveryJobs.defaultRetryPolicy,
             deliveryTimeout: webhook?.attemptTimeout ?? DeliveryJobs.defaultTimeout)
         let workerConfiguration = configuration()
