@@ -4,6 +4,7 @@ import CreditWorkers
 import Foundation
 import JobQueue
 import PostgresNIO
+import Synchronization
 import TestSupport
 import Testing
 
@@ -56,9 +57,20 @@ import Testing
             }
             #expect(delivered)
             #expect(sink.requests.count == planned)
+            let now = Int64(Date().timeIntervalSince1970)
             for request in sink.requests {
-                let code = HMAC<SHA256>.authenticationCode(for: request.body, using: SymmetricKey(data: Data(Self.secret.utf8)))
-                #expect(request.signature == "sha256=" + code.map { String(format: "%02x", $0) }.joined())
+                // Checked as a receiver would, by hand: t=UNIX,v1=HMAC-SHA256("{t}.{body}").
+                let fields = Dictionary(uniqueKeysWithValues: request.signature.split(separator: ",").map {
+                    let pair = $0.split(separator: "=", maxSplits: 1)
+                    return (String(pair[0]), pair.count > 1 ? String(pair[1]) : "")
+                })
+                #expect(fields.keys.sorted() == ["t", "v1"], "\(request.signature)")
+                let time = Int64(fields["t"] ?? "") ?? 0
+                #expect(abs(now - time) < 300, "the signed time is when it was sent")
+                let code = HMAC<SHA256>.authenticationCode(
+                    for: Data("\(time).".utf8) + request.body, using: SymmetricKey(data: Data(Self.secret.utf8)))
+                #expect(fields["v1"] == code.map { String(format: "%02x", $0) }.joined())
+                #expect(WebhookSignature.verify(header: request.signature, body: request.body, secret: Self.secret, now: now))
                 let body = try JSONSerialization.jsonObject(with: request.body) as? [String: Any]
                 #expect(body?["idempotency_key"] as? String == request.idempotencyKey)
                 #expect(body?["kind"] as? String == "overdue_followup")
@@ -66,8 +78,14 @@ import Testing
                 #expect((body?["unit_code"] as? String)?.hasPrefix("TQ-YS") == true)
                 #expect((body?["text"] as? String)?.contains("quá hạn") == true)
             }
-            let wrong = HMAC<SHA256>.authenticationCode(for: sink.requests[0].body, using: SymmetricKey(data: Data("another".utf8)))
-            #expect(sink.requests[0].signature != "sha256=" + wrong.map { String(format: "%02x", $0) }.joined())
+            // A receiver refuses: another secret, a changed body, an old or a future time, a missing part.
+            let first = sink.requests[0]
+            #expect(!WebhookSignature.verify(header: first.signature, body: first.body, secret: "another", now: now))
+            #expect(!WebhookSignature.verify(header: first.signature, body: first.body + Data(" ".utf8), secret: Self.secret, now: now))
+            #expect(!WebhookSignature.verify(header: first.signature, body: first.body, secret: Self.secret, now: now + 3600))
+            #expect(!WebhookSignature.verify(header: first.signature, body: first.body, secret: Self.secret, now: now - 3600))
+            #expect(!WebhookSignature.verify(header: "v1=" + (first.signature.split(separator: "v1=").last ?? ""), body: first.body,
+                                             secret: Self.secret, now: now))
         }
     }
 
@@ -105,6 +123,42 @@ import Testing
             let jobs = try await client.query("SELECT count(*) FROM jobs WHERE kind = 'notifications.deliver' AND state = 'discarded'",
                                               logger: ImportFixtures.logger)
             for try await discarded in jobs.decode(Int.self) { #expect(discarded == planned) }
+        }
+    }
+
+    @Test func aRedirectIsNeverFollowedAndFailsNamingWhereItPointed() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let planned = try await Self.planOverdue(client)
+            // Pointing back at the sink itself: a followed redirect would show as a second request.
+            let target = Mutex("")
+            let sink = WebhookSink { _, _ in .init(status: 302, location: target.withLock { $0 }) }
+            let settled = try await sink.run { url in
+                target.withLock { $0 = url + "?followed=1" }
+                return try await Self.deliver(client, url: url) { try await Self.states(client)["failed"] == planned }
+            }
+            #expect(settled)
+            #expect(try await Self.states(client)["sent"] == nil)
+            #expect(sink.countsByKey.count == planned)
+            #expect(sink.countsByKey.values.allSatisfy { $0 == 1 })
+            let rows = try await client.query("SELECT DISTINCT last_error FROM notifications", logger: ImportFixtures.logger)
+            for try await error in rows.decode(String.self) {
+                #expect(error.hasPrefix("HTTP 302 redirect to http://127.0.0.1:"))
+                #expect(error.contains("?followed=1"))
+            }
+        }
+    }
+
+    @Test func plainHTTPGoesOnlyToThisMachine() throws {
+        for url in ["http://127.0.0.1:9000/hook", "http://localhost/hook", "http://[::1]:9000/hook", "https://gateway.example.vn/hook"] {
+            #expect(throws: Never.self, "\(url)") {
+                _ = try WebhookConfiguration.fromEnvironment(["CREDITOPS_WEBHOOK_URL": url, "CREDITOPS_WEBHOOK_SECRET": "s"])
+            }
+        }
+        for url in ["http://gateway.example.vn/hook", "http://10.0.0.5/hook", "http://127.0.0.1.example.vn/hook"] {
+            let error = #expect(throws: WebhookConfigurationError.self, "\(url)") {
+                _ = try WebhookConfiguration.fromEnvironment(["CREDITOPS_WEBHOOK_URL": url, "CREDITOPS_WEBHOOK_SECRET": "s"])
+            }
+            #expect(error?.description.contains("use https://") == true)
         }
     }
 

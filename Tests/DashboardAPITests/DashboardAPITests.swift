@@ -16,14 +16,20 @@ import Testing
     static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     /// A province with districts D1 (communes C1, C2) and D2 (commune C3), figures computed, and
-    /// tokens: one for D1, one for D2, one staff token for the province.
+    /// tokens: viewers of D1 and D2, an operator of the province (the root), an operator and an
+    /// officer of D1, and a viewer of commune C1.
     struct Fixture: Sendable {
         var district: String
         var otherDistrict: String
         var staff: String
+        var districtOperator: String
+        var officer: String
+        var communeViewer: String
     }
 
-    static func withApp(_ body: @Sendable (any TestClientProtocol, Fixture, PostgresClient) async throws -> Void) async throws {
+    static func withApp(
+        security: DashboardServer.Security = .init(), _ body: @Sendable (any TestClientProtocol, Fixture, PostgresClient) async throws -> Void
+    ) async throws {
         try await TestDatabase.withDatabase { client, _ in
             let importer = Importer(client: client, logger: logger)
             let asOf = CalendarDate(unixTime: Date().timeIntervalSince1970)
@@ -43,11 +49,14 @@ import Testing
             _ = try await Aggregator(client: client, logger: logger, today: { asOf }).rebuild()
             let tokens = AccessTokens(client: client, logger: logger)
             let fixture = Fixture(
-                district: try await tokens.create(unitCode: "D1", staff: false, name: "D1"),
-                otherDistrict: try await tokens.create(unitCode: "D2", staff: false, name: "D2"),
-                staff: try await tokens.create(unitCode: "P", staff: true, name: "ops"))
+                district: try await tokens.create(unitCode: "D1", role: .viewer, name: "D1").token,
+                otherDistrict: try await tokens.create(unitCode: "D2", role: .viewer, name: "D2").token,
+                staff: try await tokens.create(unitCode: "P", role: .operator, name: "ops").token,
+                districtOperator: try await tokens.create(unitCode: "D1", role: .operator, name: "D1 ops").token,
+                officer: try await tokens.create(unitCode: "D1", role: .officer, name: "D1 officer").token,
+                communeViewer: try await tokens.create(unitCode: "C1", role: .viewer, name: "C1").token)
             let server = DashboardServer(client: client, registry: JobKinds.registry(client: client, logger: logger),
-                                         prometheus: PrometheusCollectorRegistry(), logger: logger)
+                                         prometheus: PrometheusCollectorRegistry(), logger: logger, security: security)
             let app = Application(router: server.router())
             try await app.test(.router) { testClient in
                 try await body(testClient, fixture, client)
@@ -64,7 +73,15 @@ import Testing
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == "ready\n")
             }
-            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                // The requests above were counted, by route.
+                let text = String(buffer: response.body)
+                #expect(text.contains("hb_requests"), "\(text.prefix(500))")
+                #expect(text.contains("/readyz"))
+            }
         }
     }
 
@@ -146,15 +163,22 @@ import Testing
         }
     }
 
-    @Test func theDashboardTradesTheTokenForAnHttpOnlyCookie() async throws {
+    @Test func theDashboardTradesTheTokenForASessionCookie() async throws {
         try await Self.withApp { client, fixture, _ in
             var cookie = ""
             try await client.execute(uri: "/dashboard/D1?token=\(fixture.district)", method: .get) { response in
                 #expect(response.status == .seeOther)
                 #expect(response.headers[.location] == "/dashboard/D1")
                 let setCookie = response.headers[.setCookie] ?? ""
-                #expect(setCookie.contains("HttpOnly"))
+                let attributes = Set(setCookie.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+                #expect(attributes.contains("httponly"))
+                // Lax: a link clicked in webmail or Zalo carries it; another site's POST does not.
+                #expect(attributes.contains("samesite=lax"))
+                #expect(!attributes.contains("secure"), "plain http: a Secure cookie would never come back")
                 cookie = String(setCookie.split(separator: ";")[0])
+                // The cookie holds a session id, never the token.
+                #expect(cookie.hasPrefix("creditops_session="))
+                #expect(!cookie.contains(fixture.district))
             }
             try await client.execute(uri: "/dashboard/D1", method: .get, headers: [.cookie: cookie]) { response in
                 #expect(response.status == .ok)
@@ -167,7 +191,21 @@ import Testing
                 #expect(!html.contains(fixture.district))
             }
             try await client.execute(uri: "/dashboard/D2", method: .get, headers: [.cookie: cookie]) { #expect($0.status == .forbidden) }
-            try await client.execute(uri: "/dashboard/D1?token=co_wrong", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/dashboard/D1?token=co_wrong", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body).contains("Mã truy cập"))
+            }
+        }
+    }
+
+    @Test func cookiesAreSecureBehindHTTPS() async throws {
+        try await Self.withApp(security: .init(secureCookies: true)) { client, fixture, _ in
+            try await client.execute(uri: "/dashboard/D1?token=\(fixture.district)", method: .get) { response in
+                let attributes = (response.headers[.setCookie] ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                #expect(attributes.contains("secure"))
+                #expect(attributes.contains("httponly"))
+                #expect(attributes.contains("samesite=lax"))
+            }
         }
     }
 }
@@ -192,31 +230,41 @@ import Testing
             try await client.execute(uri: "/ops/jobs/\(id)", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { response in
                 #expect(String(buffer: response.body).contains("Chạy lại"))
             }
+            // A browser session: its forms must carry the session's CSRF value.
+            var cookie = ""
+            try await client.execute(uri: "/ops?token=\(fixture.staff)", method: .get) { response in
+                cookie = String((response.headers[.setCookie] ?? "").split(separator: ";")[0])
+            }
+            let session: HTTPFields = [.cookie: cookie]
+            let sessionID = String(cookie.split(separator: "=", maxSplits: 1).last ?? "")
+            try await client.execute(uri: "/ops", method: .get, headers: session) { response in
+                #expect(String(buffer: response.body).contains(WebSessions.csrfToken(forSession: sessionID)))
+            }
             // Without the page's CSRF value, nothing happens.
             try await client.execute(uri: "/ops/jobs/\(id)/retry", method: .post,
-                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     headers: session.merging([.contentType: "application/x-www-form-urlencoded"]),
                                      body: ByteBuffer(string: "csrf=forged")) { #expect($0.status == .forbidden) }
             #expect(try await queue.job(id: id).state == .discarded)
-            let csrf = AccessTokens.csrfToken(for: fixture.staff)
+            let csrf = WebSessions.csrfToken(forSession: sessionID)
             try await client.execute(uri: "/ops/jobs/\(id)/retry", method: .post,
-                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     headers: session.merging([.contentType: "application/x-www-form-urlencoded"]),
                                      body: ByteBuffer(string: "csrf=\(csrf)")) { response in
                 #expect(response.status == .seeOther)
                 #expect(response.headers[.location] == "/ops/jobs/\(id)")
             }
             #expect(try await queue.job(id: id).state == .available)
             try await client.execute(uri: "/ops/queues/default/pause", method: .post,
-                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     headers: session.merging([.contentType: "application/x-www-form-urlencoded"]),
                                      body: ByteBuffer(string: "csrf=\(csrf)")) { #expect($0.status == .seeOther) }
             #expect(try await queue.stats().first { $0.queue == "default" }?.paused == true)
             try await client.execute(uri: "/ops/jobs", method: .post,
-                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     headers: session.merging([.contentType: "application/x-www-form-urlencoded"]),
                                      body: ByteBuffer(string: "csrf=\(csrf)&kind=sleep&args=%7B%22milliseconds%22%3A+5%7D&queue=")) { response in
                 #expect(response.status == .seeOther)
                 #expect(response.headers[.location]?.hasPrefix("/ops/jobs/") == true)
             }
             try await client.execute(uri: "/ops/jobs", method: .post,
-                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     headers: session.merging([.contentType: "application/x-www-form-urlencoded"]),
                                      body: ByteBuffer(string: "csrf=\(csrf)&kind=sleep&args=%7B%7D")) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("milliseconds"))
@@ -264,7 +312,7 @@ extension HTTPFields {
                         if response.status.code < 400 || response.status.code >= 500 { failures.append("POST \(path.prefix(80)): \(response.status.code)") }
                     }
                 }
-                let csrf = AccessTokens.csrfToken(for: fixture.staff)
+                let csrf = "bearer requests need none"
                 let forms = ["csrf=\(csrf)&kind=\(value)&args=%7B%7D", "csrf=\(csrf)&kind=sleep&args=\(value)",
                              "csrf=\(csrf)&kind=noop&queue=\(value)", "csrf=\(value)&kind=noop"]
                 for form in forms {
@@ -290,8 +338,11 @@ extension HTTPFields {
 
     static func snapshot(_ client: PostgresClient) async throws -> [String] {
         var rows: [String] = []
-        for table in ["units", "points", "groups", "borrowers", "loans", "api_tokens", "job_queues"] {
-            let sql = "SELECT '\(table): ' || coalesce(string_agg(t::text, '|' ORDER BY t::text), '') FROM \(table) t"
+        // `last_used_at` changes with every use, by design; everything else of a token must not.
+        let tables = ["units", "points", "groups", "borrowers", "loans", "job_queues",
+                      "(SELECT id, token_hash, name, unit_id, role, created_at, expires_at, revoked_at FROM api_tokens) AS api_tokens"]
+        for table in tables {
+            let sql = "SELECT '\(table.suffix(12)): ' || coalesce(string_agg(t::text, '|' ORDER BY t::text), '') FROM \(table) t"
             for try await text in try await client.query(PostgresQuery(unsafeSQL: sql), logger: DashboardAPITests.logger).decode(String.self) {
                 rows.append(text)
             }

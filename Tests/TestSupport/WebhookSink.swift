@@ -18,16 +18,18 @@ public final class WebhookSink: Sendable {
         public var status: Int
     }
 
-    /// How to answer one request: status, body, and a delay before answering.
+    /// How to answer one request: status, body, a delay before answering, and a `Location`.
     public struct Answer: Sendable {
         public var status: Int
         public var body: String
         public var delay: Duration
+        public var location: String?
 
-        public init(status: Int = 200, body: String = "", delay: Duration = .zero) {
+        public init(status: Int = 200, body: String = "", delay: Duration = .zero, location: String? = nil) {
             self.status = status
             self.body = body
             self.delay = delay
+            self.location = location
         }
     }
 
@@ -85,7 +87,9 @@ public final class WebhookSink: Sendable {
                 return answer
             }
             if answer.delay > .zero { try? await Task.sleep(for: answer.delay) }
-            return Response(status: .init(code: answer.status), body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+            var headers = HTTPFields()
+            if let location = answer.location { headers[.location] = location }
+            return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
         let (bound, announce) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
