@@ -21,7 +21,9 @@ struct JobsPage: Codable, Sendable, ResponseEncodable {
         }
         for (name, keyPath) in [("queue", \JobFilter.queue), ("kind", \JobFilter.kind)] {
             if let value = query[Substring(name)].map(String.init) {
-                guard !value.isEmpty, value.count <= 128 else { throw HTTPError(.badRequest, message: "\(name): expected 1 to 128 characters") }
+                guard !value.isEmpty, value.count <= 128, !value.contains("\u{0}") else {
+                    throw HTTPError(.badRequest, message: "\(name): expected 1 to 128 characters, no NUL")
+                }
                 filter[keyPath: keyPath] = value
             }
         }

@@ -20,8 +20,10 @@ public struct CreditOpsRequestContext: RequestContext, RemoteAddressRequestConte
     func decodedParameter(_ name: String) throws -> String {
         let raw = try parameters.require(name)
         guard let decoded = raw.removingPercentEncoding else {
-            throw HTTPError(.badRequest, message: "\(name): not valid percent-encoding")
+            throw HTTPError(.badRequest, message: "\(name): not valid percent-encoding or UTF-8")
         }
+        // PostgreSQL text cannot hold NUL: refused here with a reason, not by the driver as a 500.
+        guard !decoded.contains("\u{0}") else { throw HTTPError(.badRequest, message: "\(name): contains a NUL byte") }
         return decoded
     }
 }
