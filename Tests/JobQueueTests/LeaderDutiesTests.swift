@@ -62,18 +62,19 @@ import Testing
         try await TestDatabase.withDatabase { client, _ in
             let queue = JobQueue(client: client, registry: JobRegistry(), logger: silentLogger)
             try await queue.enqueue(batch: (0..<2_700).map { _ in NewJob(kind: "noop") })
-            // 2,500 finished 10 s ago (past a 5 s retention): 125 full batches of 20, more than
-            // the 100 batches a round was once capped at.
+            // 2,500 finished 2 hours ago (past a 1 hour retention): 125 full batches of 20, more than
+            // the 100 batches a round was once capped at. Hours, not seconds, so that no stall of a
+            // loaded machine between these statements can move a job across the line.
             try await client.query("""
                 UPDATE jobs SET state = CASE WHEN id % 5 = 0 THEN 'cancelled' ELSE 'completed' END::job_state,
-                                finalized_at = now() - interval '10 seconds'
+                                finalized_at = now() - interval '2 hours'
                 WHERE id <= (SELECT min(id) + 2499 FROM jobs)
                 """, logger: silentLogger)
             let kept = try await client.query("""
                 WITH rest AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM jobs WHERE state = 'available')
                 UPDATE jobs SET state = CASE WHEN rest.n <= 100 THEN 'completed' WHEN rest.n <= 150 THEN 'discarded' ELSE 'available' END::job_state,
-                                finalized_at = CASE WHEN rest.n <= 100 THEN now() - interval '2 seconds'
-                                                    WHEN rest.n <= 150 THEN now() - interval '10 seconds' END
+                                finalized_at = CASE WHEN rest.n <= 100 THEN now() - interval '1 minute'
+                                                    WHEN rest.n <= 150 THEN now() - interval '2 hours' END
                 FROM rest WHERE jobs.id = rest.id
                 RETURNING jobs.id
                 """, logger: silentLogger)
@@ -82,10 +83,10 @@ import Testing
             #expect(keptIDs.count == 200)
 
             let pruner = JobPruner(
-                client: client, configuration: .init(completedRetention: .seconds(5), batchSize: 20, interval: .seconds(1)),
+                client: client, configuration: .init(completedRetention: .seconds(3600), batchSize: 20, interval: .seconds(1)),
                 logger: silentLogger)
             #expect(try await pruner.pruneOnce() == 2_500)
-            // Kept: completed 2 s ago (within retention), discarded 10 s ago (30 days' retention),
+            // Kept: completed a minute ago (within retention), discarded 2 hours ago (30 days' retention),
             // and everything not finished.
             let remaining = try await client.query("SELECT id FROM jobs", logger: silentLogger)
             var remainingIDs = Set<Int64>()
