@@ -100,4 +100,54 @@ import Testing
             #expect(await server.wait(timeout: .seconds(15)))
         }
     }
+
+    /// A sign-in link as people get it: in webmail or Zalo, a page of another site, clicked there.
+    /// The session cookie (SameSite=Lax) must come along on that navigation, so the click lands
+    /// on the dashboard; the link is then spent.
+    @Test func aSignInLinkClickedOnAnotherSiteLandsOnTheDashboardOnce() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let environment = ["DATABASE_URL": database.url]
+            let seeded = try await CreditOpsProcess.run(["seed", "--profile", "demo"], environment: environment, timeout: .seconds(120))
+            #expect(seeded.status == 0, "\(seeded.stderr)")
+            let port = Int.random(in: 40_000...50_000)
+            let base = "http://127.0.0.1:\(port)"
+            let made = try await CreditOpsProcess.run(["tokens", "link", "--unit", "T01-H01", "--base-url", base], environment: environment)
+            #expect(made.status == 0, "\(made.stderr)")
+            let link = made.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(link.hasPrefix("\(base)/login/"))
+            let server = try CreditOpsProcess.start(["serve", "--http", "127.0.0.1:\(port)", "--log-level", "warning"], environment: environment)
+            defer { server.kill(signal: SIGKILL) }
+            let ready = try await eventually(timeout: .seconds(30)) {
+                let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/readyz"), timeout: .seconds(2))
+                return response?.status == .ok
+            }
+            #expect(ready, "\(server.stderr())")
+
+            let page = #"<!doctype html><html><body><p>Thư mới</p><a id="go" href="\#(link)">Mở bảng điều khiển</a></body></html>"#
+            try await OtherSite.serving(page) { otherSite in
+                let browser = try await Browser.start()
+                do {
+                    try await browser.open(otherSite)
+                    try await browser.click("#go")
+                    let landed = try await eventually(timeout: .seconds(20)) { try await browser.currentURL() == "\(base)/dashboard/T01-H01" }
+                    let at = try await browser.currentURL()
+                    #expect(landed, "at \(at)")
+                    let dashboard = try await browser.source()
+                    #expect(dashboard.contains("Huyện đoàn"), "\(dashboard.prefix(500))")
+                    #expect(!dashboard.contains("bearer token is required"))
+                    // The second use of the same link: a page that says so, in Vietnamese.
+                    try await browser.open(link)
+                    #expect(try await browser.source().contains("Liên kết đăng nhập này đã được dùng"))
+                } catch {
+                    await browser.close()
+                    throw error
+                }
+                await browser.close()
+            }
+            let audit = try await CreditOpsProcess.run(["audit", "list", "--json"], environment: environment)
+            #expect(audit.stdout.contains(#""action" : "sign-in""#) && audit.stdout.contains(#""action" : "link.create""#), "\(audit.stdout.prefix(2000))")
+            server.kill(signal: SIGTERM)
+            #expect(await server.wait(timeout: .seconds(15)))
+        }
+    }
 }

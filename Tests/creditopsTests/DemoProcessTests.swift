@@ -24,10 +24,10 @@ import Testing
         let printed = try await eventually(timeout: .seconds(180)) { printedDashboard() != nil }
         let dashboard = printedDashboard()
         #expect(printed, "stdout: \(demo.stdout().suffix(2000)) stderr: \(demo.stderr().suffix(2000))")
-        guard let dashboard, let url = URL(string: dashboard), let token = URLComponents(url: url, resolvingAgainstBaseURL: false)?
-            .queryItems?.first(where: { $0.name == "token" })?.value
-        else { return }
-        #expect(dashboard.hasPrefix("http://127.0.0.1:\(port)/dashboard/"))
+        guard let dashboard else { return }
+        // A one-time sign-in link, not a token in the address.
+        #expect(dashboard.hasPrefix("http://127.0.0.1:\(port)/login/"))
+        #expect(!dashboard.contains("co_"))
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         do {
@@ -36,17 +36,22 @@ import Testing
                 return response?.status == .ok
             }
             #expect(ready)
-            // Opening the printed address: the token becomes a cookie, the page comes without it.
+            // Opening the printed link starts a session and leads to the district's dashboard.
             let first = try await client.execute(HTTPClientRequest(url: dashboard), timeout: .seconds(10))
             #expect(first.status == .seeOther)
+            let location = first.headers["Location"].first ?? ""
+            #expect(location.hasPrefix("/dashboard/"))
             let cookie = first.headers["Set-Cookie"].first?.split(separator: ";").first.map(String.init) ?? ""
-            #expect(cookie.contains(token))
-            var page = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(url.path)")
+            #expect(cookie.hasPrefix("creditops_session="))
+            var page = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(location)")
             page.headers.add(name: "Cookie", value: cookie)
             let response = try await client.execute(page, timeout: .seconds(10))
             #expect(response.status == .ok)
             let html = String(buffer: try await response.body.collect(upTo: 4 << 20))
             #expect(html.contains("Huyện đoàn"))
+            // The link worked once; opening it again says so.
+            let again = try await client.execute(HTTPClientRequest(url: dashboard), timeout: .seconds(10))
+            #expect(again.status == .gone)
         } catch {
             try await client.shutdown()
             throw error
