@@ -67,18 +67,16 @@ import Testing
         }
     }
 
-    /// Every request started 5 s or more after `moment` is refused, and one is seen refused.
+    /// A request sent within 5 s of `moment` is refused with 401, and so is every one after it.
+    /// Polled gently: each refusal counts toward the 30 a minute after which an address gets 429.
     static func expectRefusedWithinFiveSeconds(url: String, token: String, from moment: ContinuousClock.Instant) async throws {
-        var refusedSeen = false
-        let deadline = moment + .seconds(8)
-        while ContinuousClock.now < deadline {
-            let started = ContinuousClock.now
-            let status = await status(url, token: token)
-            if status == 401 { refusedSeen = true }
-            if started - moment >= .seconds(5) { #expect(status == 401, "a request \(started - moment) after revocation or expiry got \(status)") }
-            try await Task.sleep(for: .milliseconds(100))
+        var firstRefusal: Duration?
+        while firstRefusal == nil && ContinuousClock.now < moment + .seconds(10) {
+            let sent = ContinuousClock.now
+            if await status(url, token: token) == 401 { firstRefusal = sent - moment } else { try await Task.sleep(for: .milliseconds(250)) }
         }
-        #expect(refusedSeen)
+        #expect(firstRefusal.map { $0 <= .seconds(5) } == true, "first refused request sent \(String(describing: firstRefusal)) after")
+        for _ in 0..<3 { #expect(await status(url, token: token) == 401) }
     }
 
     @Test func servesHTTPSWithACertificateMadeNow() async throws {
