@@ -61,11 +61,10 @@ import Yams
 
     /// `systemd-analyze verify` on the units, with the binary and environment file paths pointed
     /// at this build (the rest of each unit is checked as shipped).
-    @Test func systemdUnitsVerify() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
-            print("systemd-analyze is not installed: the units were not verified")
-            return
-        }
+    /// Skipped, and shown as skipped, where systemd-analyze is missing; `.ci/run` installs it.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"),
+                   "systemd-analyze is not installed (Debian's systemd package): the units cannot be verified"))
+    func systemdUnitsVerify() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-units-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

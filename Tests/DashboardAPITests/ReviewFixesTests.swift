@@ -1,0 +1,77 @@
+import CreditWorkers
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JobQueue
+import PostgresNIO
+import Testing
+
+/// The bugs a review of the API and /ops found, each as a user meets it.
+@Suite struct ReviewFixesTests {
+    @Test func finishedJobsAnswer409AndOffersOnlyWhatCanBeDone() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let queue = JobQueue(client: database, registry: JobRegistry(), logger: DashboardAPITests.logger)
+            let id = try await queue.enqueue(NewJob(kind: "noop", runAt: Date().addingTimeInterval(3600)))
+            try await database.query("UPDATE jobs SET state = 'completed', finalized_at = now() WHERE id = \(id)", logger: DashboardAPITests.logger)
+            let staff = DashboardAPITests.bearer(fixture.staff)
+            for action in ["cancel", "retry"] {
+                try await client.execute(uri: "/api/v1/jobs/\(id)/\(action)", method: .post, headers: staff) { response in
+                    #expect(response.status == .conflict, "\(action)")
+                    #expect(String(buffer: response.body).contains("completed"), "\(action): \(String(buffer: response.body))")
+                }
+            }
+            // A completed job's page offers neither button; a scheduled one offers both.
+            try await client.execute(uri: "/ops/jobs/\(id)", method: .get, headers: staff) { response in
+                let html = String(buffer: response.body)
+                #expect(!html.contains("/retry\"") && !html.contains("/cancel\""))
+            }
+            let scheduled = try await queue.enqueue(NewJob(kind: "noop", runAt: Date().addingTimeInterval(3600)))
+            try await client.execute(uri: "/ops/jobs/\(scheduled)", method: .get, headers: staff) { response in
+                let html = String(buffer: response.body)
+                #expect(html.contains("/ops/jobs/\(scheduled)/retry\"") && html.contains("/ops/jobs/\(scheduled)/cancel\""))
+            }
+        }
+    }
+
+    @Test func aNonASCIIQueueNameIsABadRequest() async throws {
+        try await DashboardAPITests.withApp { client, fixture, _ in
+            try await client.execute(uri: "/ops/jobs", method: .post,
+                                     headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: ByteBuffer(string: "kind=noop&queue=h%C3%A0ng-%C4%91%E1%BB%A3i")) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("queue"))
+            }
+        }
+    }
+
+    @Test func pathParametersArePercentDecoded() async throws {
+        try await DashboardAPITests.withApp { client, fixture, _ in
+            // %44%31 is D1.
+            try await client.execute(uri: "/api/v1/units/%44%31/summary", method: .get, headers: DashboardAPITests.bearer(fixture.district)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains(#""unit" : "D1""#))
+            }
+        }
+    }
+
+    @Test func theNextPageLinkKeepsAFilterWithAmpersandsAndEquals() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let queue = JobQueue(client: database, registry: JobRegistry(), logger: DashboardAPITests.logger)
+            // 51 jobs of a kind whose name holds '&' and '=': more than one page of 50.
+            try await queue.enqueue(batch: (0..<51).map { _ in NewJob(kind: "a&b=c", runAt: Date().addingTimeInterval(3600)) })
+            var next = ""
+            try await client.execute(uri: "/ops?kind=a%26b%3Dc", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { response in
+                let html = String(buffer: response.body)
+                let link = html.firstMatch(of: /href="(\/ops\?before=[^"]*)">Trang sau/)
+                next = link.map { String($0.1).replacingOccurrences(of: "&amp;", with: "&") } ?? ""
+            }
+            #expect(next.contains("kind=a%26b%3Dc"), "\(next)")
+            try await client.execute(uri: next, method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { response in
+                // The second page holds the 51st job, filtered by the same kind.
+                let rows = String(buffer: response.body).matches(of: /<td>a&amp;b=c<\/td>/).count
+                #expect(rows == 1)
+            }
+        }
+    }
+}
