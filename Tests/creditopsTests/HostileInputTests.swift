@@ -31,6 +31,16 @@ import Testing
         ["aggregates", "rebuild", "--year", "-2026"], ["aggregates", "rebuild", "--year", overflow], ["aggregates", "show", sql],
         ["aggregates", "show", ""],
         ["tokens", "create", "--unit", sql], ["tokens", "create", "--unit", ""],
+        ["tokens", "create", "--unit", "T", "--role", "admin"], ["tokens", "create", "--unit", "T", "--expires-in", "0d"],
+        ["tokens", "create", "--unit", "T", "--expires-in", overflow + "d"], ["tokens", "create", "--unit", "T", "--expires-in", sql],
+        ["tokens", "create", "--unit", "T", "--name", huge], ["tokens", "create", "--unit", "T", "--staff", "--role", "officer"],
+        ["tokens", "revoke", "-1"], ["tokens", "revoke", overflow], ["tokens", "revoke", sql], ["tokens", "revoke", "999999"],
+        ["tokens", "list", "--json", sql],
+        ["tokens", "link", "--unit", sql], ["tokens", "link", "--unit", "T", "--role", huge], ["tokens", "link", "--unit", "T", "--base-url", sql],
+        ["tokens", "link", "--unit", "T", "--base-url", "javascript:alert(1)"],
+        ["audit", "list", "--since", sql], ["audit", "list", "--since", huge], ["audit", "list", "--since", "2026-02-30"],
+        ["audit", "list", "--limit", "0"], ["audit", "list", "--limit", overflow],
+        ["bench", "pruning", "--rate", "-1"], ["bench", "pruning", "--seconds", overflow],
         ["bench", "freshness", "--inserts", "-1"], ["bench", "reminders", "--month", "2026-13"],
     ]
 

@@ -1,5 +1,5 @@
-public import ArgumentParser
-public import CreditWorkers
+import ArgumentParser
+import CreditWorkers
 import Foundation
 
 struct TokensCommand: AsyncParsableCommand {
@@ -24,7 +24,7 @@ struct TokensCommand: AsyncParsableCommand {
         )
 
         @Option(help: "The unit's code.") var unit: String
-        @Option(help: "viewer, officer or operator.") var role: AccessRole?
+        @Option(help: "viewer, officer or operator (default: viewer).") var role: String?
         @Flag(help: "The same as --role operator (kept for older scripts).") var staff = false
         @Option(help: "Who the token is for.") var name = ""
         @Option(name: .customLong("expires-in"), help: "Lifetime: 90d (the default), 12h, 30m; at most 365d.") var expiresIn = "90d"
@@ -32,7 +32,9 @@ struct TokensCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
+            let role = try parsedRole(self.role)
             if staff, let role, role != .operator { throw ValidationError("--staff means --role operator, not --role \(role.rawValue)") }
+            guard name.count <= 200 else { throw ValidationError("--name must be at most 200 characters (got \(name.count))") }
             do {
                 _ = try AccessTokens.parseLifetime(expiresIn)
             } catch {
@@ -43,7 +45,7 @@ struct TokensCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let logger = logging.logger()
-                let role = role ?? (staff ? .operator : .viewer)
+                let role = try parsedRole(self.role) ?? (staff ? .operator : .viewer)
                 let lifetime = try AccessTokens.parseLifetime(expiresIn)
                 let (id, token) = try await database.withClient(logger: logger.quieter()) { client in
                     do {
@@ -136,17 +138,23 @@ struct TokensCommand: AsyncParsableCommand {
         )
 
         @Option(help: "The unit's code.") var unit: String
-        @Option(help: "viewer, officer or operator.") var role: AccessRole = .viewer
+        @Option(help: "viewer, officer or operator.") var role = "viewer"
         @Option(help: "Who the link is for.") var name = ""
         @Option(name: .customLong("base-url"), help: "The server's address as users reach it (default: $CREDITOPS_PUBLIC_URL, else http://$CREDITOPS_HTTP).")
         var baseURL: String?
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var logging: LoggingOptions
 
+        func validate() throws {
+            _ = try parsedRole(role)
+            guard name.count <= 200 else { throw ValidationError("--name must be at most 200 characters (got \(name.count))") }
+        }
+
         func run() async throws {
             try await reportingErrors {
                 let logger = logging.logger()
                 let base = try PublicURL.resolve(baseURL)
+                let role = try parsedRole(role) ?? .viewer
                 let (tokenID, code) = try await database.withClient(logger: logger.quieter()) { client in
                     do {
                         let link = try await WebSessions(client: client, logger: logger).createLink(
@@ -165,7 +173,14 @@ struct TokensCommand: AsyncParsableCommand {
     }
 }
 
-extension AccessRole: ExpressibleByArgument {}
+/// `--role`, refused with a short message that does not echo a huge value.
+func parsedRole(_ text: String?) throws -> AccessRole? {
+    guard let text else { return nil }
+    guard let role = AccessRole(rawValue: text) else {
+        throw ValidationError("--role '\(shown(text))' is not a role: viewer, officer or operator")
+    }
+    return role
+}
 
 /// The address users reach the server at, for links: `--base-url`, `CREDITOPS_PUBLIC_URL`, or
 /// the listening address.
