@@ -45,8 +45,12 @@ struct SummaryStatement: PostgresPreparedStatement {
             SELECT u.id, u.parent_id FROM units u JOIN target t ON t.id = u.id
             UNION ALL
             SELECT u.id, u.parent_id FROM units u JOIN up ON u.id = up.parent_id
+        ), visible AS (
+            SELECT EXISTS (SELECT 1 FROM up WHERE up.id = $2) AS yes
         ), subtree (id) AS (
-            SELECT id FROM target UNION ALL SELECT u.id FROM units u JOIN subtree s ON u.parent_id = s.id
+            -- Empty outside the token's units: a refused request costs no aggregate over them.
+            SELECT id FROM target WHERE (SELECT yes FROM visible)
+            UNION ALL SELECT u.id FROM units u JOIN subtree s ON u.parent_id = s.id
         ), months AS (
             SELECT date_trunc('month', $3::date)::date AS month
             UNION ALL SELECT (date_trunc('month', $3::date) + interval '1 month')::date
@@ -61,7 +65,7 @@ struct SummaryStatement: PostgresPreparedStatement {
         ), next_sessions AS (
             SELECT * FROM sessions WHERE session_on >= $3::date ORDER BY session_on, code LIMIT 10
         )
-        SELECT t.id, EXISTS (SELECT 1 FROM up WHERE up.id = $2), json_build_object(
+        SELECT t.id, (SELECT yes FROM visible), json_build_object(
             'unit', t.code, 'name', t.name, 'level', t.level,
             'openFollowups',
             (SELECT count(*) FROM followups f JOIN loans l ON l.id = f.loan_id JOIN borrowers b ON b.id = l.borrower_id
