@@ -33,20 +33,6 @@ struct OpsRoutes {
         return (principal, fields)
     }
 
-    private func audited<T: Sendable>(
-        _ principal: Authenticator.Principal, _ context: CreditOpsRequestContext, action: String, target: String, _ body: () async throws -> T
-    ) async throws -> T {
-        let actor = AuditLog.Actor(principal.scope, address: context.address)
-        do {
-            let result = try await body()
-            await audit.record(actor, action: action, target: target, outcome: "ok")
-            return result
-        } catch let error as HTTPError {
-            await audit.record(actor, action: action, target: target, outcome: "refused \(error.status.code): \(error.body ?? "")")
-            throw error
-        }
-    }
-
     func add(to router: Router<CreditOpsRequestContext>) {
         router.get("ops") { request, context -> Response in
             if let exchange = try await DashboardServer.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
@@ -70,7 +56,7 @@ struct OpsRoutes {
             let id = try DashboardServer.jobID(context)
             let action = try context.decodedParameter("action")
             guard ["retry", "cancel"].contains(action) else { throw HTTPError(.notFound, message: "unknown job action") }
-            return try await audited(principal, context, action: "job.\(action)", target: "job \(id)") {
+            return try await audit.recordingHTTP(principal, context, action: "job.\(action)", target: "job \(id)") {
                 try await JobActions(queue: queue, permissions: permissions).apply(action, to: id, scope: principal.scope)
                 return redirect("/ops/jobs/\(id)")
             }
@@ -80,7 +66,7 @@ struct OpsRoutes {
             let name = try context.decodedParameter("queue")
             let action = try context.decodedParameter("action")
             guard ["pause", "resume"].contains(action) else { throw HTTPError(.notFound, message: "unknown queue action") }
-            return try await audited(principal, context, action: "queue.\(action)", target: "queue \(name.prefix(128))") {
+            return try await audit.recordingHTTP(principal, context, action: "queue.\(action)", target: "queue \(name.prefix(128))") {
                 try Permissions.requireRootOperator(principal.scope, for: "pausing and resuming queues")
                 try await QueueActions(queue: queue, registry: registry).apply(action, to: name)
                 return redirect("/ops")
@@ -88,7 +74,7 @@ struct OpsRoutes {
         }
         router.post("ops/jobs") { request, context -> Response in
             let (principal, fields) = try await formPrincipal(request, context)
-            return try await audited(principal, context, action: "job.enqueue", target: "") {
+            return try await audit.recordingHTTP(principal, context, action: "job.enqueue", target: "") {
                 try Permissions.requireRootOperator(principal.scope, for: "enqueueing")
                 let kind = fields["kind"] ?? "", args = fields["args"].flatMap { $0.isEmpty ? nil : $0 } ?? "{}"
                 do {

@@ -33,7 +33,7 @@ struct QueueRoutes {
             let id = try DashboardServer.jobID(context)
             let action = try context.decodedParameter("action")
             guard ["retry", "cancel"].contains(action) else { throw HTTPError(.notFound, message: "unknown job action \(action.prefix(40)): retry or cancel") }
-            return try await audited(principal, context, action: "job.\(action)", target: "job \(id)") {
+            return try await audit.recordingHTTP(principal, context, action: "job.\(action)", target: "job \(id)") {
                 try Permissions.requireOperator(principal.scope)
                 try FormFields.requireCSRF(principal, request)
                 try await JobActions(queue: queue, permissions: permissions).apply(action, to: id, scope: principal.scope)
@@ -42,7 +42,7 @@ struct QueueRoutes {
         }
         api.post("jobs") { request, context -> Response in
             let principal = try await authenticator.principal(of: request, context: context)
-            return try await audited(principal, context, action: "job.enqueue", target: "") {
+            return try await audit.recordingHTTP(principal, context, action: "job.enqueue", target: "") {
                 try Permissions.requireRootOperator(principal.scope, for: "enqueueing")
                 try FormFields.requireCSRF(principal, request)
                 var request = request
@@ -63,7 +63,7 @@ struct QueueRoutes {
             let name = try context.decodedParameter("name")
             let action = try context.decodedParameter("action")
             guard ["pause", "resume"].contains(action) else { throw HTTPError(.notFound, message: "unknown queue action \(action.prefix(40)): pause or resume") }
-            return try await audited(principal, context, action: "queue.\(action)", target: "queue \(name.prefix(128))") {
+            return try await audit.recordingHTTP(principal, context, action: "queue.\(action)", target: "queue \(name.prefix(128))") {
                 try Permissions.requireRootOperator(principal.scope, for: "pausing and resuming queues")
                 try FormFields.requireCSRF(principal, request)
                 try await QueueActions(queue: queue, registry: registry).apply(action, to: name)
@@ -72,22 +72,6 @@ struct QueueRoutes {
                 }
                 return stats
             }
-        }
-    }
-
-    /// Runs a write and records it: "ok", or "refused: …" with the reason the caller gets.
-    private func audited<T: Sendable>(
-        _ principal: Authenticator.Principal, _ context: CreditOpsRequestContext, action: String, target: String,
-        _ body: () async throws -> T
-    ) async throws -> T {
-        let actor = AuditLog.Actor(principal.scope, address: context.address)
-        do {
-            let result = try await body()
-            await audit.record(actor, action: action, target: target, outcome: "ok")
-            return result
-        } catch let error as HTTPError {
-            await audit.record(actor, action: action, target: target, outcome: "refused \(error.status.code): \(error.body ?? "")")
-            throw error
         }
     }
 }
@@ -177,6 +161,19 @@ enum EnqueueRequest {
             job.uniqueKey = key
         }
         return job
+    }
+}
+
+extension AuditLog {
+    /// A write through HTTP, recorded under its principal; a refusal keeps its status and message.
+    func recordingHTTP<T: Sendable>(
+        _ principal: Authenticator.Principal, _ context: CreditOpsRequestContext, action: String, target: String,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        try await recording(.init(principal.scope, address: context.address), action: action, target: target, reason: { error in
+            guard let error = error as? HTTPError else { return ": \(error)" }
+            return " \(error.status.code): \(error.body ?? "")"
+        }, body)
     }
 }
 

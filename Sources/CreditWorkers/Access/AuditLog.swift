@@ -66,6 +66,22 @@ public struct AuditLog: Sendable {
         }
     }
 
+    /// Runs a write and records it: "ok", or "refused" and what `reason` makes of the error the
+    /// caller then gets.
+    public func recording<T: Sendable>(
+        _ actor: Actor, action: String, target: String,
+        reason: (any Error) -> String = { ": \($0)" }, _ body: () async throws -> T
+    ) async throws -> T {
+        do {
+            let result = try await body()
+            await record(actor, action: action, target: target, outcome: "ok")
+            return result
+        } catch {
+            await record(actor, action: action, target: target, outcome: "refused" + reason(error))
+            throw error
+        }
+    }
+
     /// The newest rows first, since a moment if given.
     public func list(since: Date? = nil, limit: Int = 200) async throws -> [Event] {
         let rows = try await client.query("""

@@ -21,6 +21,20 @@ enum BenchDatabase {
         return (try await postgres.start().url + "?sslmode=disable", postgres)
     }
 
+    /// Runs `body` with the URL of a fresh `creditops_bench` database on the server to measure
+    /// on, stopping a private server afterwards whatever happens.
+    static func with<T>(_ database: DatabaseOptions, logger: Logger, _ body: (String) async throws -> T) async throws -> T {
+        let (serverURL, embedded) = try await server(database, logger: logger)
+        do {
+            let result = try await body(try await prepare(serverURL: serverURL, logger: logger))
+            try await embedded?.stop()
+            return result
+        } catch {
+            try? await embedded?.stop()
+            throw error
+        }
+    }
+
     /// Creates `creditops_bench` on the server (dropping any old one), migrates it and returns its URL.
     static func prepare(serverURL: String, logger: Logger) async throws -> String {
         try await withDatabase(try DatabaseURL.configuration(serverURL), logger: logger) { client in

@@ -1,12 +1,10 @@
 import ArgumentParser
 import CreditWorkers
-import EmbeddedPostgres
 import Foundation
 import JobQueue
 import Logging
 import PostgresNIO
 import ServiceLifecycle
-import Synchronization
 
 /// How large the jobs table stays under steady load with pruning on: the figure that a timed test
 /// once asserted, and that depends on how fast the machine runs the worker.
@@ -67,15 +65,9 @@ struct PruningBenchCommand: AsyncParsableCommand {
         try await reportingErrors {
             var logger = logging.logger()
             logger.logLevel = max(logger.logLevel, .warning)
-            let (serverURL, embedded) = try await BenchDatabase.server(database, logger: logger)
-            do {
-                let benchURL = try await BenchDatabase.prepare(serverURL: serverURL, logger: logger)
+            try await BenchDatabase.with(database, logger: logger) { benchURL in
                 let report = try await measure(try DatabaseURL.configuration(benchURL), logger: logger)
                 if json { try printJSON(report) } else { printText(report) }
-                try await embedded?.stop()
-            } catch {
-                try? await embedded?.stop()
-                throw error
             }
         }
     }

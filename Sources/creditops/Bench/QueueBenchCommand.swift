@@ -1,6 +1,5 @@
 import ArgumentParser
 import CreditWorkers
-import EmbeddedPostgres
 import Foundation
 import JobQueue
 import Logging
@@ -48,9 +47,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
         try await reportingErrors {
             var logger = logging.logger()
             logger.logLevel = max(logger.logLevel, .warning)
-            let (serverURL, embedded) = try await BenchDatabase.server(database, logger: logger)
-            do {
-                let benchURL = try await BenchDatabase.prepare(serverURL: serverURL, logger: logger)
+            try await BenchDatabase.with(database, logger: logger) { benchURL in
                 let benchmark = QueueBenchmark(
                     configuration: try DatabaseURL.configuration(benchURL), jobs: jobs, concurrency: concurrency,
                     singleJobs: singleJobs, latencyJobs: latencyJobs, logger: logger)
@@ -61,10 +58,6 @@ struct QueueBenchCommand: AsyncParsableCommand {
                 }
                 let report = try await QueueBenchmark.Report(runs: runs, jobs: jobs, concurrency: concurrency, benchURL: benchURL, logger: logger)
                 if json { try printJSON(report) } else { report.printText() }
-                try await embedded?.stop()
-            } catch {
-                try? await embedded?.stop()
-                throw error
             }
         }
     }

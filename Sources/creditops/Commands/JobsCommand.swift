@@ -145,14 +145,8 @@ func withQueue<T: Sendable>(
     return try await database.withClient(logger: logger) { client in
         let queue = JobQueue(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger)
         guard let audit else { return try await body(queue) }
-        let trail = AuditLog(client: client, logger: logger)
-        do {
-            let result = try await body(queue)
-            await trail.record(.commandLine, action: audit.action, target: audit.target, outcome: "ok")
-            return result
-        } catch {
-            await trail.record(.commandLine, action: audit.action, target: audit.target, outcome: "refused: \(error)")
-            throw error
+        return try await AuditLog(client: client, logger: logger).recording(.commandLine, action: audit.action, target: audit.target) {
+            try await body(queue)
         }
     }
 }
