@@ -113,11 +113,15 @@ struct FollowupsCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let logger = logging.logger()
                 let updated = try await database.withClient(logger: logger.quieter()) { client in
-                    try await count(client, """
+                    let updated = try await count(client, """
                         UPDATE followups SET outcome = \(outcome.rawValue)::followup_outcome, promised_on = \(promisedOn)::date,
                                note = \(note), updated_at = now()
                         WHERE id = \(id) RETURNING 1
                         """, logger)
+                    await AuditLog(client: client, logger: logger).record(
+                        .commandLine, action: "followup.set", target: "follow-up \(id): \(outcome.rawValue)",
+                        outcome: updated == 1 ? "ok" : "refused: unknown follow-up")
+                    return updated
                 }
                 guard updated == 1 else { throw CLIError("unknown follow-up \(id)") }
                 print("Follow-up \(id): \(outcome.rawValue)\(promisedOn.map { " \($0)" } ?? "").")

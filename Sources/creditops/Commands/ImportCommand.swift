@@ -43,13 +43,16 @@ struct ImportCommand: AsyncParsableCommand {
             let bar = ProgressBar(label: file, show: !json)
             defer { bar.finish() }
             let summary = try await database.withClient(logger: logger.quieter()) { client in
-                try await Importer(client: client, logger: logger.quieter()).importFile(kind, path: file) { progress in
-                    switch progress {
-                    case .reading(let bytes, let total):
-                        // A bar is only worth drawing for files of more than a few thousand rows.
-                        if total > 256 * 1024 { bar.update(done: bytes, of: total) }
-                    case .checking: bar.phase("checking…")
-                    case .writing: bar.phase("writing…")
+                let audit = AuditLog(client: client, logger: logger)
+                return try await audit.recording(.commandLine, action: "import.\(kind.rawValue)", target: String(file.suffix(200))) {
+                    try await Importer(client: client, logger: logger.quieter()).importFile(kind, path: file) { progress in
+                        switch progress {
+                        case .reading(let bytes, let total):
+                            // A bar is only worth drawing for files of more than a few thousand rows.
+                            if total > 256 * 1024 { bar.update(done: bytes, of: total) }
+                        case .checking: bar.phase("checking…")
+                        case .writing: bar.phase("writing…")
+                        }
                     }
                 }
             }

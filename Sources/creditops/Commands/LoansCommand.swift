@@ -30,7 +30,11 @@ struct LoansCommand: AsyncParsableCommand {
                 let day = on.flatMap { CalendarDate(iso: $0) } ?? JobKinds.vietnamToday()
                 let logger = logging.logger()
                 let updated = try await database.withClient(logger: logger.quieter()) { client in
-                    try await count(client, "UPDATE loans SET use_checked_on = \(day.iso)::date WHERE code = \(loan) RETURNING 1", logger)
+                    let updated = try await count(client, "UPDATE loans SET use_checked_on = \(day.iso)::date WHERE code = \(loan) RETURNING 1", logger)
+                    await AuditLog(client: client, logger: logger).record(
+                        .commandLine, action: "loan.check", target: "loan \(loan.prefix(100)) on \(day.iso)",
+                        outcome: updated == 1 ? "ok" : "refused: unknown loan")
+                    return updated
                 }
                 guard updated == 1 else { throw CLIError("unknown loan \(shown(loan))") }
                 print("Loan \(loan): use checked on \(day.iso).")
@@ -55,7 +59,11 @@ struct LoansCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let logger = logging.logger()
                 let updated = try await database.withClient(logger: logger.quieter()) { client in
-                    try await count(client, "UPDATE loans SET status = \(status.rawValue)::loan_status WHERE code = \(loan) RETURNING 1", logger)
+                    let updated = try await count(client, "UPDATE loans SET status = \(status.rawValue)::loan_status WHERE code = \(loan) RETURNING 1", logger)
+                    await AuditLog(client: client, logger: logger).record(
+                        .commandLine, action: "loan.mark", target: "loan \(loan.prefix(100)): \(status.rawValue)",
+                        outcome: updated == 1 ? "ok" : "refused: unknown loan")
+                    return updated
                 }
                 guard updated == 1 else { throw CLIError("unknown loan \(shown(loan))") }
                 print("Loan \(loan): \(status.rawValue).")
