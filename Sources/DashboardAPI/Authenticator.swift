@@ -52,7 +52,9 @@ final class Authenticator: Sendable {
         throw HTTPError(.unauthorized, message: "a bearer token is required (Authorization: Bearer …), or sign in at /login")
     }
 
-    /// The principal, nil when the request carries no credentials at all; a 401 for wrong ones.
+    /// The principal, nil when the request carries no credentials or only the cookie of a session
+    /// that ended (idle, signed out, its token revoked: the browser should sign in again; a random
+    /// 256-bit id cannot be guessed, so it counts as no failure); a 401 for a wrong token.
     func optionalPrincipal(of request: Request, context: CreditOpsRequestContext) async throws -> Principal? {
         try refuseIfLimited(context)
         if let token = Self.bearerToken(of: request) {
@@ -62,9 +64,7 @@ final class Authenticator: Sendable {
             return Principal(scope: scope, sessionID: nil)
         }
         guard let sessionID = request.cookies[Self.sessionCookie]?.value, !sessionID.isEmpty else { return nil }
-        guard let scope = try await cached("s:" + sessionID, { try await self.sessions.scope(sessionID: sessionID) }) else {
-            throw failed(context, "the session has ended: sign in again at /login")
-        }
+        guard let scope = try await cached("s:" + sessionID, { try await self.sessions.scope(sessionID: sessionID) }) else { return nil }
         return Principal(scope: scope, sessionID: sessionID)
     }
 

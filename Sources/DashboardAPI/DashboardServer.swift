@@ -99,7 +99,7 @@ public struct DashboardServer: Sendable {
         router.get("dashboard/:code") { request, context -> Response in
             if let exchange = try await Self.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
             guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else {
-                return LoginRoutes.redirectToLogin(request)
+                return LoginRoutes.redirectToLogin(request, authenticator)
             }
             let year = try yearParameter(request)
             // The summary answers 404 and 403 for the unit; the figures follow once it is allowed.

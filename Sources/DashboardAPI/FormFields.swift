@@ -25,7 +25,7 @@ enum FormFields {
             }
             fields[try decode(parts[0])] = parts.count > 1 ? try decode(parts[1]) : ""
         }
-        if let csrf, fields["csrf"] != csrf {
+        if let csrf, !DashboardServer.constantTimeEquals(fields["csrf"] ?? "", csrf) {
             throw HTTPError(.forbidden, message: "the form's CSRF value is missing or wrong; reload the page")
         }
         return fields
@@ -35,7 +35,7 @@ enum FormFields {
     /// `X-CSRF-Token` (a page of another site can neither read it nor set the header).
     static func requireCSRF(_ principal: Authenticator.Principal, _ request: Request) throws {
         guard let csrf = principal.csrf else { return }
-        guard request.headers[csrfHeader] == csrf else {
+        guard DashboardServer.constantTimeEquals(request.headers[csrfHeader] ?? "", csrf) else {
             throw HTTPError(.forbidden, message: "a request authenticated by a session cookie needs the session's CSRF value in X-CSRF-Token")
         }
     }

@@ -78,18 +78,24 @@ struct LoginRoutes {
         return response
     }
 
-    /// Only a path of this site: never `//host` or `https://…`, which would make the sign-in page
-    /// an open redirect.
+    /// Only a path of this site: never `//host`, `https://…`, a backslash or any white space or
+    /// control character (browsers drop a tab, so `/\t/host` would become `//host`), which would
+    /// make the sign-in page an open redirect.
     static func safeNext(_ next: String?) -> String? {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count <= 500 else { return nil }
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.count <= 500,
+            next.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7f && $0 != "\\" && !$0.properties.isWhitespace })
+        else { return nil }
         return next
     }
 
-    /// Where a page that needs a session sends a browser without one.
-    static func redirectToLogin(_ request: Request) -> Response {
+    /// Where a page that needs a session sends a browser without one (or with an ended one,
+    /// whose cookie it clears).
+    static func redirectToLogin(_ request: Request, _ authenticator: Authenticator) -> Response {
         let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
         let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"
-        return Response(status: .seeOther, headers: [.location: "/login?next=\(encoded)"])
+        var response = Response(status: .seeOther, headers: [.location: "/login?next=\(encoded)"])
+        if request.cookies[Authenticator.sessionCookie] != nil { response.setCookie(authenticator.expiredSessionCookie()) }
+        return response
     }
 }
 

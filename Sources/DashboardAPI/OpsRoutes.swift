@@ -36,7 +36,7 @@ struct OpsRoutes {
     func add(to router: Router<CreditOpsRequestContext>) {
         router.get("ops") { request, context -> Response in
             if let exchange = try await DashboardServer.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
-            guard let (principal, csrf) = try await operatorSession(request, context) else { return LoginRoutes.redirectToLogin(request) }
+            guard let (principal, csrf) = try await operatorSession(request, context) else { return LoginRoutes.redirectToLogin(request, authenticator) }
             let filter = try await permissions.visibleJobs(try JobsPage.filter(from: request), principal.scope)
             let root = principal.scope.isRoot
             let html = OpsPage.overview(
@@ -46,7 +46,7 @@ struct OpsRoutes {
             return DashboardServer.html(html)
         }
         router.get("ops/jobs/:id") { request, context -> Response in
-            guard let (principal, csrf) = try await operatorSession(request, context) else { return LoginRoutes.redirectToLogin(request) }
+            guard let (principal, csrf) = try await operatorSession(request, context) else { return LoginRoutes.redirectToLogin(request, authenticator) }
             let job = try await DashboardServer.job(try DashboardServer.jobID(context), queue: queue)
             try await permissions.requireVisible(job, principal.scope)
             return DashboardServer.html(OpsPage.job(job, csrf: csrf))

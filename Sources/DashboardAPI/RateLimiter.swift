@@ -26,8 +26,12 @@ final class FailedAuthenticationLimiter: Sendable {
     func recordFailure(_ address: String) {
         let now = ContinuousClock.now
         failures.withLock { failures in
-            // Bounded: a flood from many addresses cannot grow the table without end.
-            if failures.count > 100_000 { failures.removeAll() }
+            // Bounded: a flood from many addresses cannot grow the table without end. Addresses
+            // whose failures left the window go first; only a flood within one minute clears all.
+            if failures.count > 100_000 {
+                failures = failures.filter { $0.value.contains { now - $0 < Self.window } }
+                if failures.count > 100_000 { failures.removeAll() }
+            }
             failures[address, default: []].append(now)
         }
     }

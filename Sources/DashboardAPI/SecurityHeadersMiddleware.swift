@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// Headers on every response, errors included: no scripts, styles or frames from elsewhere, no
 /// sniffing, no referrer leaking a path, and nothing that needs a token or a session kept in a
@@ -17,6 +18,10 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
+        } catch {
+            // Anything else (the database gone, a bug) is a 500 that says little, with the headers too.
+            context.logger.error("Request failed", metadata: ["path": "\(request.uri.path.prefix(200))", "error": "\(String(reflecting: error))"])
+            response = try HTTPError(.internalServerError, message: "internal error; see the server's log").response(from: request, context: context)
         }
         response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
         response.headers[.xContentTypeOptions] = "nosniff"

@@ -90,6 +90,10 @@ import Testing
             #expect(!WebhookSignature.verify(header: first.signature, body: first.body, secret: Self.secret, now: now - 3600))
             #expect(!WebhookSignature.verify(header: "v1=" + (first.signature.split(separator: "v1=").last ?? ""), body: first.body,
                                              secret: Self.secret, now: now))
+            // A hostile time cannot overflow the check.
+            for time in [Int64.min, Int64.max] {
+                #expect(!WebhookSignature.verify(header: "t=\(time),v1=00", body: first.body, secret: Self.secret, now: now))
+            }
         }
     }
 

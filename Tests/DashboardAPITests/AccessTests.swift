@@ -200,7 +200,12 @@ import Testing
                 #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true)
             }
             try await client.execute(uri: "/api/v1/jobs", method: .get, headers: [.cookie: cookie]) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/ops", method: .get, headers: [.cookie: cookie]) { #expect($0.status == .unauthorized) }
+            // A page with the ended session's cookie goes back to the sign-in form and drops the cookie.
+            try await client.execute(uri: "/ops", method: .get, headers: [.cookie: cookie]) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/login?next=%2Fops")
+                #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true)
+            }
         }
     }
 
@@ -289,7 +294,9 @@ import Testing
                 #expect(response.headers[.location] == "/dashboard/C1")
                 #expect(response.headers[.setCookie]?.hasPrefix("creditops_session=") == true)
             }
-            for next in ["https%3A%2F%2Fevil.example", "%2F%2Fevil.example", "%2F%5Cevil.example"] {
+            // A tab is dropped by browsers: "/\t/evil.example" would become "//evil.example".
+            for next in ["https%3A%2F%2Fevil.example", "%2F%2Fevil.example", "%2F%5Cevil.example", "%2F%09%2Fevil.example",
+                         "%2F%0A%2Fevil.example", "%2F%20%2Fevil.example"] {
                 try await client.execute(uri: "/login", method: .post, headers: form,
                                          body: ByteBuffer(string: "token=\(fixture.district)&next=\(next)")) { response in
                     #expect(response.headers[.location] == "/dashboard/D1", "next=\(next)")

@@ -17,9 +17,10 @@ public enum WebhookSignature {
             let pair = part.split(separator: "=", maxSplits: 1)
             if pair.count == 2 { fields[pair[0]] = pair[1] }
         }
-        guard let timeText = fields["t"], let time = Int64(timeText), let given = fields["v1"], abs(now - time) <= tolerance else {
-            return false
-        }
+        guard let timeText = fields["t"], let time = Int64(timeText), let given = fields["v1"] else { return false }
+        // Any Int64 may arrive: the difference must not overflow.
+        let (age, overflowed) = now.subtractingReportingOverflow(time)
+        guard !overflowed, age.magnitude <= tolerance.magnitude else { return false }
         let expected = hex(body: body, secret: secret, time: time)
         guard given.utf8.count == expected.utf8.count else { return false }
         return zip(given.utf8, expected.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
