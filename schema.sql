@@ -657,3 +657,8 @@ BEGIN
           AND j.args = jsonb_build_object('unit', t.unit_id));
 END
 $$;
+
+-- migrate:step 8 reminders: the sender's name
+-- Reminders come from the Youth Union, so they are signed with its name, not the bank's.
+ALTER TABLE reminder_settings
+    ADD COLUMN sender_name text NOT NULL DEFAULT 'Đoàn Thanh niên' CHECK (sender_name <> '' AND length(sender_name) <= 40);

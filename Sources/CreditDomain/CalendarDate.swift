@@ -69,6 +69,14 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         "\(Self.pad(day, 2))/\(Self.pad(month, 2))/\(Self.pad(year, 4))"
     }
 
+    /// The weekday and the date, as a text names a day: `thứ Năm, 03/12/2026`, `Chủ nhật, 06/12/2026`.
+    public var vietnameseWithWeekday: String {
+        // 1970-01-01 was a Thursday.
+        let names = ["thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật", "thứ Hai", "thứ Ba", "thứ Tư"]
+        let index = ((daysSinceEpoch % 7) + 7) % 7
+        return "\(names[index]), \(vietnamese)"
+    }
+
     public var description: String { iso }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {

@@ -89,8 +89,20 @@ import Testing
             let text = try await client.query("SELECT text FROM notifications WHERE idempotency_key = 'session:TB-1:2026-11-17:3d:group:G1'",
                                               logger: ImportFixtures.logger)
             for try await text in text.decode(String.self) {
-                #expect(text == "NHCSXH: Phiên giao dịch tại Trụ sở UBND xã Thái Bình (xã Thái Bình) lúc 7 giờ 30 ngày 17/11/2026 (còn 3 ngày). Đề nghị tổ trưởng Tổ TK&VV thôn 1 thu lãi, tiết kiệm và nhắc tổ viên đến đúng giờ.")
+                #expect(text == "Đoàn Thanh niên: Phiên giao dịch Ngân hàng Chính sách xã hội tại Trụ sở UBND xã Thái Bình (xã Thái Bình) lúc 7 giờ 30, thứ Ba, 17/11/2026 (còn 3 ngày). Đề nghị tổ trưởng Tổ TK&VV thôn 1 thu lãi, tiết kiệm và nhắc tổ viên đến đúng giờ.")
             }
+            // The commune union is addressed by its own name, once; the sender is configuration.
+            try await client.query("UPDATE reminder_settings SET sender_name = 'Tỉnh đoàn Tuyên Quang'", logger: ImportFixtures.logger)
+            _ = try await planner.plan(.sessions, day: CalendarDate(year: 2026, month: 12, day: 18), now: Self.morning)
+            let union = try await client.query(
+                "SELECT text FROM notifications WHERE idempotency_key = 'session:TB-1:2026-12-21:3d:unit:TQ-YS-TB'", logger: ImportFixtures.logger)
+            var unionTexts: [String] = []
+            for try await text in union.decode(String.self) { unionTexts.append(text) }
+            #expect(unionTexts.count == 1)
+            #expect(unionTexts.allSatisfy {
+                $0.hasPrefix("Tỉnh đoàn Tuyên Quang: ") && $0.contains("Đề nghị Đoàn xã Thái Bình phối hợp") && !$0.contains("xã xã")
+                    && $0.contains("thứ Hai, 21/12/2026")
+            }, "\(unionTexts)")
         }
     }
 

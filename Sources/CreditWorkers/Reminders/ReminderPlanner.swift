@@ -59,14 +59,15 @@ public struct ReminderPlanner: Sendable {
         let started = ContinuousClock.now
         var report = try await client.inTransaction(logger: logger) { connection in
             let window = try await sendingWindow(on: connection)
+            let sender = try await senderName(on: connection)
             let deliverAfter = window.earliestDelivery(atOrAfter: now.timeIntervalSince1970)
             var candidates: [Candidate] = []
             var followups: [(loan: Int64, dueOn: String, days: Int)] = []
             switch kind {
-            case .sessions: candidates = try await sessions(day, on: connection)
-            case .overdue: (candidates, followups) = try await overdue(day, on: connection)
-            case .loanChecks: candidates = try await loanChecks(day, on: connection)
-            case .reports: candidates = try await reports(day, on: connection)
+            case .sessions: candidates = try await sessions(day, sender: sender, on: connection)
+            case .overdue: (candidates, followups) = try await overdue(day, sender: sender, on: connection)
+            case .loanChecks: candidates = try await loanChecks(day, sender: sender, on: connection)
+            case .reports: candidates = try await reports(day, sender: sender, on: connection)
             }
             let reachable = candidates.filter { !$0.phone.trimmingSpaces.isEmpty }
             let created = try await insert(reachable, kind: kind, day: day, deliverAfter: deliverAfter, on: connection)
@@ -110,13 +111,20 @@ public struct ReminderPlanner: Sendable {
         return SendingWindow()
     }
 
+    private func senderName(on connection: PostgresConnection) async throws -> String {
+        for try await name in try await connection.query("SELECT sender_name FROM reminder_settings", logger: logger).decode(String.self) {
+            return name
+        }
+        return "Đoàn Thanh niên"
+    }
+
     private func query(_ sql: String, _ day: CalendarDate, on connection: PostgresConnection) async throws -> PostgresRowSequence {
         var binds = PostgresBindings()
         binds.append(day.iso)
         return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
-    private func sessions(_ day: CalendarDate, on connection: PostgresConnection) async throws -> [Candidate] {
+    private func sessions(_ day: CalendarDate, sender: String, on connection: PostgresConnection) async throws -> [Candidate] {
         var candidates: [Candidate] = []
         let rows = try await query(PlannerSQL.sessions, day, on: connection)
         for try await row in rows {
@@ -130,8 +138,9 @@ public struct ReminderPlanner: Sendable {
             let name = try cells[11].decode(String.self), phone = try cells[12].decode(String.self)
             guard let date = CalendarDate(iso: sessionOn) else { continue }
             let text = ReminderTexts.session(
-                forGroupLeader: recipientType == "group", groupName: groupName, communeName: communeName.droppingUnitPrefix,
-                location: location, time: time, date: date, daysBefore: daysBefore)
+                sender: sender,
+                recipient: recipientType == "group" ? .groupLeader(groupName: groupName) : .communeUnion(communeUnitName: communeName),
+                communePlace: communeName.droppingUnitPrefix, location: location, time: time, date: date, daysBefore: daysBefore)
             candidates.append(Candidate(
                 key: "session:\(point):\(sessionOn):\(daysBefore)d:\(recipientType):\(recipientCode)", kind: "session_reminder",
                 name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text))
@@ -139,7 +148,7 @@ public struct ReminderPlanner: Sendable {
         return candidates
     }
 
-    private func overdue(_ day: CalendarDate, on connection: PostgresConnection) async throws
+    private func overdue(_ day: CalendarDate, sender: String, on connection: PostgresConnection) async throws
         -> ([Candidate], [(loan: Int64, dueOn: String, days: Int)])
     {
         var candidates: [Candidate] = []
@@ -155,25 +164,27 @@ public struct ReminderPlanner: Sendable {
             let communeFrom = try cells[20].decode(Int.self), parentFrom = try cells[21].decode(Int.self)
             guard let due = CalendarDate(iso: dueOn) else { continue }
             followups.append((loanID, dueOn, days))
-            let text = ReminderTexts.overdue(
-                loanCode: loanCode, borrowerName: borrower, groupName: groupName, dueOn: due, daysOverdue: days, outstanding: outstanding)
-            func add(_ recipient: String, name: String, phone: String) {
+            func add(_ recipient: String, _ role: ReminderTexts.OverdueRecipient, name: String, phone: String) {
+                let text = ReminderTexts.overdue(
+                    sender: sender, recipient: role, loanCode: loanCode, borrowerName: borrower, groupName: groupName, dueOn: due,
+                    daysOverdue: days, outstanding: outstanding)
                 candidates.append(Candidate(
                     key: "overdue:\(loanCode):\(dueOn):\(days)d:\(recipient)", kind: "overdue_followup",
                     name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text))
             }
-            add("group:\(groupCode)", name: try cells[8].decode(String.self), phone: try cells[9].decode(String.self))
+            add("group:\(groupCode)", .groupLeader, name: try cells[8].decode(String.self), phone: try cells[9].decode(String.self))
             if days >= communeFrom {
-                add("unit:\(communeCode)", name: try cells[13].decode(String.self), phone: try cells[14].decode(String.self))
+                add("unit:\(communeCode)", .communeUnion, name: try cells[13].decode(String.self), phone: try cells[14].decode(String.self))
             }
             if days >= parentFrom, let parentCode = try cells[16].decode(String?.self) {
-                add("unit:\(parentCode)", name: try cells[18].decode(String?.self) ?? "", phone: try cells[19].decode(String?.self) ?? "")
+                add("unit:\(parentCode)", .parentUnit, name: try cells[18].decode(String?.self) ?? "",
+                    phone: try cells[19].decode(String?.self) ?? "")
             }
         }
         return (candidates, followups)
     }
 
-    private func loanChecks(_ day: CalendarDate, on connection: PostgresConnection) async throws -> [Candidate] {
+    private func loanChecks(_ day: CalendarDate, sender: String, on connection: PostgresConnection) async throws -> [Candidate] {
         var candidates: [Candidate] = []
         let rows = try await query(PlannerSQL.loanChecks, day, on: connection)
         for try await row in rows {
@@ -186,7 +197,7 @@ public struct ReminderPlanner: Sendable {
             let groupName = try cells[6].decode(String.self)
             let communeID = try cells[9].decode(Int64.self), communeCode = try cells[10].decode(String.self)
             let text = ReminderTexts.loanUseCheck(
-                loanCode: loanCode, borrowerName: borrower, groupName: groupName, principal: principal, disbursedOn: disbursed,
+                sender: sender, loanCode: loanCode, borrowerName: borrower, groupName: groupName, principal: principal, disbursedOn: disbursed,
                 checkBy: checkBy)
             for (recipient, name, phone) in [
                 ("group:\(groupCode)", try cells[7].decode(String.self), try cells[8].decode(String.self)),
@@ -200,7 +211,7 @@ public struct ReminderPlanner: Sendable {
         return candidates
     }
 
-    private func reports(_ day: CalendarDate, on connection: PostgresConnection) async throws -> [Candidate] {
+    private func reports(_ day: CalendarDate, sender: String, on connection: PostgresConnection) async throws -> [Candidate] {
         var candidates: [Candidate] = []
         let rows = try await query(PlannerSQL.reports, day, on: connection)
         for try await row in rows {
@@ -211,19 +222,22 @@ public struct ReminderPlanner: Sendable {
             let daysToDue = try cells[4].decode(Int.self)
             let unitID = try cells[5].decode(Int64.self), unitCode = try cells[6].decode(String.self)
             let unitName = try cells[7].decode(String.self)
+            let receiverName = try cells[12].decode(String?.self)
+            func text(forReceiver: Bool) -> String {
+                ReminderTexts.report(sender: sender, reportName: typeName, period: period, unitName: unitName, receiverName: receiverName,
+                                     dueOn: due, daysToDue: daysToDue, forReceiver: forReceiver)
+            }
             let step = daysToDue >= 0 ? "-\(daysToDue)d" : "+\(-daysToDue)d"
             let base = "report:\(typeCode):\(unitCode):\(period):\(step)"
             candidates.append(Candidate(
                 key: "\(base):unit:\(unitCode)", kind: "report_deadline", name: try cells[8].decode(String.self),
                 phone: try cells[9].decode(String.self), unitID: unitID, unitCode: unitCode,
-                text: ReminderTexts.report(reportName: typeName, period: period, unitName: unitName, dueOn: due,
-                                           daysToDue: daysToDue, forReceiver: false)))
+                text: text(forReceiver: false)))
             if daysToDue < 0, let receiverCode = try cells[11].decode(String?.self) {
                 candidates.append(Candidate(
                     key: "\(base):unit:\(receiverCode)", kind: "report_deadline", name: try cells[13].decode(String?.self) ?? "",
                     phone: try cells[14].decode(String?.self) ?? "", unitID: unitID, unitCode: unitCode,
-                    text: ReminderTexts.report(reportName: typeName, period: period, unitName: unitName, dueOn: due,
-                                               daysToDue: daysToDue, forReceiver: true)))
+                    text: text(forReceiver: true)))
             }
         }
         return candidates

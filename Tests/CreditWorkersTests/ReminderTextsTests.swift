@@ -1,0 +1,81 @@
+import CreditDomain
+import Testing
+
+/// One rendered text per template, compared byte for byte: what a group leader, a commune union or
+/// a district actually reads on their phone. Reviewed as Vietnamese; change a template only with
+/// its golden text here.
+@Suite struct ReminderTextsTests {
+    static let sender = "Đoàn Thanh niên"
+
+    @Test func weekdaysAndDates() {
+        let days: [(CalendarDate, String)] = [
+            (CalendarDate(year: 2026, month: 12, day: 3), "thứ Năm, 03/12/2026"),
+            (CalendarDate(year: 2026, month: 12, day: 6), "Chủ nhật, 06/12/2026"),
+            (CalendarDate(year: 2026, month: 11, day: 16), "thứ Hai, 16/11/2026"),
+            (CalendarDate(year: 2028, month: 2, day: 29), "thứ Ba, 29/02/2028"),
+            (CalendarDate(year: 2027, month: 1, day: 1), "thứ Sáu, 01/01/2027"),
+            (CalendarDate(year: 1969, month: 12, day: 31), "thứ Tư, 31/12/1969"),
+        ]
+        for (day, text) in days { #expect(day.vietnameseWithWeekday == text) }
+    }
+
+    @Test func periodsInWords() {
+        let periods = ["2026": "năm 2026", "2026-Q4": "quý IV/2026", "2026-Q1": "quý I/2026", "2026-03": "tháng 3/2026",
+                       "2026-12": "tháng 12/2026", "2026-Q5": "2026-Q5", "2026-13": "2026-13", "kỳ lạ": "kỳ lạ"]
+        for (period, words) in periods { #expect(ReminderTexts.periodInWords(period) == words, "\(period)") }
+    }
+
+    @Test func sessionToAGroupLeader() {
+        #expect(ReminderTexts.session(
+            sender: Self.sender, recipient: .groupLeader(groupName: "Tổ TK&VV thôn 1"), communePlace: "xã Thái Bình",
+            location: "Trụ sở UBND xã Thái Bình", time: "07:30:00", date: CalendarDate(year: 2026, month: 12, day: 3), daysBefore: 1)
+            == "Đoàn Thanh niên: Phiên giao dịch Ngân hàng Chính sách xã hội tại Trụ sở UBND xã Thái Bình (xã Thái Bình) lúc 7 giờ 30, thứ Năm, 03/12/2026 (ngày mai). Đề nghị tổ trưởng Tổ TK&VV thôn 1 thu lãi, tiết kiệm và nhắc tổ viên đến đúng giờ.")
+    }
+
+    @Test func sessionToTheCommuneUnion() {
+        // The union is named once, with its own name: never "Đoàn xã xã Thái Bình".
+        #expect(ReminderTexts.session(
+            sender: Self.sender, recipient: .communeUnion(communeUnitName: "Đoàn xã Thái Bình"), communePlace: "xã Thái Bình",
+            location: "", time: "08:00", date: CalendarDate(year: 2026, month: 12, day: 6), daysBefore: 3)
+            == "Đoàn Thanh niên: Phiên giao dịch Ngân hàng Chính sách xã hội tại điểm giao dịch xã Thái Bình lúc 8 giờ, Chủ nhật, 06/12/2026 (còn 3 ngày). Đề nghị Đoàn xã Thái Bình phối hợp tổ chức giao ban định kỳ cùng phiên giao dịch.")
+    }
+
+    @Test func overdueToEachStepOfTheLadder() {
+        func text(_ recipient: ReminderTexts.OverdueRecipient) -> String {
+            ReminderTexts.overdue(sender: Self.sender, recipient: recipient, loanCode: "HD-0042", borrowerName: "Nguyễn Văn An",
+                                  groupName: "Tổ TK&VV thôn 1", dueOn: CalendarDate(year: 2026, month: 11, day: 13), daysOverdue: 7,
+                                  outstanding: 1_234_567)
+        }
+        let facts = "Đoàn Thanh niên: Khoản vay HD-0042 của hộ Nguyễn Văn An (Tổ TK&VV thôn 1) đã quá hạn 7 ngày (hạn trả 13/11/2026), dư nợ 1.234.567 đồng."
+        #expect(text(.groupLeader) == facts + " Đề nghị tổ trưởng đến gặp hộ vay, đôn đốc trả nợ và báo kết quả.")
+        #expect(text(.communeUnion) == facts + " Đề nghị phối hợp với tổ trưởng đôn đốc hộ vay trả nợ và ghi nhận kết quả.")
+        #expect(text(.parentUnit) == facts + " Đề nghị chỉ đạo cơ sở đôn đốc thu hồi nợ quá hạn.")
+    }
+
+    @Test func loanUseCheck() {
+        #expect(ReminderTexts.loanUseCheck(
+            sender: Self.sender, loanCode: "HD-0100", borrowerName: "Trần Thị Bình", groupName: "Tổ TK&VV thôn 2", principal: 50_000_000,
+            disbursedOn: CalendarDate(year: 2026, month: 11, day: 10), checkBy: CalendarDate(year: 2026, month: 12, day: 10))
+            == "Đoàn Thanh niên: Khoản vay HD-0100 của hộ Trần Thị Bình (Tổ TK&VV thôn 2), 50.000.000 đồng, giải ngân ngày 10/11/2026, chưa được kiểm tra sử dụng vốn. Đề nghị kiểm tra trước thứ Năm, 10/12/2026.")
+    }
+
+    @Test func reportDeadlines() {
+        func text(_ name: String, _ period: String, daysToDue: Int, receiver: String? = "Tỉnh đoàn Tuyên Quang", forReceiver: Bool = false) -> String {
+            ReminderTexts.report(sender: Self.sender, reportName: name, period: period, unitName: "Huyện đoàn Yên Sơn",
+                                 receiverName: receiver, dueOn: CalendarDate(year: 2026, month: 11, day: 15), daysToDue: daysToDue,
+                                 forReceiver: forReceiver)
+        }
+        // The type's name says "Báo cáo" already: not twice.
+        #expect(text("Báo cáo năm về thực hiện ủy thác", "2026", daysToDue: 3)
+            == "Đoàn Thanh niên: Báo cáo năm về thực hiện ủy thác (năm 2026) của Huyện đoàn Yên Sơn gửi Tỉnh đoàn Tuyên Quang hạn nộp Chủ nhật, 15/11/2026 (còn 3 ngày).")
+        #expect(text("Báo cáo quý", "2026-Q4", daysToDue: 0)
+            == "Đoàn Thanh niên: Báo cáo quý (quý IV/2026) của Huyện đoàn Yên Sơn gửi Tỉnh đoàn Tuyên Quang hạn nộp hôm nay, Chủ nhật, 15/11/2026.")
+        #expect(text("Kết quả giao ban", "2026-03", daysToDue: -8)
+            == "Đoàn Thanh niên: Báo cáo \"Kết quả giao ban\" (tháng 3/2026) của Huyện đoàn Yên Sơn gửi Tỉnh đoàn Tuyên Quang đã quá hạn 8 ngày (hạn 15/11/2026) và chưa được nộp. Đề nghị nộp ngay.")
+        #expect(text("Báo cáo năm về thực hiện ủy thác", "2026", daysToDue: -1, forReceiver: true)
+            == "Đoàn Thanh niên: Báo cáo năm về thực hiện ủy thác (năm 2026) của Huyện đoàn Yên Sơn gửi Tỉnh đoàn Tuyên Quang đã quá hạn 1 ngày (hạn 15/11/2026) và chưa được nộp. Đề nghị đơn vị nhận báo cáo đôn đốc.")
+        // A root unit's report has nobody above it to go to.
+        #expect(text("Báo cáo quý", "2026-Q4", daysToDue: 7, receiver: nil)
+            == "Đoàn Thanh niên: Báo cáo quý (quý IV/2026) của Huyện đoàn Yên Sơn hạn nộp Chủ nhật, 15/11/2026 (còn 7 ngày).")
+    }
+}
