@@ -49,7 +49,20 @@ actor TestCluster {
     func createDatabase(migrated: Bool) async throws -> TestDatabase {
         let admin = try await prepare()
         let name = "t_\(ProcessInfo.processInfo.processIdentifier)_\(UInt64.random(in: 0...UInt64.max))"
-        try await Self.adminQuery(admin.configuration, "CREATE DATABASE \(name) TEMPLATE \(migrated ? template : "template0")")
+        // The template may still show the backend of the migration's last connection for a moment
+        // on a loaded machine ("being accessed by other users", 55006): wait for it, boundedly.
+        var attempt = 0
+        while true {
+            do {
+                try await Self.adminQuery(admin.configuration, "CREATE DATABASE \(name) TEMPLATE \(migrated ? template : "template0")")
+                break
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55006" && attempt < 50 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(200))
+            } catch {
+                throw TestDatabaseFailure(description: "CREATE DATABASE \(name): \(String(reflecting: error))")
+            }
+        }
         var components = admin.url
         components.path = "/" + name
         var configuration = admin.configuration
@@ -69,7 +82,13 @@ actor TestCluster {
         if let admin { return try await admin.value }
         let task = Task { try await self.startServer() }
         admin = task
-        return try await task.value
+        do {
+            return try await task.value
+        } catch {
+            // Not kept: one failed start (a loaded machine's time-out) must not fail every later test.
+            admin = nil
+            throw TestDatabaseFailure(description: "starting the tests' PostgreSQL: \(String(reflecting: error))")
+        }
     }
 
     private func startServer() async throws -> (url: URLComponents, configuration: PostgresClient.Configuration) {
@@ -79,11 +98,12 @@ actor TestCluster {
         } else {
             let folder = FileManager.default.temporaryDirectory
                 .appendingPathComponent("creditops-test-\(ProcessInfo.processInfo.processIdentifier)").path
-            let server = EmbeddedPostgres(
+            // A retry after a failed start reuses the server it may have started.
+            let server = self.server ?? EmbeddedPostgres(
                 configuration: .init(dataDirectory: folder, durability: .throwaway, removeWhenProcessExits: true),
                 logger: Self.quietLogger)
-            url = try await server.start().url + "?sslmode=disable"
             self.server = server
+            url = try await server.start().url + "?sslmode=disable"
         }
         let configuration = try DatabaseURL.configuration(url)
         let components = URLComponents(string: url)!  // DatabaseURL accepted it
@@ -116,4 +136,10 @@ actor TestCluster {
             throw error
         }
     }
+}
+
+/// Why a test's database could not be had, with the driver's full description (PSQLError's own
+/// description hides the server's message).
+struct TestDatabaseFailure: Error, CustomStringConvertible {
+    let description: String
 }
