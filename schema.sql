@@ -662,3 +662,10 @@ $$;
 -- Reminders come from the Youth Union, so they are signed with its name, not the bank's.
 ALTER TABLE reminder_settings
     ADD COLUMN sender_name text NOT NULL DEFAULT 'Đoàn Thanh niên' CHECK (sender_name <> '' AND length(sender_name) <= 40);
+
+-- migrate:step 9 reminders: expiry
+-- A reminder past its moment (the next reminder of the same thing is due, or the thing has
+-- happened) is recorded `expired` instead of being sent late. (PostgreSQL lets a transaction add
+-- an enum value but not use it; nothing here uses it.)
+ALTER TYPE notification_state ADD VALUE 'expired';
+ALTER TABLE notifications ADD COLUMN expires_at timestamptz;

@@ -16,6 +16,13 @@ public enum VietnameseFormat {
         return (value < 0 ? "-" : "") + result
     }
 
+    /// `07:30:00` or `07:30` → 450 (minutes after midnight).
+    public static func minutes(_ time: String) -> Int? {
+        let parts = time.split(separator: ":")
+        guard parts.count >= 2, let hour = Int(parts[0]), let minute = Int(parts[1]) else { return nil }
+        return hour * 60 + minute
+    }
+
     /// `07:30:00` or `07:30` → `7 giờ 30`.
     public static func clock(_ time: String) -> String {
         let parts = time.split(separator: ":")

@@ -41,6 +41,12 @@ extension ReliabilityTests {
                     }
                     let elapsed = ContinuousClock.now - started
                     #expect(finished, "not every reminder was delivered within \(scale.killTimeLimit): \(workers.stderr.suffix(2000))")
+                    // A job the last kill interrupted (an aggregates recompute, say) keeps its lease
+                    // until it runs out and the leader rescues it: let that happen before stopping.
+                    let settled = try await eventually(timeout: .seconds(60)) {
+                        try await client.integer("SELECT count(*) FROM jobs WHERE state = 'running'") == 0
+                    }
+                    #expect(settled, "a killed worker's job stayed running: the leader rescues expired leases every 5 s")
                     let statuses = await workers.terminate()
                     #expect(statuses == [0, 0], "the last workers stop cleanly on SIGTERM: \(workers.stderr.suffix(2000))")
 

@@ -21,7 +21,7 @@ public final class Browser: Sendable {
         }) else {
             throw Failure(description: "chromedriver not found: apt-get install chromium chromium-driver (.ci/run does)")
         }
-        let port = Int.random(in: 20_000...40_000)
+        let port = try freePort()
         let driver = try CreditOpsProcess.start(executable: chromedriver, ["--port=\(port)"])
         let base = "http://127.0.0.1:\(port)"
         var session: String?

@@ -11,6 +11,8 @@ import Synchronization
 public final class WebhookSink: Sendable {
     public struct Received: Sendable {
         public var idempotencyKey: String
+        /// The path and query it was sent to.
+        public var uri: String
         public var signature: String
         public var body: Data
         public var at: ContinuousClock.Instant
@@ -74,7 +76,8 @@ public final class WebhookSink: Sendable {
     /// Starts listening on 127.0.0.1, on `port` (0: any free port), and returns the URL to post to.
     public func start(port: Int = 0) async throws -> String {
         let router = Router()
-        router.post("/hook") { request, _ -> Response in
+        // GET too: a client that followed a redirect of a POST would come back with a GET.
+        @Sendable func record(_ request: Request) async throws -> Response {
             let bytes = try await request.body.collect(upTo: 1 << 20)
             let key = request.headers[HTTPField.Name("Idempotency-Key")!] ?? ""
             let signature = request.headers[HTTPField.Name("X-CreditOps-Signature")!] ?? ""
@@ -83,7 +86,7 @@ public final class WebhookSink: Sendable {
                 let answer = self.answer(key, seenBefore)
                 log.countsByKey[key] = seenBefore + 1
                 log.requests.append(Received(
-                    idempotencyKey: key, signature: signature, body: Data(bytes.readableBytesView), at: .now, status: answer.status))
+                    idempotencyKey: key, uri: request.uri.description, signature: signature, body: Data(bytes.readableBytesView), at: .now, status: answer.status))
                 return answer
             }
             if answer.delay > .zero { try? await Task.sleep(for: answer.delay) }
@@ -91,6 +94,8 @@ public final class WebhookSink: Sendable {
             if let location = answer.location { headers[.location] = location }
             return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
+        router.post("/hook") { request, _ in try await record(request) }
+        router.get("/hook") { request, _ in try await record(request) }
         let (bound, announce) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),

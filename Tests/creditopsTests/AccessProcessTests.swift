@@ -23,7 +23,7 @@ import Testing
     }
 
     static func startServe(_ environment: [String: String], extra: [String] = [], scheme: String = "http") async throws -> (CreditOpsProcess.Running, String) {
-        let port = Int.random(in: 40_000...50_000)
+        let port = try freePort()
         let server = try CreditOpsProcess.start(["serve", "--http", "127.0.0.1:\(port)", "--log-level", "warning"] + extra, environment: environment)
         let base = "\(scheme)://127.0.0.1:\(port)"
         return (server, base)

@@ -28,7 +28,7 @@ import Testing
             }
 
             let job = jobID
-            let port = Int.random(in: 40_000...50_000)
+            let port = try freePort()
             let server = try CreditOpsProcess.start(["run", "--http", "127.0.0.1:\(port)", "--no-leader",
                                                      "--log-level", "warning"], environment: environment)
             defer { server.kill(signal: SIGKILL) }
@@ -109,7 +109,7 @@ import Testing
             let environment = ["DATABASE_URL": database.url]
             let seeded = try await CreditOpsProcess.run(["seed", "--profile", "demo"], environment: environment, timeout: .seconds(120))
             #expect(seeded.status == 0, "\(seeded.stderr)")
-            let port = Int.random(in: 40_000...50_000)
+            let port = try freePort()
             let base = "http://127.0.0.1:\(port)"
             let made = try await CreditOpsProcess.run(["tokens", "link", "--unit", "T01-H01", "--base-url", base], environment: environment)
             #expect(made.status == 0, "\(made.stderr)")

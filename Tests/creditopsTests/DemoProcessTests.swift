@@ -12,7 +12,7 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let port = Int.random(in: 30_000...39_999)
+        let port = try freePort()
         let dataDirectory = folder.appendingPathComponent("postgres").path
         let demo = try CreditOpsProcess.start(["demo", "--data-dir", dataDirectory, "--http", "127.0.0.1:\(port)", "--log-level", "warning"])
         defer { demo.kill(signal: SIGKILL) }

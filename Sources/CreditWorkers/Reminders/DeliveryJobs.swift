@@ -3,6 +3,7 @@ public import Foundation
 public import JobQueue
 public import Logging
 public import PostgresNIO
+import Metrics
 
 /// Delivers one outbox row per job. The row is the truth: a job whose row is already sent or
 /// failed does nothing, so a retried or rescued job never sends twice what was confirmed once;
@@ -51,10 +52,11 @@ public struct DeliveryJobs: Sendable {
         let rows = try await client.query("""
             SELECT n.id, n.idempotency_key, n.kind::text, n.recipient_name, n.recipient_phone, n.unit_code, n.text,
                    n.planned_for::text, n.state::text,
-                   extract(epoch FROM s.send_from)::int / 60, extract(epoch FROM s.send_until)::int / 60
+                   extract(epoch FROM s.send_from)::int / 60, extract(epoch FROM s.send_until)::int / 60,
+                   extract(epoch FROM n.expires_at)::float8
             FROM notifications n CROSS JOIN reminder_settings s WHERE n.id = \(id)
             """, logger: context.logger)
-        var found: (OutboxNotification, String, SendingWindow)?
+        var found: (OutboxNotification, String, SendingWindow, Double?)?
         for try await row in rows {
             let cells = row.makeRandomAccess()
             found = (OutboxNotification(
@@ -63,13 +65,23 @@ public struct DeliveryJobs: Sendable {
                 recipientPhone: try cells[4].decode(String.self), unitCode: try cells[5].decode(String.self),
                 text: try cells[6].decode(String.self), plannedFor: try cells[7].decode(String.self)),
                 try cells[8].decode(String.self),
-                SendingWindow(opens: try cells[9].decode(Int.self), closes: try cells[10].decode(Int.self)))
+                SendingWindow(opens: try cells[9].decode(Int.self), closes: try cells[10].decode(Int.self)),
+                try cells[11].decode(Double?.self))
         }
-        guard let (notification, state, window) = found else {
+        guard let (notification, state, window, expiresAt) = found else {
             throw JobFailure.discard("notification \(id) does not exist")
         }
         guard state == "pending" else { return }
         let now = clock().timeIntervalSince1970
+        // Past its moment (the next reminder is due, the session has begun): recorded, not sent.
+        if let expiresAt, now >= expiresAt {
+            try await client.query("""
+                UPDATE notifications SET state = 'expired', last_error = 'expired before it could be sent'
+                WHERE id = \(id) AND state = 'pending'
+                """, logger: context.logger)
+            Counter(label: "creditops_notifications_expired_total", dimensions: [("kind", notification.kind)]).increment()
+            return
+        }
         let opening = window.earliestDelivery(atOrAfter: now)
         if opening > now {
             // Quiet hours: wait for the next opening of the window, never drop.

@@ -86,13 +86,21 @@ enum PlannerSQL {
 
     static let window = "SELECT extract(epoch FROM send_from)::int / 60, extract(epoch FROM send_until)::int / 60 FROM reminder_settings"
 
+    /// The days the reminders follow, for their expiry.
+    static let schedule = """
+        SELECT session_days_before, overdue_days, overdue_repeat_days, report_days_before, report_repeat_days,
+               extract(epoch FROM send_from)::int / 60
+        FROM reminder_settings
+        """
+
     /// Writes the outbox rows; returns the new ones (a key seen before adds nothing).
     static let insertNotifications = """
         INSERT INTO notifications (idempotency_key, kind, recipient_name, recipient_phone, unit_id, unit_code, text,
-                                   planned_for, deliver_after)
-        SELECT key, kind::notification_kind, name, phone, unit_id, unit_code, text, $8::date, to_timestamp($9::float8)
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])
-             AS n (key, kind, name, phone, unit_id, unit_code, text)
+                                   planned_for, deliver_after, expires_at)
+        SELECT key, kind::notification_kind, name, phone, unit_id, unit_code, text, $8::date, to_timestamp($9::float8),
+               to_timestamp(expires)
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $10::float8[])
+             AS n (key, kind, name, phone, unit_id, unit_code, text, expires)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING id, unit_code
         """

@@ -60,14 +60,15 @@ public struct ReminderPlanner: Sendable {
         var report = try await client.inTransaction(logger: logger) { connection in
             let window = try await sendingWindow(on: connection)
             let sender = try await senderName(on: connection)
+            let expiry = try await schedule(on: connection)
             let deliverAfter = window.earliestDelivery(atOrAfter: now.timeIntervalSince1970)
             var candidates: [Candidate] = []
             var followups: [(loan: Int64, dueOn: String, days: Int)] = []
             switch kind {
-            case .sessions: candidates = try await sessions(day, sender: sender, on: connection)
-            case .overdue: (candidates, followups) = try await overdue(day, sender: sender, on: connection)
-            case .loanChecks: candidates = try await loanChecks(day, sender: sender, on: connection)
-            case .reports: candidates = try await reports(day, sender: sender, on: connection)
+            case .sessions: candidates = try await sessions(day, sender: sender, expiry: expiry, on: connection)
+            case .overdue: (candidates, followups) = try await overdue(day, sender: sender, expiry: expiry, on: connection)
+            case .loanChecks: candidates = try await loanChecks(day, sender: sender, expiry: expiry, on: connection)
+            case .reports: candidates = try await reports(day, sender: sender, expiry: expiry, on: connection)
             }
             let reachable = candidates.filter { !$0.phone.trimmingSpaces.isEmpty }
             let created = try await insert(reachable, kind: kind, day: day, deliverAfter: deliverAfter, on: connection)
@@ -100,6 +101,8 @@ public struct ReminderPlanner: Sendable {
         var unitID: Int64
         var unitCode: String
         var text: String
+        /// Seconds since 1970 after which it is not worth sending (``ReminderExpiry``).
+        var expiresAt: Double
     }
 
     private func sendingWindow(on connection: PostgresConnection) async throws -> SendingWindow {
@@ -109,6 +112,21 @@ public struct ReminderPlanner: Sendable {
             return SendingWindow(opens: opens, closes: closes)
         }
         return SendingWindow()
+    }
+
+    private func schedule(on connection: PostgresConnection) async throws -> ReminderExpiry {
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: PlannerSQL.schedule), logger: logger)
+        for try await (sessions, overdue, overdueRepeat, reports, reportRepeat, sendFrom) in rows.decode(
+            ([Int], [Int], Int, [Int], Int, Int).self)
+        {
+            return ReminderExpiry(sessionDaysBefore: sessions, overdueDays: overdue, overdueRepeatDays: overdueRepeat,
+                                  reportDaysBefore: reports, reportRepeatDays: reportRepeat, sendFromMinutes: sendFrom)
+        }
+        throw PlannerError(description: "reminder_settings has no row")
+    }
+
+    struct PlannerError: Error, CustomStringConvertible {
+        let description: String
     }
 
     private func senderName(on connection: PostgresConnection) async throws -> String {
@@ -124,7 +142,7 @@ public struct ReminderPlanner: Sendable {
         return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
-    private func sessions(_ day: CalendarDate, sender: String, on connection: PostgresConnection) async throws -> [Candidate] {
+    private func sessions(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, on connection: PostgresConnection) async throws -> [Candidate] {
         var candidates: [Candidate] = []
         let rows = try await query(PlannerSQL.sessions, day, on: connection)
         for try await row in rows {
@@ -143,12 +161,13 @@ public struct ReminderPlanner: Sendable {
                 communePlace: communeName.droppingUnitPrefix, location: location, time: time, date: date, daysBefore: daysBefore)
             candidates.append(Candidate(
                 key: "session:\(point):\(sessionOn):\(daysBefore)d:\(recipientType):\(recipientCode)", kind: "session_reminder",
-                name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text))
+                name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text,
+                expiresAt: expiry.session(date: date, startMinutes: VietnameseFormat.minutes(time) ?? 0, daysBefore: daysBefore)))
         }
         return candidates
     }
 
-    private func overdue(_ day: CalendarDate, sender: String, on connection: PostgresConnection) async throws
+    private func overdue(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, on connection: PostgresConnection) async throws
         -> ([Candidate], [(loan: Int64, dueOn: String, days: Int)])
     {
         var candidates: [Candidate] = []
@@ -170,7 +189,8 @@ public struct ReminderPlanner: Sendable {
                     daysOverdue: days, outstanding: outstanding)
                 candidates.append(Candidate(
                     key: "overdue:\(loanCode):\(dueOn):\(days)d:\(recipient)", kind: "overdue_followup",
-                    name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text))
+                    name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text,
+                    expiresAt: expiry.overdue(dueOn: due, daysOverdue: days)))
             }
             add("group:\(groupCode)", .groupLeader, name: try cells[8].decode(String.self), phone: try cells[9].decode(String.self))
             if days >= communeFrom {
@@ -184,7 +204,7 @@ public struct ReminderPlanner: Sendable {
         return (candidates, followups)
     }
 
-    private func loanChecks(_ day: CalendarDate, sender: String, on connection: PostgresConnection) async throws -> [Candidate] {
+    private func loanChecks(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, on connection: PostgresConnection) async throws -> [Candidate] {
         var candidates: [Candidate] = []
         let rows = try await query(PlannerSQL.loanChecks, day, on: connection)
         for try await row in rows {
@@ -205,13 +225,13 @@ public struct ReminderPlanner: Sendable {
             ] {
                 candidates.append(Candidate(
                     key: "loan_check:\(loanCode):\(recipient)", kind: "loan_use_check", name: name, phone: phone,
-                    unitID: communeID, unitCode: communeCode, text: text))
+                    unitID: communeID, unitCode: communeCode, text: text, expiresAt: expiry.loanCheck(checkBy: checkBy)))
             }
         }
         return candidates
     }
 
-    private func reports(_ day: CalendarDate, sender: String, on connection: PostgresConnection) async throws -> [Candidate] {
+    private func reports(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, on connection: PostgresConnection) async throws -> [Candidate] {
         var candidates: [Candidate] = []
         let rows = try await query(PlannerSQL.reports, day, on: connection)
         for try await row in rows {
@@ -232,12 +252,12 @@ public struct ReminderPlanner: Sendable {
             candidates.append(Candidate(
                 key: "\(base):unit:\(unitCode)", kind: "report_deadline", name: try cells[8].decode(String.self),
                 phone: try cells[9].decode(String.self), unitID: unitID, unitCode: unitCode,
-                text: text(forReceiver: false)))
+                text: text(forReceiver: false), expiresAt: expiry.report(dueOn: due, daysToDue: daysToDue)))
             if daysToDue < 0, let receiverCode = try cells[11].decode(String?.self) {
                 candidates.append(Candidate(
                     key: "\(base):unit:\(receiverCode)", kind: "report_deadline", name: try cells[13].decode(String?.self) ?? "",
                     phone: try cells[14].decode(String?.self) ?? "", unitID: unitID, unitCode: unitCode,
-                    text: text(forReceiver: true)))
+                    text: text(forReceiver: true), expiresAt: expiry.report(dueOn: due, daysToDue: daysToDue)))
             }
         }
         return candidates
@@ -257,6 +277,7 @@ public struct ReminderPlanner: Sendable {
         binds.append(candidates.map(\.text), context: .default)
         binds.append(day.iso)
         binds.append(deliverAfter)
+        binds.append(candidates.map(\.expiresAt), context: .default)
         var created: [(id: Int64, unitCode: String)] = []
         let rows = try await connection.query(PostgresQuery(unsafeSQL: PlannerSQL.insertNotifications, binds: binds), logger: logger)
         for try await (id, unitCode) in rows.decode((Int64, String).self) { created.append((id, unitCode)) }
