@@ -149,6 +149,7 @@ struct DashboardPage {
         <tr><th>Báo cáo đã nộp trong năm</th><td>\(summary.reports.submittedThisYear)</td></tr>
         <tr><th>Tin nhắc đã gửi (30 ngày)</th><td>\(summary.remindersSent30Days)</td></tr>
         <tr><th>Tin nhắc gửi lỗi (30 ngày)</th><td>\(summary.remindersFailed30Days)</td></tr>
+        <tr><th>Tin nhắc hết hạn, không gửi (30 ngày)</th><td>\(summary.remindersExpired30Days)</td></tr>
         </table>\(openReportsTable())</section>
         """
     }

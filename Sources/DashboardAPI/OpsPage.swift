@@ -38,7 +38,8 @@ struct OpsPage {
 
     /// `stats` and `audit` are nil for an operator below the root, who sees its subtree's jobs only.
     static func overview(stats: [QueueStats]?, leader: LeaderInfo?, jobs: [JobRecord], filter: JobFilter, kinds: [String],
-                         csrf: String, message: String?, audit: [AuditLog.Event]?, scope: AccessScope) -> String {
+                         csrf: String, message: String?, audit: [AuditLog.Event]?, scope: AccessScope,
+                         reminders: [String: Int] = [:]) -> String {
         var body = ""
         if let message { body += "<p class=\"error\" role=\"alert\">\(escapeHTML(message))</p>" }
         guard let stats else {
@@ -56,6 +57,8 @@ struct OpsPage {
                 + "<td>\(queue.retryable)</td><td>\(queue.discarded)</td><td>\(age)</td><td>\(queue.paused ? "Tạm dừng" : "Đang chạy")</td><td>\(toggle)</td></tr>"
         }
         body += "</tbody></table>"
+        let reminderStates = [("pending", "chờ gửi"), ("sent", "đã gửi"), ("failed", "gửi lỗi"), ("expired", "hết hạn, không gửi")]
+        body += "<p>Tin nhắc 30 ngày qua: " + reminderStates.map { "\($0.1) <strong>\(reminders[$0.0] ?? 0)</strong>" }.joined(separator: " · ") + "</p>"
         body += jobsSection(jobs: jobs, filter: filter)
         body += "<fieldset><legend>Thêm công việc</legend><form method=\"post\" action=\"/ops/jobs\">"
         body += "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"> <label>Loại <select name=\"kind\">"

@@ -3,6 +3,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import JobQueue
+import Logging
+import PostgresNIO
 
 /// The routes of the operations page. State changes are form POSTs that must carry the session's
 /// CSRF value (and are refused when the browser says they come from another site). Operators
@@ -33,6 +35,16 @@ struct OpsRoutes {
         return (principal, fields)
     }
 
+    /// Notifications of the last 30 days by state: what reached people, what failed, what expired.
+    private func reminderCounts() async throws -> [String: Int] {
+        let rows = try await queue.client.query("""
+            SELECT state::text, count(*)::int8 FROM notifications WHERE created_at > now() - interval '30 days' GROUP BY 1
+            """, logger: permissions.logger)
+        var counts: [String: Int] = [:]
+        for try await (state, count) in rows.decode((String, Int64).self) { counts[state] = Int(count) }
+        return counts
+    }
+
     func add(to router: Router<CreditOpsRequestContext>) {
         router.get("ops") { request, context -> Response in
             if let exchange = try await DashboardServer.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
@@ -42,7 +54,8 @@ struct OpsRoutes {
             let html = OpsPage.overview(
                 stats: root ? try await queue.stats() : nil, leader: try await queue.leader(), jobs: try await queue.jobs(filter),
                 filter: filter, kinds: registry.kinds, csrf: csrf, message: request.uri.queryParameters["message"].map(String.init),
-                audit: root ? try await audit.list(limit: 20) : nil, scope: principal.scope)
+                audit: root ? try await audit.list(limit: 20) : nil, scope: principal.scope,
+                reminders: root ? try await reminderCounts() : [:])
             return DashboardServer.html(html)
         }
         router.get("ops/jobs/:id") { request, context -> Response in

@@ -77,6 +77,7 @@ struct SummaryStatement: PostgresPreparedStatement {
                         FROM report_obligations o WHERE o.unit_id IN (SELECT id FROM subtree)),
             'remindersSent30Days', reminders.sent,
             'remindersFailed30Days', reminders.failed,
+            'remindersExpired30Days', reminders.expired,
             'updatedAt', (SELECT to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                           FROM coverage c WHERE c.unit_id = t.id),
             'loans', CASE WHEN f.unit_id IS NULL THEN NULL ELSE json_build_object(
@@ -99,7 +100,8 @@ struct SummaryStatement: PostgresPreparedStatement {
                    ORDER BY o.due_on, u.name LIMIT 10) AS r)
         )::text
         FROM target t LEFT JOIN loan_figures f ON f.unit_id = t.id
-        CROSS JOIN (SELECT count(*) FILTER (WHERE n.state = 'sent') AS sent, count(*) FILTER (WHERE n.state = 'failed') AS failed
+        CROSS JOIN (SELECT count(*) FILTER (WHERE n.state = 'sent') AS sent, count(*) FILTER (WHERE n.state = 'failed') AS failed,
+                           count(*) FILTER (WHERE n.state = 'expired') AS expired
                     FROM notifications n
                     WHERE n.unit_id IN (SELECT id FROM subtree) AND n.created_at > now() - interval '30 days') AS reminders
         """

@@ -40,6 +40,8 @@ struct UnitSummary: Codable, Sendable {
     var openReports: [OpenReport]
     var remindersSent30Days: Int
     var remindersFailed30Days: Int
+    /// Not sent because their moment had passed (a gateway down past a session's start).
+    var remindersExpired30Days: Int
     var updatedAt: Date?
 
     /// The summary of the unit with `code` as JSON: 404 for an unknown code, 403 outside `scope`.

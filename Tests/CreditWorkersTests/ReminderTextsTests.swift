@@ -79,3 +79,48 @@ import Testing
             == "Đoàn Thanh niên: Báo cáo quý (quý IV/2026) của Huyện đoàn Yên Sơn hạn nộp Chủ nhật, 15/11/2026 (còn 7 ngày).")
     }
 }
+
+/// When each kind of reminder stops being worth sending, with the default days (sessions 3 and 1
+/// before; overdue days 1, 7, 30 then every 30; reports 14, 7, 3, 1, 0 before, then every 7 days
+/// after day 1) and the window opening at 07:00.
+@Suite struct ReminderExpiryTests {
+    static let expiry = ReminderExpiry(sessionDaysBefore: [3, 1], overdueDays: [1, 7, 30], overdueRepeatDays: 30,
+                                       reportDaysBefore: [14, 7, 3, 1, 0], reportRepeatDays: 7, sendFromMinutes: 7 * 60)
+
+    static func at(_ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int = 0) -> Double {
+        ReminderExpiry.moment(CalendarDate(year: year, month: month, day: day), minutes: hour * 60 + minute)
+    }
+
+    @Test func vietnamTimeIsUTCPlusSeven() {
+        // 2026-12-01 07:00 in Hà Nội is 00:00 UTC.
+        #expect(Self.at(2026, 12, 1, 7) == 1_796_083_200)
+    }
+
+    @Test func sessionRemindersExpireWhenTheNextOneGoesOrTheSessionBegins() {
+        let session = CalendarDate(year: 2027, month: 1, day: 2)
+        // Three days before: when the day-before reminder goes, across the year's end.
+        #expect(Self.expiry.session(date: session, startMinutes: 7 * 60 + 30, daysBefore: 3) == Self.at(2027, 1, 1, 7))
+        #expect(Self.expiry.session(date: session, startMinutes: 7 * 60 + 30, daysBefore: 1) == Self.at(2027, 1, 2, 7, 30))
+    }
+
+    @Test func overdueStepsExpireOnTheNextStepsDay() {
+        let due = CalendarDate(year: 2028, month: 2, day: 1)
+        #expect(Self.expiry.overdue(dueOn: due, daysOverdue: 1) == Self.at(2028, 2, 8, 7))
+        // 30 days past 1 February 2028 (a leap year): 2 March; the next step is 60 days past.
+        #expect(Self.expiry.overdue(dueOn: due, daysOverdue: 30) == Self.at(2028, 4, 1, 7))
+        #expect(Self.expiry.overdue(dueOn: due, daysOverdue: 60) == Self.at(2028, 5, 1, 7))
+    }
+
+    @Test func reportStepsExpireAtTheNextStepOrTheDueDaysEnd() {
+        let due = CalendarDate(year: 2026, month: 11, day: 15)
+        #expect(Self.expiry.report(dueOn: due, daysToDue: 14) == Self.at(2026, 11, 8, 7))
+        #expect(Self.expiry.report(dueOn: due, daysToDue: 1) == Self.at(2026, 11, 15, 7))
+        #expect(Self.expiry.report(dueOn: due, daysToDue: 0) == Self.at(2026, 11, 16, 0))
+        #expect(Self.expiry.report(dueOn: due, daysToDue: -1) == Self.at(2026, 11, 23, 7))
+        #expect(Self.expiry.report(dueOn: due, daysToDue: -8) == Self.at(2026, 11, 30, 7))
+    }
+
+    @Test func aLoanCheckExpiresAfterItsDeadline() {
+        #expect(Self.expiry.loanCheck(checkBy: CalendarDate(year: 2026, month: 2, day: 28)) == Self.at(2026, 3, 1, 0))
+    }
+}

@@ -22,13 +22,14 @@ import Testing
 
     /// Runs a worker delivering to `url` until `condition` holds (bounded).
     static func deliver(_ client: PostgresClient, url: String, timeout: Duration = .seconds(2),
+                        clock: @escaping @Sendable () -> Date = { ReminderPlannerTests.morning },
                         until condition: @escaping @Sendable () async throws -> Bool) async throws -> Bool {
         let channel = WebhookChannel(configuration: WebhookConfiguration(url: url, secret: secret, timeout: timeout))
         let registry = JobRegistry()
         // Within the sending hours whatever the machine's clock says; retries 0.1–0.3 s apart.
         let deliveries = DeliveryJobs(client: client, channel: channel,
                                       retryPolicy: RetryPolicy(base: .milliseconds(100), maximum: .milliseconds(300), jitter: 0),
-                                      clock: { ReminderPlannerTests.morning })
+                                      clock: clock)
         registry.register(deliveries.deliver)
         let worker = WorkerService(
             client: client, registry: registry,
@@ -154,6 +155,38 @@ import Testing
                 #expect(error.hasPrefix("HTTP 302 redirect to http://127.0.0.1:"))
                 #expect(error.contains("?followed=1"))
             }
+        }
+    }
+
+    /// The gateway is down until after the session has begun: the "ngày mai" reminder is not sent
+    /// late, it is recorded `expired`, and its job ends without an error.
+    @Test func aSessionReminderThatMissedTheSessionExpiresInsteadOfArrivingLate() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await ReminderPlannerTests.importFixture(client)
+            // 29 November: KP-2 meets on 30 November (its day 31, D5) at 07:30, one day ahead.
+            let planned = try await ReminderPlannerTests.planner(client).plan(
+                .sessions, day: CalendarDate(year: 2026, month: 11, day: 29), now: ReminderPlannerTests.morning)
+            #expect(planned.created == 2)
+            let sessionStart = ReminderExpiry.moment(CalendarDate(year: 2026, month: 11, day: 30), minutes: 7 * 60 + 30)
+            #expect(try await client.integer(
+                "SELECT count(*) FROM notifications WHERE expires_at = to_timestamp(\(Int(sessionStart)))") == 2)
+            // Down (500) on the afternoon before (within the sending hours); the clock then moves
+            // past the session's start.
+            let now = Mutex(Date(timeIntervalSince1970: ReminderExpiry.moment(CalendarDate(year: 2026, month: 11, day: 29), minutes: 15 * 60)))
+            let sink = WebhookSink { _, _ in .init(status: 500, body: "gateway down") }
+            let settled = try await sink.run { url in
+                try await Self.deliver(client, url: url, clock: { now.withLock { $0 } }) {
+                    if sink.requestCount >= 2 { now.withLock { $0 = Date(timeIntervalSince1970: sessionStart + 60) } }
+                    return try await Self.states(client)["expired"] == 2
+                }
+            }
+            #expect(settled)
+            let requestsAtExpiry = sink.requestCount
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(sink.requestCount == requestsAtExpiry, "nothing is sent once expired")
+            #expect(try await client.integer("""
+                SELECT count(*) FROM jobs WHERE kind = 'notifications.deliver' AND state = 'completed'
+                """) == 2)
         }
     }
 
