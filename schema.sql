@@ -669,3 +669,12 @@ ALTER TABLE reminder_settings
 -- an enum value but not use it; nothing here uses it.)
 ALTER TYPE notification_state ADD VALUE 'expired';
 ALTER TABLE notifications ADD COLUMN expires_at timestamptz;
+
+-- migrate:step 10 reminders: catching up missed days
+-- Every day the daily planning ran for. A leader that missed mornings (every worker down at
+-- 07:00, a holiday shutdown) plans each missed day when it next plans, up to catch_up_days back.
+CREATE TABLE reminder_plan_days (
+    day        date        PRIMARY KEY,
+    planned_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE reminder_settings ADD COLUMN catch_up_days integer NOT NULL DEFAULT 7 CHECK (catch_up_days BETWEEN 0 AND 60);

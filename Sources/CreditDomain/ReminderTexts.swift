@@ -3,7 +3,15 @@
 /// as `1.234.567 đồng`, and the sender's name first (`reminder_settings.sender_name`): these
 /// come from the Youth Union, not from the bank. `ReminderTextsTests` holds one rendered text of
 /// each, compared byte for byte.
+///
+/// A reminder planned `late` (for a day the leader missed) says "(nhắc muộn)" after the sender and
+/// carries no relative day ("ngày mai", "còn 3 ngày", "quá hạn 7 ngày"): those were true on the
+/// missed day, not when it arrives; the dates say it.
 public enum ReminderTexts {
+    static func from(_ sender: String, late: Bool) -> String {
+        late ? "\(sender) (nhắc muộn)" : sender
+    }
+
     /// Who receives a session reminder.
     public enum SessionRecipient: Sendable {
         /// A group leader: `groupName` is their group.
@@ -16,12 +24,12 @@ public enum ReminderTexts {
     /// ("xã Thái Bình"), without the union's "Đoàn".
     public static func session(
         sender: String, recipient: SessionRecipient, communePlace: String, location: String, time: String,
-        date: CalendarDate, daysBefore: Int
+        date: CalendarDate, daysBefore: Int, late: Bool = false
     ) -> String {
-        let when = daysBefore == 1 ? "ngày mai" : "còn \(daysBefore) ngày"
+        let when = late ? "" : daysBefore == 1 ? " (ngày mai)" : " (còn \(daysBefore) ngày)"
         let place = location.isEmpty ? "điểm giao dịch \(communePlace)" : "\(location) (\(communePlace))"
-        let session = "\(sender): Phiên giao dịch Ngân hàng Chính sách xã hội tại \(place) lúc \(VietnameseFormat.clock(time)), "
-            + "\(date.vietnameseWithWeekday) (\(when))."
+        let session = "\(from(sender, late: late)): Phiên giao dịch Ngân hàng Chính sách xã hội tại \(place) lúc \(VietnameseFormat.clock(time)), "
+            + "\(date.vietnameseWithWeekday)\(when)."
         switch recipient {
         case .groupLeader(let groupName):
             return session + " Đề nghị tổ trưởng \(groupName) thu lãi, tiết kiệm và nhắc tổ viên đến đúng giờ."
@@ -40,9 +48,10 @@ public enum ReminderTexts {
 
     public static func overdue(
         sender: String, recipient: OverdueRecipient, loanCode: String, borrowerName: String, groupName: String, dueOn: CalendarDate,
-        daysOverdue: Int, outstanding: Int
+        daysOverdue: Int, outstanding: Int, late: Bool = false
     ) -> String {
-        let facts = "\(sender): Khoản vay \(loanCode) của hộ \(borrowerName) (\(groupName)) đã quá hạn \(daysOverdue) ngày "
+        let overdue = late ? "đã quá hạn" : "đã quá hạn \(daysOverdue) ngày"
+        let facts = "\(from(sender, late: late)): Khoản vay \(loanCode) của hộ \(borrowerName) (\(groupName)) \(overdue) "
             + "(hạn trả \(dueOn.vietnamese)), dư nợ \(VietnameseFormat.money(outstanding))."
         switch recipient {
         case .groupLeader: return facts + " Đề nghị tổ trưởng đến gặp hộ vay, đôn đốc trả nợ và báo kết quả."
@@ -54,9 +63,9 @@ public enum ReminderTexts {
     /// A new loan whose use has not been checked yet, to the group leader or the commune union.
     public static func loanUseCheck(
         sender: String, loanCode: String, borrowerName: String, groupName: String, principal: Int, disbursedOn: CalendarDate,
-        checkBy: CalendarDate
+        checkBy: CalendarDate, late: Bool = false
     ) -> String {
-        "\(sender): Khoản vay \(loanCode) của hộ \(borrowerName) (\(groupName)), \(VietnameseFormat.money(principal)), giải ngân ngày "
+        "\(from(sender, late: late)): Khoản vay \(loanCode) của hộ \(borrowerName) (\(groupName)), \(VietnameseFormat.money(principal)), giải ngân ngày "
             + "\(disbursedOn.vietnamese), chưa được kiểm tra sử dụng vốn. Đề nghị kiểm tra trước \(checkBy.vietnameseWithWeekday)."
     }
 
@@ -64,20 +73,24 @@ public enum ReminderTexts {
     /// report goes to; `forReceiver` when that unit is told of a late report.
     public static func report(
         sender: String, reportName: String, period: String, unitName: String, receiverName: String?, dueOn: CalendarDate,
-        daysToDue: Int, forReceiver: Bool
+        daysToDue: Int, forReceiver: Bool, late: Bool = false
     ) -> String {
         // Types are named "Báo cáo …" already; anything else gets the word once, not twice.
         let title = reportName.lowercased().hasPrefix("báo cáo") ? reportName : "Báo cáo \"\(reportName)\""
         let destination = receiverName.map { " gửi \($0)" } ?? ""
-        let subject = "\(sender): \(title) (\(periodInWords(period))) của \(unitName)\(destination)"
+        let subject = "\(from(sender, late: late)): \(title) (\(periodInWords(period))) của \(unitName)\(destination)"
+        if daysToDue >= 0 && late {
+            return "\(subject) hạn nộp \(dueOn.vietnameseWithWeekday)."
+        }
         if daysToDue > 0 {
             return "\(subject) hạn nộp \(dueOn.vietnameseWithWeekday) (còn \(daysToDue) ngày)."
         }
         if daysToDue == 0 {
             return "\(subject) hạn nộp hôm nay, \(dueOn.vietnameseWithWeekday)."
         }
-        let late = "\(subject) đã quá hạn \(-daysToDue) ngày (hạn \(dueOn.vietnamese)) và chưa được nộp."
-        return forReceiver ? late + " Đề nghị đơn vị nhận báo cáo đôn đốc." : late + " Đề nghị nộp ngay."
+        let overdue = late ? "đã quá hạn" : "đã quá hạn \(-daysToDue) ngày"
+        let text = "\(subject) \(overdue) (hạn \(dueOn.vietnamese)) và chưa được nộp."
+        return forReceiver ? text + " Đề nghị đơn vị nhận báo cáo đôn đốc." : text + " Đề nghị nộp ngay."
     }
 
     /// A period as the obligations store it, in words: `2026` → `năm 2026`, `2026-Q4` →

@@ -52,6 +52,30 @@ import Testing
         #expect(text(.parentUnit) == facts + " Đề nghị chỉ đạo cơ sở đôn đốc thu hồi nợ quá hạn.")
     }
 
+    /// Planned for a day the leader missed: "(nhắc muộn)" after the sender, and no relative day.
+    @Test func lateTextsSaySoAndDropRelativeDays() {
+        #expect(ReminderTexts.session(
+            sender: Self.sender, recipient: .groupLeader(groupName: "Tổ TK&VV thôn 1"), communePlace: "xã Thái Bình",
+            location: "Trụ sở UBND xã Thái Bình", time: "07:30", date: CalendarDate(year: 2026, month: 12, day: 3), daysBefore: 1, late: true)
+            == "Đoàn Thanh niên (nhắc muộn): Phiên giao dịch Ngân hàng Chính sách xã hội tại Trụ sở UBND xã Thái Bình (xã Thái Bình) lúc 7 giờ 30, thứ Năm, 03/12/2026. Đề nghị tổ trưởng Tổ TK&VV thôn 1 thu lãi, tiết kiệm và nhắc tổ viên đến đúng giờ.")
+        #expect(ReminderTexts.overdue(
+            sender: Self.sender, recipient: .groupLeader, loanCode: "HD-0042", borrowerName: "Nguyễn Văn An", groupName: "Tổ TK&VV thôn 1",
+            dueOn: CalendarDate(year: 2026, month: 11, day: 13), daysOverdue: 1, outstanding: 1_234_567, late: true)
+            == "Đoàn Thanh niên (nhắc muộn): Khoản vay HD-0042 của hộ Nguyễn Văn An (Tổ TK&VV thôn 1) đã quá hạn (hạn trả 13/11/2026), dư nợ 1.234.567 đồng. Đề nghị tổ trưởng đến gặp hộ vay, đôn đốc trả nợ và báo kết quả.")
+        #expect(ReminderTexts.report(
+            sender: Self.sender, reportName: "Báo cáo quý", period: "2026-Q4", unitName: "Đoàn xã Thái Bình", receiverName: "Huyện đoàn Yên Sơn",
+            dueOn: CalendarDate(year: 2026, month: 11, day: 25), daysToDue: 3, forReceiver: false, late: true)
+            == "Đoàn Thanh niên (nhắc muộn): Báo cáo quý (quý IV/2026) của Đoàn xã Thái Bình gửi Huyện đoàn Yên Sơn hạn nộp thứ Tư, 25/11/2026.")
+        #expect(ReminderTexts.report(
+            sender: Self.sender, reportName: "Báo cáo quý", period: "2026-Q4", unitName: "Đoàn xã Thái Bình", receiverName: "Huyện đoàn Yên Sơn",
+            dueOn: CalendarDate(year: 2026, month: 11, day: 13), daysToDue: -8, forReceiver: true, late: true)
+            == "Đoàn Thanh niên (nhắc muộn): Báo cáo quý (quý IV/2026) của Đoàn xã Thái Bình gửi Huyện đoàn Yên Sơn đã quá hạn (hạn 13/11/2026) và chưa được nộp. Đề nghị đơn vị nhận báo cáo đôn đốc.")
+        #expect(ReminderTexts.loanUseCheck(
+            sender: Self.sender, loanCode: "HD-0100", borrowerName: "Trần Thị Bình", groupName: "Tổ TK&VV thôn 2", principal: 50_000_000,
+            disbursedOn: CalendarDate(year: 2026, month: 11, day: 10), checkBy: CalendarDate(year: 2026, month: 12, day: 10), late: true)
+            .hasPrefix("Đoàn Thanh niên (nhắc muộn): Khoản vay HD-0100"))
+    }
+
     @Test func loanUseCheck() {
         #expect(ReminderTexts.loanUseCheck(
             sender: Self.sender, loanCode: "HD-0100", borrowerName: "Trần Thị Bình", groupName: "Tổ TK&VV thôn 2", principal: 50_000_000,

@@ -61,14 +61,16 @@ public struct ReminderPlanner: Sendable {
             let window = try await sendingWindow(on: connection)
             let sender = try await senderName(on: connection)
             let expiry = try await schedule(on: connection)
+            // Planned after its day (a missed morning caught up): texts say so and drop relative days.
+            let late = day < CalendarDate(unixTime: now.timeIntervalSince1970)
             let deliverAfter = window.earliestDelivery(atOrAfter: now.timeIntervalSince1970)
             var candidates: [Candidate] = []
             var followups: [(loan: Int64, dueOn: String, days: Int)] = []
             switch kind {
-            case .sessions: candidates = try await sessions(day, sender: sender, expiry: expiry, on: connection)
-            case .overdue: (candidates, followups) = try await overdue(day, sender: sender, expiry: expiry, on: connection)
-            case .loanChecks: candidates = try await loanChecks(day, sender: sender, expiry: expiry, on: connection)
-            case .reports: candidates = try await reports(day, sender: sender, expiry: expiry, on: connection)
+            case .sessions: candidates = try await sessions(day, sender: sender, expiry: expiry, late: late, on: connection)
+            case .overdue: (candidates, followups) = try await overdue(day, sender: sender, expiry: expiry, late: late, on: connection)
+            case .loanChecks: candidates = try await loanChecks(day, sender: sender, expiry: expiry, late: late, on: connection)
+            case .reports: candidates = try await reports(day, sender: sender, expiry: expiry, late: late, on: connection)
             }
             let reachable = candidates.filter { !$0.phone.trimmingSpaces.isEmpty }
             let created = try await insert(reachable, kind: kind, day: day, deliverAfter: deliverAfter, on: connection)
@@ -142,7 +144,7 @@ public struct ReminderPlanner: Sendable {
         return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
-    private func sessions(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, on connection: PostgresConnection) async throws -> [Candidate] {
+    private func sessions(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, late: Bool, on connection: PostgresConnection) async throws -> [Candidate] {
         var candidates: [Candidate] = []
         let rows = try await query(PlannerSQL.sessions, day, on: connection)
         for try await row in rows {
@@ -158,7 +160,8 @@ public struct ReminderPlanner: Sendable {
             let text = ReminderTexts.session(
                 sender: sender,
                 recipient: recipientType == "group" ? .groupLeader(groupName: groupName) : .communeUnion(communeUnitName: communeName),
-                communePlace: communeName.droppingUnitPrefix, location: location, time: time, date: date, daysBefore: daysBefore)
+                communePlace: communeName.droppingUnitPrefix, location: location, time: time, date: date, daysBefore: daysBefore,
+                late: late)
             candidates.append(Candidate(
                 key: "session:\(point):\(sessionOn):\(daysBefore)d:\(recipientType):\(recipientCode)", kind: "session_reminder",
                 name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text,
@@ -167,7 +170,7 @@ public struct ReminderPlanner: Sendable {
         return candidates
     }
 
-    private func overdue(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, on connection: PostgresConnection) async throws
+    private func overdue(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, late: Bool, on connection: PostgresConnection) async throws
         -> ([Candidate], [(loan: Int64, dueOn: String, days: Int)])
     {
         var candidates: [Candidate] = []
@@ -186,7 +189,7 @@ public struct ReminderPlanner: Sendable {
             func add(_ recipient: String, _ role: ReminderTexts.OverdueRecipient, name: String, phone: String) {
                 let text = ReminderTexts.overdue(
                     sender: sender, recipient: role, loanCode: loanCode, borrowerName: borrower, groupName: groupName, dueOn: due,
-                    daysOverdue: days, outstanding: outstanding)
+                    daysOverdue: days, outstanding: outstanding, late: late)
                 candidates.append(Candidate(
                     key: "overdue:\(loanCode):\(dueOn):\(days)d:\(recipient)", kind: "overdue_followup",
                     name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text,
@@ -204,7 +207,7 @@ public struct ReminderPlanner: Sendable {
         return (candidates, followups)
     }
 
-    private func loanChecks(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, on connection: PostgresConnection) async throws -> [Candidate] {
+    private func loanChecks(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, late: Bool, on connection: PostgresConnection) async throws -> [Candidate] {
         var candidates: [Candidate] = []
         let rows = try await query(PlannerSQL.loanChecks, day, on: connection)
         for try await row in rows {
@@ -218,7 +221,7 @@ public struct ReminderPlanner: Sendable {
             let communeID = try cells[9].decode(Int64.self), communeCode = try cells[10].decode(String.self)
             let text = ReminderTexts.loanUseCheck(
                 sender: sender, loanCode: loanCode, borrowerName: borrower, groupName: groupName, principal: principal, disbursedOn: disbursed,
-                checkBy: checkBy)
+                checkBy: checkBy, late: late)
             for (recipient, name, phone) in [
                 ("group:\(groupCode)", try cells[7].decode(String.self), try cells[8].decode(String.self)),
                 ("unit:\(communeCode)", try cells[12].decode(String.self), try cells[13].decode(String.self)),
@@ -231,7 +234,7 @@ public struct ReminderPlanner: Sendable {
         return candidates
     }
 
-    private func reports(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, on connection: PostgresConnection) async throws -> [Candidate] {
+    private func reports(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, late: Bool, on connection: PostgresConnection) async throws -> [Candidate] {
         var candidates: [Candidate] = []
         let rows = try await query(PlannerSQL.reports, day, on: connection)
         for try await row in rows {
@@ -245,7 +248,7 @@ public struct ReminderPlanner: Sendable {
             let receiverName = try cells[12].decode(String?.self)
             func text(forReceiver: Bool) -> String {
                 ReminderTexts.report(sender: sender, reportName: typeName, period: period, unitName: unitName, receiverName: receiverName,
-                                     dueOn: due, daysToDue: daysToDue, forReceiver: forReceiver)
+                                     dueOn: due, daysToDue: daysToDue, forReceiver: forReceiver, late: late)
             }
             let step = daysToDue >= 0 ? "-\(daysToDue)d" : "+\(-daysToDue)d"
             let base = "report:\(typeCode):\(unitCode):\(period):\(step)"
