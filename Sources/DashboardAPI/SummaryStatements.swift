@@ -67,9 +67,16 @@ struct SummaryStatement: PostgresPreparedStatement {
         )
         SELECT t.id, (SELECT yes FROM visible), json_build_object(
             'unit', t.code, 'name', t.name, 'level', t.level,
+            -- Loans still to be followed up: overdue today, still followed (not risk or restructured),
+            -- and no outcome recorded for their latest step. Every old step without an outcome
+            -- counted once, so the figure only grew.
             'openFollowups',
-            (SELECT count(*) FROM followups f JOIN loans l ON l.id = f.loan_id JOIN borrowers b ON b.id = l.borrower_id
-             JOIN groups g ON g.id = b.group_id WHERE g.commune_id IN (SELECT id FROM subtree) AND f.outcome IS NULL),
+            (SELECT count(DISTINCT f.loan_id) FROM followups f JOIN loans l ON l.id = f.loan_id
+             JOIN borrowers b ON b.id = l.borrower_id JOIN groups g ON g.id = b.group_id
+             WHERE g.commune_id IN (SELECT id FROM subtree) AND f.outcome IS NULL
+               AND l.outstanding > 0 AND l.status = 'normal' AND l.due_on = f.due_on AND l.due_on < $3::date
+               AND NOT EXISTS (SELECT 1 FROM followups later
+                               WHERE later.loan_id = f.loan_id AND later.due_on = f.due_on AND later.overdue_days > f.overdue_days)),
             'reports', (SELECT json_build_object(
                                 'open', count(*) FILTER (WHERE o.submitted_on IS NULL),
                                 'late', count(*) FILTER (WHERE o.submitted_on IS NULL AND o.due_on < $3::date),

@@ -103,3 +103,39 @@ import Testing
         }
     }
 }
+
+/// The dashboard's open follow-ups are the loans still to be followed up, not every step ever
+/// planned without an outcome (which only grew).
+@Suite struct OpenFollowupTests {
+    @Test func onlyLoansStillOverdueWithoutAnOutcomeCount() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            func open() async throws -> Int? {
+                var count: Int?
+                try await client.execute(uri: "/api/v1/units/D1/summary", method: .get, headers: DashboardAPITests.bearer(fixture.district)) { response in
+                    let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                    count = json?["openFollowups"] as? Int
+                }
+                return count
+            }
+            // L2 is overdue (due 10 days ago): steps of day 1 and day 7, neither with an outcome.
+            // L1 is not overdue: a stray step of it does not count.
+            try await database.query("""
+                INSERT INTO followups (loan_id, due_on, overdue_days, planned_on)
+                SELECT l.id, l.due_on, d, l.due_on + d FROM loans l CROSS JOIN (VALUES (1), (7)) AS s (d) WHERE l.code = 'L2'
+                UNION ALL SELECT l.id, l.due_on, 1, current_date FROM loans l WHERE l.code = 'L1'
+                """, logger: DashboardAPITests.logger)
+            #expect(try await open() == 1)
+            // An outcome on the latest step closes it.
+            try await database.query("""
+                UPDATE followups SET outcome = 'promised', promised_on = current_date + 5
+                WHERE overdue_days = 7 AND loan_id = (SELECT id FROM loans WHERE code = 'L2')
+                """, logger: DashboardAPITests.logger)
+            #expect(try await open() == 0)
+            // So does repaying the loan, whatever the steps say.
+            try await database.query("UPDATE followups SET outcome = NULL, promised_on = NULL", logger: DashboardAPITests.logger)
+            #expect(try await open() == 1)
+            try await database.query("UPDATE loans SET outstanding = 0 WHERE code = 'L2'", logger: DashboardAPITests.logger)
+            #expect(try await open() == 0)
+        }
+    }
+}
