@@ -52,7 +52,9 @@ struct SummaryStatement: PostgresPreparedStatement {
             SELECT id FROM target WHERE (SELECT yes FROM visible)
             UNION ALL SELECT u.id FROM units u JOIN subtree s ON u.parent_id = s.id
         ), months AS (
-            SELECT date_trunc('month', $3::date)::date AS month
+            -- Last month too: its session may have been moved into this month.
+            SELECT (date_trunc('month', $3::date) - interval '1 month')::date AS month
+            UNION ALL SELECT date_trunc('month', $3::date)::date
             UNION ALL SELECT (date_trunc('month', $3::date) + interval '1 month')::date
         ), sessions AS (
             SELECT p.code, c.name AS commune, p.location,

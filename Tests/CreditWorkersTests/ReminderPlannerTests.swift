@@ -91,6 +91,18 @@ import Testing
             for try await text in text.decode(String.self) {
                 #expect(text == "Đoàn Thanh niên: Phiên giao dịch Ngân hàng Chính sách xã hội tại Trụ sở UBND xã Thái Bình (xã Thái Bình) lúc 7 giờ 30, thứ Ba, 17/11/2026 (còn 3 ngày). Đề nghị tổ trưởng Tổ TK&VV thôn 1 thu lãi, tiết kiệm và nhắc tổ viên đến đúng giờ.")
             }
+            // December's session moved into January: its day-before reminder is planned on 1 January.
+            try await client.query("""
+                UPDATE point_session_overrides SET session_on = DATE '2027-01-02', reason = 'lũ'
+                WHERE month = DATE '2026-12-01' AND point_id = (SELECT id FROM points WHERE code = 'TB-1')
+                """, logger: ImportFixtures.logger)
+            let acrossTheYear = try await planner.plan(.sessions, day: CalendarDate(year: 2027, month: 1, day: 1), now: Self.morning)
+            #expect(acrossTheYear.created >= 2)
+            #expect(try await Self.keys(client, kind: "session_reminder").contains("session:TB-1:2027-01-02:1d:group:G1"))
+            try await client.query("""
+                UPDATE point_session_overrides SET session_on = DATE '2026-12-21', reason = 'bão'
+                WHERE month = DATE '2026-12-01' AND point_id = (SELECT id FROM points WHERE code = 'TB-1')
+                """, logger: ImportFixtures.logger)
             // The commune union is addressed by its own name, once; the sender is configuration.
             try await client.query("UPDATE reminder_settings SET sender_name = 'Tỉnh đoàn Tuyên Quang'", logger: ImportFixtures.logger)
             _ = try await planner.plan(.sessions, day: CalendarDate(year: 2026, month: 12, day: 18), now: Self.morning)

@@ -2,12 +2,14 @@
 /// recipient candidate); the planner drops recipients without a phone and renders the texts.
 /// Days follow `reminder_settings`.
 enum PlannerSQL {
-    /// Sessions `session_days_before` ahead, at the session day of this month or the next (an
-    /// override wins; a day past the month's end falls on its last day, D5), to every group
-    /// leader attending the point and to the commune's contact.
+    /// Sessions `session_days_before` ahead, at the session day of last month, this month or the
+    /// next (an override wins, and may move a month's session into the next month or year; a day
+    /// past the month's end falls on its last day, D5), to every group leader attending the point
+    /// and to the commune's contact.
     static let sessions = """
         WITH months AS (
-            SELECT date_trunc('month', $1::date)::date AS month
+            SELECT (date_trunc('month', $1::date) - interval '1 month')::date AS month
+            UNION ALL SELECT date_trunc('month', $1::date)::date
             UNION ALL SELECT (date_trunc('month', $1::date) + interval '1 month')::date
         ), sessions AS (
             SELECT p.id AS point_id, p.code AS point_code, p.location, p.commune_id,
