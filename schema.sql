@@ -678,3 +678,8 @@ CREATE TABLE reminder_plan_days (
     planned_at timestamptz NOT NULL DEFAULT now()
 );
 ALTER TABLE reminder_settings ADD COLUMN catch_up_days integer NOT NULL DEFAULT 7 CHECK (catch_up_days BETWEEN 0 AND 60);
+
+-- migrate:step 11 reminders: notices of moved sessions
+-- Told to a point's group leaders and commune contact when its session moves after a reminder
+-- of the old date went out.
+ALTER TYPE notification_kind ADD VALUE 'session_changed';

@@ -38,6 +38,16 @@ public enum ReminderTexts {
         }
     }
 
+    /// A session moved after its reminders went out: the old day, the new day and time.
+    public static func sessionMoved(
+        sender: String, communePlace: String, location: String, from oldDate: CalendarDate, to newDate: CalendarDate, time: String
+    ) -> String {
+        let place = location.isEmpty ? "điểm giao dịch \(communePlace)" : "\(location) (\(communePlace))"
+        return "\(sender): Lịch phiên giao dịch thay đổi. Phiên giao dịch Ngân hàng Chính sách xã hội tại \(place) "
+            + "chuyển từ \(oldDate.vietnameseWithWeekday) sang \(VietnameseFormat.clock(time)), \(newDate.vietnameseWithWeekday). "
+            + "Đề nghị thông báo lại cho tổ viên."
+    }
+
     /// One step of the overdue escalation; the same facts for the group leader, the commune and
     /// the unit above, each asked for what it can do.
     public enum OverdueRecipient: Sendable {

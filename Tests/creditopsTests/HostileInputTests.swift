@@ -41,6 +41,11 @@ import Testing
         ["audit", "list", "--since", sql], ["audit", "list", "--since", huge], ["audit", "list", "--since", "2026-02-30"],
         ["audit", "list", "--limit", "0"], ["audit", "list", "--limit", overflow],
         ["bench", "pruning", "--rate", "-1"], ["bench", "pruning", "--seconds", overflow],
+        ["sessions", "move", sql, "--month", "2026-12", "--to", "2026-12-21"], ["sessions", "move", "P", "--month", "2026-13", "--to", "2026-12-21"],
+        ["sessions", "move", "P", "--month", "2026-12", "--to", "2026-02-30"], ["sessions", "move", "P", "--month", "2026-12", "--to", "2027-06-01"],
+        ["sessions", "move", "P", "--month", "2026-12", "--to", "2026-12-21", "--time", "25:00"],
+        ["sessions", "move", "P", "--month", "2026-12", "--to", "2026-12-21", "--reason", huge],
+        ["sessions", "list", "--from", "2026-12-31", "--to", "2026-12-01"], ["sessions", "list", "--from", sql], ["sessions", "list", "--unit", huge],
         ["bench", "freshness", "--inserts", "-1"], ["bench", "reminders", "--month", "2026-13"],
     ]
 

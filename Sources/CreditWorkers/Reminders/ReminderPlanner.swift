@@ -73,17 +73,11 @@ public struct ReminderPlanner: Sendable {
             case .reports: candidates = try await reports(day, sender: sender, expiry: expiry, late: late, on: connection)
             }
             let reachable = candidates.filter { !$0.phone.trimmingSpaces.isEmpty }
-            let created = try await insert(reachable, kind: kind, day: day, deliverAfter: deliverAfter, on: connection)
-            // Each delivery carries its unit, so an operator of a district sees its own.
-            let jobs = created.map {
-                NewJob(kind: Self.deliveryKind, argsJSON: #"{"notification":\#($0.id)}"#, queue: Self.queue,
-                       runAt: Date(timeIntervalSince1970: deliverAfter), maxAttempts: 25, meta: ["unit": $0.unitCode])
-            }
-            if !jobs.isEmpty { _ = try await jobQueue.enqueue(batch: jobs, on: connection) }
+            let created = try await write(reachable, day: day, deliverAfter: deliverAfter, on: connection)
             let followupsCreated = try await insertFollowups(followups, day: day, on: connection)
             return Report(
-                planner: kind, day: day.iso, due: candidates.count, created: created.count,
-                alreadyPlanned: reachable.count - created.count, withoutPhone: candidates.count - reachable.count,
+                planner: kind, day: day.iso, due: candidates.count, created: created,
+                alreadyPlanned: reachable.count - created, withoutPhone: candidates.count - reachable.count,
                 followupsCreated: followupsCreated, seconds: 0)
         }
         report.seconds = (ContinuousClock.now - started).seconds
@@ -131,7 +125,26 @@ public struct ReminderPlanner: Sendable {
         let description: String
     }
 
-    private func senderName(on connection: PostgresConnection) async throws -> String {
+    /// Writes outbox rows and their delivery jobs, due when the sending window next opens after
+    /// `now`, on the caller's transaction. Returns how many rows are new.
+    func write(_ candidates: [Candidate], day: CalendarDate, now: Date, on connection: PostgresConnection) async throws -> Int {
+        let window = try await sendingWindow(on: connection)
+        return try await write(candidates, day: day, deliverAfter: window.earliestDelivery(atOrAfter: now.timeIntervalSince1970),
+                               on: connection)
+    }
+
+    private func write(_ candidates: [Candidate], day: CalendarDate, deliverAfter: Double, on connection: PostgresConnection) async throws -> Int {
+        let created = try await insert(candidates, day: day, deliverAfter: deliverAfter, on: connection)
+        // Each delivery carries its unit, so an operator of a district sees its own.
+        let jobs = created.map {
+            NewJob(kind: Self.deliveryKind, argsJSON: #"{"notification":\#($0.id)}"#, queue: Self.queue,
+                   runAt: Date(timeIntervalSince1970: deliverAfter), maxAttempts: 25, meta: ["unit": $0.unitCode])
+        }
+        if !jobs.isEmpty { _ = try await jobQueue.enqueue(batch: jobs, on: connection) }
+        return created.count
+    }
+
+    func senderName(on connection: PostgresConnection) async throws -> String {
         for try await name in try await connection.query("SELECT sender_name FROM reminder_settings", logger: logger).decode(String.self) {
             return name
         }
@@ -267,7 +280,7 @@ public struct ReminderPlanner: Sendable {
     }
 
     /// The ids of the rows that are new.
-    private func insert(_ candidates: [Candidate], kind: Kind, day: CalendarDate, deliverAfter: Double,
+    private func insert(_ candidates: [Candidate], day: CalendarDate, deliverAfter: Double,
                         on connection: PostgresConnection) async throws -> [(id: Int64, unitCode: String)] {
         guard !candidates.isEmpty else { return [] }
         var binds = PostgresBindings()
