@@ -683,3 +683,11 @@ ALTER TABLE reminder_settings ADD COLUMN catch_up_days integer NOT NULL DEFAULT 
 -- Told to a point's group leaders and commune contact when its session moves after a reminder
 -- of the old date went out.
 ALTER TYPE notification_kind ADD VALUE 'session_changed';
+
+-- migrate:step 12 reminders: SMS length
+-- Each notification also without diacritics, and how many SMS parts each version takes (UCS-2:
+-- 70, then 67 a part; GSM-7: 160, then 153), for an SMS channel to choose by configuration.
+ALTER TABLE notifications
+    ADD COLUMN text_plain         text,
+    ADD COLUMN sms_segments       integer,
+    ADD COLUMN sms_segments_plain integer;

@@ -148,3 +148,32 @@ import Testing
         #expect(Self.expiry.loanCheck(checkBy: CalendarDate(year: 2026, month: 2, day: 28)) == Self.at(2026, 3, 1, 0))
     }
 }
+
+/// SMS parts: GSM-7 160/153, UCS-2 70/67 (UTF-16 units), and Vietnamese without its marks.
+@Suite struct SMSTextTests {
+    @Test func diacriticsAreRemovedLetterByLetter() {
+        #expect(SMSText.withoutDiacritics("Đoàn Thanh niên: Phiên giao dịch tại Trụ sở UBND xã Thái Bình, thứ Năm, 03/12/2026. Đề nghị tổ trưởng Tổ TK&VV thôn 1 thu lãi, tiết kiệm.")
+            == "Doan Thanh nien: Phien giao dich tai Tru so UBND xa Thai Binh, thu Nam, 03/12/2026. De nghi to truong To TK&VV thon 1 thu lai, tiet kiem.")
+        #expect(SMSText.withoutDiacritics("ỲÝỶỸỴ ỳýỷỹỵ ĂẰẮẲẴẶ ƯỪỨỬỮỰ ƠỜỚỞỠỢ") == "YYYYY yyyyy AAAAAA UUUUUU OOOOOO")
+    }
+
+    @Test func segmentCounts() {
+        #expect(SMSText.segments(String(repeating: "a", count: 160)) == (.gsm7, 1))
+        #expect(SMSText.segments(String(repeating: "a", count: 161)) == (.gsm7, 2))
+        #expect(SMSText.segments(String(repeating: "a", count: 306)) == (.gsm7, 2))
+        #expect(SMSText.segments(String(repeating: "a", count: 307)) == (.gsm7, 3))
+        // An extension character takes two septets.
+        #expect(SMSText.segments(String(repeating: "a", count: 159) + "€") == (.gsm7, 2))
+        #expect(SMSText.segments(String(repeating: "ă", count: 70)) == (.ucs2, 1))
+        #expect(SMSText.segments(String(repeating: "ă", count: 71)) == (.ucs2, 2))
+        #expect(SMSText.segments(String(repeating: "ă", count: 134)) == (.ucs2, 2))
+        #expect(SMSText.segments(String(repeating: "ă", count: 135)) == (.ucs2, 3))
+        // A reminder: four parts with its marks, two without.
+        let text = ReminderTexts.overdue(
+            sender: "Đoàn Thanh niên", recipient: .groupLeader, loanCode: "HD-0042", borrowerName: "Nguyễn Văn An", groupName: "Tổ TK&VV thôn 1",
+            dueOn: CalendarDate(year: 2026, month: 11, day: 13), daysOverdue: 7, outstanding: 1_234_567)
+        #expect(SMSText.segments(text).encoding == .ucs2)
+        #expect(SMSText.segments(SMSText.withoutDiacritics(text)).encoding == .gsm7)
+        #expect(SMSText.segments(SMSText.withoutDiacritics(text)).count < SMSText.segments(text).count)
+    }
+}

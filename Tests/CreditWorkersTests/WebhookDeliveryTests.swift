@@ -82,6 +82,10 @@ import Testing
                 #expect((body?["recipient_phone"] as? String)?.isEmpty == false)
                 #expect((body?["unit_code"] as? String)?.hasPrefix("TQ-YS") == true)
                 #expect((body?["text"] as? String)?.contains("quá hạn") == true)
+                // The version without diacritics, and the SMS parts of each.
+                #expect((body?["text_plain"] as? String)?.contains("qua han") == true)
+                let parts = body?["sms_segments"] as? Int ?? 0, plainParts = body?["sms_segments_plain"] as? Int ?? 0
+                #expect(plainParts >= 1 && parts > plainParts, "\(parts) parts, \(plainParts) without diacritics")
             }
             // A receiver refuses: another secret, a changed body, an old or a future time, a missing part.
             let first = sink.requests[0]

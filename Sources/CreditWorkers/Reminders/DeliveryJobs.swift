@@ -53,7 +53,7 @@ public struct DeliveryJobs: Sendable {
             SELECT n.id, n.idempotency_key, n.kind::text, n.recipient_name, n.recipient_phone, n.unit_code, n.text,
                    n.planned_for::text, n.state::text,
                    extract(epoch FROM s.send_from)::int / 60, extract(epoch FROM s.send_until)::int / 60,
-                   extract(epoch FROM n.expires_at)::float8
+                   extract(epoch FROM n.expires_at)::float8, n.text_plain, n.sms_segments, n.sms_segments_plain
             FROM notifications n CROSS JOIN reminder_settings s WHERE n.id = \(id)
             """, logger: context.logger)
         var found: (OutboxNotification, String, SendingWindow, Double?)?
@@ -63,7 +63,9 @@ public struct DeliveryJobs: Sendable {
                 id: try cells[0].decode(Int64.self), idempotencyKey: try cells[1].decode(String.self),
                 kind: try cells[2].decode(String.self), recipientName: try cells[3].decode(String.self),
                 recipientPhone: try cells[4].decode(String.self), unitCode: try cells[5].decode(String.self),
-                text: try cells[6].decode(String.self), plannedFor: try cells[7].decode(String.self)),
+                text: try cells[6].decode(String.self), plannedFor: try cells[7].decode(String.self),
+                textPlain: try cells[12].decode(String?.self), smsSegments: try cells[13].decode(Int?.self),
+                smsSegmentsPlain: try cells[14].decode(Int?.self)),
                 try cells[8].decode(String.self),
                 SendingWindow(opens: try cells[9].decode(Int.self), closes: try cells[10].decode(Int.self)),
                 try cells[11].decode(Double?.self))

@@ -10,6 +10,11 @@ public struct OutboxNotification: Sendable, Codable, Equatable {
     public var unitCode: String
     public var text: String
     public var plannedFor: String
+    /// The text without diacritics, and the SMS parts each version takes (nil for rows planned
+    /// before these were kept).
+    public var textPlain: String?
+    public var smsSegments: Int?
+    public var smsSegmentsPlain: Int?
 }
 
 /// What came of one delivery attempt.

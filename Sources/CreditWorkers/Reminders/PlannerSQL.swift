@@ -98,11 +98,12 @@ enum PlannerSQL {
     /// Writes the outbox rows; returns the new ones (a key seen before adds nothing).
     static let insertNotifications = """
         INSERT INTO notifications (idempotency_key, kind, recipient_name, recipient_phone, unit_id, unit_code, text,
-                                   planned_for, deliver_after, expires_at)
+                                   planned_for, deliver_after, expires_at, text_plain, sms_segments, sms_segments_plain)
         SELECT key, kind::notification_kind, name, phone, unit_id, unit_code, text, $8::date, to_timestamp($9::float8),
-               to_timestamp(expires)
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $10::float8[])
-             AS n (key, kind, name, phone, unit_id, unit_code, text, expires)
+               to_timestamp(expires), plain, segments, segments_plain
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $10::float8[],
+                    $11::text[], $12::int[], $13::int[])
+             AS n (key, kind, name, phone, unit_id, unit_code, text, expires, plain, segments, segments_plain)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING id, unit_code
         """

@@ -294,6 +294,10 @@ public struct ReminderPlanner: Sendable {
         binds.append(day.iso)
         binds.append(deliverAfter)
         binds.append(candidates.map(\.expiresAt), context: .default)
+        let plain = candidates.map { SMSText.withoutDiacritics($0.text) }
+        binds.append(plain, context: .default)
+        binds.append(candidates.map { SMSText.segments($0.text).count }, context: .default)
+        binds.append(plain.map { SMSText.segments($0).count }, context: .default)
         var created: [(id: Int64, unitCode: String)] = []
         let rows = try await connection.query(PostgresQuery(unsafeSQL: PlannerSQL.insertNotifications, binds: binds), logger: logger)
         for try await (id, unitCode) in rows.decode((Int64, String).self) { created.append((id, unitCode)) }

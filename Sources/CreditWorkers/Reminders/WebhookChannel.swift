@@ -106,6 +106,9 @@ public struct WebhookChannel: NotificationChannel {
         var unit_code: String
         var text: String
         var planned_for: String
+        var text_plain: String?
+        var sms_segments: Int?
+        var sms_segments_plain: Int?
     }
 
     /// One client for every delivery, which follows no redirect.
@@ -120,7 +123,9 @@ public struct WebhookChannel: NotificationChannel {
             body = try encoder.encode(Payload(
                 idempotency_key: notification.idempotencyKey, notification_id: notification.id, kind: notification.kind,
                 recipient_name: notification.recipientName, recipient_phone: notification.recipientPhone,
-                unit_code: notification.unitCode, text: notification.text, planned_for: notification.plannedFor))
+                unit_code: notification.unitCode, text: notification.text, planned_for: notification.plannedFor,
+                text_plain: notification.textPlain, sms_segments: notification.smsSegments,
+                sms_segments_plain: notification.smsSegmentsPlain))
         } catch {
             return .failed("cannot encode the notification: \(error)")
         }
