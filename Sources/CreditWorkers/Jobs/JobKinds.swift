@@ -25,13 +25,14 @@ public enum JobKinds {
         registry.register(aggregates.rebuild)
         registry.register(DeliveryJobs(client: client, channel: channel, retryPolicy: deliveryRetry, timeout: deliveryTimeout).deliver)
         registry.register(ReminderJobs(planner: ReminderPlanner(client: client, registry: registry, logger: logger)).plan)
+        registry.register(ReportObligations(client: client, logger: logger).job)
         return registry
     }
 
     /// The jobs the leader enqueues on a schedule; the reminder planners run on `planSchedule`
     /// (default every day at 07:00 in Vietnam).
     public static func periodicJobs(planSchedule: CronSchedule = ReminderJobs.defaultSchedule) -> [PeriodicJob] {
-        [AggregateJobs.dailyRefresh, ReminderJobs.daily(planSchedule)]
+        [AggregateJobs.dailyRefresh, ReminderJobs.daily(planSchedule), ReportObligations.yearly]
     }
 
     /// Today's date in Vietnam, from the system clock.
