@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// A web page on another origin (`localhost`, while CreditOps answers on 127.0.0.1): where people
 /// click the links they are sent, webmail or a chat, for tests of what a link does from elsewhere.
@@ -19,12 +20,23 @@ public enum OtherSite {
                 announce.finish()
             },
             logger: Logger(label: "other-site") { _ in SwiftLogNoOpLogHandler() })
+        // Stopped gracefully, never cancelled: see WebhookSink.stop.
+        let services = ServiceGroup(configuration: .init(
+            services: [app], gracefulShutdownSignals: [], logger: Logger(label: "other-site") { _ in SwiftLogNoOpLogHandler() }))
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            defer { group.cancelAll() }
+            group.addTask { try await services.run() }
             var ports = bound.makeAsyncIterator()
-            guard let port = await ports.next() else { throw WebhookSink.Failure(description: "the other site did not start") }
-            return try await body("http://localhost:\(port)/")
+            do {
+                guard let port = await ports.next() else { throw WebhookSink.Failure(description: "the other site did not start") }
+                let result = try await body("http://localhost:\(port)/")
+                await services.triggerGracefulShutdown()
+                try await group.waitForAll()
+                return result
+            } catch {
+                await services.triggerGracefulShutdown()
+                try? await group.waitForAll()
+                throw error
+            }
         }
     }
 }

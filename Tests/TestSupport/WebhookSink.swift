@@ -2,6 +2,7 @@ public import Foundation
 import Hummingbird
 import HTTPTypes
 import Logging
+import ServiceLifecycle
 import NIOCore
 import Synchronization
 
@@ -46,7 +47,7 @@ public final class WebhookSink: Sendable {
     }
 
     private let log = Mutex(Log())
-    private let server = Mutex<Task<Void, any Error>?>(nil)
+    private let server = Mutex<(group: ServiceGroup, task: Task<Void, any Error>)?>(nil)
     /// Given the idempotency key and how many times it was seen before this request.
     private let answer: @Sendable (_ key: String, _ seenBefore: Int) -> Answer
 
@@ -105,24 +106,28 @@ public final class WebhookSink: Sendable {
             },
             logger: Logger(label: "webhook-sink") { _ in SwiftLogNoOpLogHandler() })
         // Unstructured so that the test can take the gateway away and back at moments of its
-        // choosing; stop() cancels it and waits for it.
+        // choosing; stop() shuts it down gracefully and waits for it. (Cancelling it instead
+        // crashed the test process now and then: a connection accepted while the server was torn
+        // down left a NIOAsyncWriter unfinished, which NIO traps on.)
+        let group = ServiceGroup(configuration: .init(
+            services: [app], gracefulShutdownSignals: [], logger: Logger(label: "webhook-sink") { _ in SwiftLogNoOpLogHandler() }))
         let task = Task {
             defer { announce.finish() }
-            try await app.runService(gracefulShutdownSignals: [])
+            try await group.run()
         }
         var iterator = bound.makeAsyncIterator()
         guard let listening = await iterator.next() else {
             let outcome = await task.result
             throw Failure(description: "the webhook sink did not start on port \(port): \(outcome)")
         }
-        server.withLock { $0 = task }
+        server.withLock { $0 = (group, task) }
         return "http://127.0.0.1:\(listening)/hook"
     }
 
     /// Stops listening: connections are refused until the next start.
     public func stop() async {
-        guard let task = server.withLock({ server in defer { server = nil }; return server }) else { return }
-        task.cancel()
+        guard let (group, task) = server.withLock({ server in defer { server = nil }; return server }) else { return }
+        await group.triggerGracefulShutdown()
         _ = await task.result
     }
 }
