@@ -97,7 +97,14 @@ extension ReliabilityTests {
                     let keys = Set(try await client.texts("SELECT idempotency_key FROM notifications"))
                     let record = SinkRecord(sink)
                     #expect(record.difference(from: keys) == nil)
-                    #expect(record.repeatedRequests <= 2 * Self.concurrency, "only requests in flight when the database went away repeat")
+                    // A repeat needs an attempt whose outcome was lost: one in flight when the database
+                    // went away (at most the workers' slots), or one recorded as failed (timed out
+                    // on a loaded machine) and tried again. Counting the latter keeps the bound true
+                    // whatever the load, and still catches a repeat nothing explains.
+                    let failedAttempts = try await client.integer(
+                        "SELECT coalesce(sum(jsonb_array_length(errors)), 0)::int FROM jobs WHERE kind = 'notifications.deliver'")
+                    #expect(record.repeatedRequests <= 2 * Self.concurrency + failedAttempts,
+                            "only requests in flight when the database went away, or failed attempts, repeat (\(failedAttempts) failed)")
                     #expect(record.doublesAfterDeduplication == 0)
                     #expect(try await client.integer("SELECT count(*) FROM jobs WHERE state = 'running'") == 0)
 
