@@ -21,9 +21,12 @@ public struct CreditOpsProcess: Sendable {
         let process = try start(arguments, environment: environment)
         let finished = await process.wait(timeout: timeout)
         if !finished { process.kill(signal: SIGKILL) }
-        _ = await process.wait(timeout: .seconds(5))
+        let exited = await process.wait(timeout: .seconds(60))
         defer { process.removeOutput() }
-        return Output(status: process.process.terminationStatus, stdout: process.stdout(), stderr: process.stderr())
+        // Foundation traps on the status of a process it has not reaped yet (a loaded machine
+        // crashed the whole test run that way): -1 says it did not end in time.
+        let status = exited ? process.process.terminationStatus : -1
+        return Output(status: status, stdout: process.stdout(), stderr: process.stderr())
     }
 
     /// Starts `creditops arguments…` with its output going to temporary files.
