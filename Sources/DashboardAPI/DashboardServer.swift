@@ -120,12 +120,11 @@ public struct DashboardServer: Sendable {
         _ request: Request, _ context: CreditOpsRequestContext, _ authenticator: Authenticator, _ audit: AuditLog
     ) async throws -> Response? {
         guard let token = request.uri.queryParameters["token"].map(String.init) else { return nil }
-        guard try await authenticator.scope(ofToken: token, context: context) != nil,
-            let (sessionID, scope) = try await authenticator.sessions.signIn(token: token)
-        else {
+        guard let scope = try await authenticator.scope(ofToken: token, context: context) else {
             return html(LoginPage.form(next: LoginRoutes.safeNext(request.uri.path), error: "Mã truy cập trong liên kết không đúng, đã bị thu hồi hoặc đã hết hạn."),
                         status: .unauthorized)
         }
+        let sessionID = try await authenticator.sessions.signIn(scope)
         await audit.record(.init(scope, address: context.address), action: "sign-in", target: "token link", outcome: "ok")
         var response = Response(status: .seeOther, headers: [.location: request.uri.path])
         response.setCookie(authenticator.sessionCookie(sessionID))

@@ -23,14 +23,13 @@ struct LoginRoutes {
             } catch let error as HTTPError {
                 return DashboardServer.html(LoginPage.form(next: next, error: error.body ?? "Thử lại sau."), status: .tooManyRequests)
             }
-            guard !token.isEmpty, let scope = try await authenticator.scope(ofToken: token, context: context),
-                let (sessionID, _) = try await authenticator.sessions.signIn(token: token)
-            else {
+            guard !token.isEmpty, let scope = try await authenticator.scope(ofToken: token, context: context) else {
                 await audit.record(.init(tokenID: nil, name: "", role: "", address: context.address), action: "sign-in", target: "token",
                                    outcome: "refused: not a valid token")
                 return DashboardServer.html(
                     LoginPage.form(next: next, error: "Mã truy cập không đúng, đã bị thu hồi hoặc đã hết hạn."), status: .unauthorized)
             }
+            let sessionID = try await authenticator.sessions.signIn(scope)
             await audit.record(.init(scope, address: context.address), action: "sign-in", target: "token", outcome: "ok")
             return signedIn(sessionID, location: next ?? "/dashboard/\(scope.unitCode)")
         }

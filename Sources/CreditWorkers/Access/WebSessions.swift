@@ -72,16 +72,16 @@ public struct WebSessions: Sendable {
         return .unknown
     }
 
-    /// Starts a session for a token pasted into the sign-in form.
-    public func signIn(token: String) async throws -> (sessionID: String, scope: AccessScope)? {
-        guard let scope = try await AccessTokens(client: client, logger: logger).scope(of: token) else { return nil }
+    /// Starts a session for the token of `scope` (pasted into the sign-in form, or in a
+    /// `?token=` link), which the caller has checked; returns the cookie's value.
+    public func signIn(_ scope: AccessScope) async throws -> String {
         let sessionID = AccessTokens.randomText()
         try await client.query("""
             INSERT INTO web_sessions (id_hash, token_id, expires_at)
             VALUES (\(AccessTokens.hash(sessionID)), \(scope.tokenID), least(now() + \(Self.longestSession.seconds) * interval '1 second',
                     to_timestamp(\(scope.expiresAt))))
             """, logger: logger)
-        return (sessionID, scope)
+        return sessionID
     }
 
     /// The scope of a live session, noting its use at most once a minute; nil for one that
