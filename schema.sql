@@ -691,3 +691,52 @@ ALTER TABLE notifications
     ADD COLUMN text_plain         text,
     ADD COLUMN sms_segments       integer,
     ADD COLUMN sms_segments_plain integer;
+
+-- migrate:step 13 reminders: recipients who opted out, late reminders, digests
+-- A number on this list gets nothing; the planner records what it would have sent as
+-- `opted_out`. Numbers are E.164 (`+84…`), as imports now store them.
+CREATE TABLE recipient_opt_outs (
+    phone        text        PRIMARY KEY CHECK (phone ~ '^\+84[0-9]{9}$'),
+    opted_out_at timestamptz NOT NULL DEFAULT now(),
+    note         text        NOT NULL DEFAULT ''
+);
+ALTER TYPE notification_state ADD VALUE 'opted_out';
+-- A reminder folded into a digest keeps its own row (its key still stops a second planning),
+-- `digested`, pointing at the one message that carries it.
+ALTER TYPE notification_state ADD VALUE 'digested';
+ALTER TABLE notifications
+    ADD COLUMN late      boolean NOT NULL DEFAULT false,
+    ADD COLUMN digest_id bigint  REFERENCES notifications (id) ON DELETE SET NULL;
+CREATE INDEX notifications_digest ON notifications (digest_id) WHERE digest_id IS NOT NULL;
+-- The kinds whose reminders to one unit's contact on one day go as one message, and how many
+-- items that message lists before "và K khoản khác".
+ALTER TABLE reminder_settings
+    ADD COLUMN digest_kinds     text[]  NOT NULL DEFAULT '{session_reminder,overdue_followup,loan_use_check,report_deadline}',
+    ADD COLUMN digest_max_items integer NOT NULL DEFAULT 5 CHECK (digest_max_items BETWEEN 1 AND 20);
+-- Numbers imported before imports normalised them: the common forms, to E.164.
+UPDATE units SET contact_phone = '+84' || substr(regexp_replace(contact_phone, '[ .()-]', '', 'g'), 2)
+WHERE regexp_replace(contact_phone, '[ .()-]', '', 'g') ~ '^0[35789][0-9]{8}$';
+UPDATE groups SET leader_phone = '+84' || substr(regexp_replace(leader_phone, '[ .()-]', '', 'g'), 2)
+WHERE regexp_replace(leader_phone, '[ .()-]', '', 'g') ~ '^0[35789][0-9]{8}$';
+UPDATE borrowers SET phone = '+84' || substr(regexp_replace(phone, '[ .()-]', '', 'g'), 2)
+WHERE regexp_replace(phone, '[ .()-]', '', 'g') ~ '^0[35789][0-9]{8}$';
+
+-- migrate:step 14 reminders: channels (Zalo's rotating tokens and daily quota, channels that could not reach a recipient)
+-- Zalo's OA access token lives 25 hours and its refresh token is good for one use: both rotate
+-- on every refresh, so they are kept here, not in configuration (which seeds the first refresh
+-- token only), and every worker uses the newest.
+CREATE TABLE zalo_tokens (
+    singleton         boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    access_token      text,
+    refresh_token     text        NOT NULL,
+    access_expires_at timestamptz,
+    refreshed_at      timestamptz
+);
+-- The OA's daily ZNS quota as Zalo last reported it, per day in Vietnam.
+CREATE TABLE zalo_quota (
+    day        date        PRIMARY KEY,
+    daily      integer,
+    remaining  integer     NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE notifications ADD COLUMN unreachable_by text[] NOT NULL DEFAULT '{}';

@@ -150,6 +150,8 @@ struct DashboardPage {
         <tr><th>Tin nhắc đã gửi (30 ngày)</th><td>\(summary.remindersSent30Days)</td></tr>
         <tr><th>Tin nhắc gửi lỗi (30 ngày)</th><td>\(summary.remindersFailed30Days)</td></tr>
         <tr><th>Tin nhắc hết hạn, không gửi (30 ngày)</th><td>\(summary.remindersExpired30Days)</td></tr>
+        <tr><th>Tin nhắc gửi muộn (30 ngày)</th><td>\(summary.remindersLate30Days)</td></tr>
+        <tr><th>Tin nhắc không gửi vì người nhận từ chối (30 ngày)</th><td>\(summary.remindersOptedOut30Days)</td></tr>
         </table>\(openReportsTable())</section>
         """
     }

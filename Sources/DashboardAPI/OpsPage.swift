@@ -57,7 +57,8 @@ struct OpsPage {
                 + "<td>\(queue.retryable)</td><td>\(queue.discarded)</td><td>\(age)</td><td>\(queue.paused ? "Tạm dừng" : "Đang chạy")</td><td>\(toggle)</td></tr>"
         }
         body += "</tbody></table>"
-        let reminderStates = [("pending", "chờ gửi"), ("sent", "đã gửi"), ("failed", "gửi lỗi"), ("expired", "hết hạn, không gửi")]
+        let reminderStates = [("pending", "chờ gửi"), ("sent", "đã gửi"), ("late", "trong đó gửi muộn"), ("failed", "gửi lỗi"),
+                              ("expired", "hết hạn, không gửi"), ("opted_out", "người nhận từ chối"), ("digested", "gộp vào tin tổng hợp")]
         body += "<p>Tin nhắc 30 ngày qua: " + reminderStates.map { "\($0.1) <strong>\(reminders[$0.0] ?? 0)</strong>" }.joined(separator: " · ") + "</p>"
         body += jobsSection(jobs: jobs, filter: filter)
         body += "<fieldset><legend>Thêm công việc</legend><form method=\"post\" action=\"/ops/jobs\">"

@@ -35,10 +35,13 @@ struct OpsRoutes {
         return (principal, fields)
     }
 
-    /// Notifications of the last 30 days by state: what reached people, what failed, what expired.
+    /// Notifications of the last 30 days by state (what reached people, what failed, what
+    /// expired, what was withheld from people who opted out), and `late`: sent after their day.
     private func reminderCounts() async throws -> [String: Int] {
         let rows = try await queue.client.query("""
             SELECT state::text, count(*)::int8 FROM notifications WHERE created_at > now() - interval '30 days' GROUP BY 1
+            UNION ALL
+            SELECT 'late', count(*)::int8 FROM notifications WHERE created_at > now() - interval '30 days' AND late AND state = 'sent'
             """, logger: permissions.logger)
         var counts: [String: Int] = [:]
         for try await (state, count) in rows.decode((String, Int64).self) { counts[state] = Int(count) }

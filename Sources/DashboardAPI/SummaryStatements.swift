@@ -87,6 +87,8 @@ struct SummaryStatement: PostgresPreparedStatement {
             'remindersSent30Days', reminders.sent,
             'remindersFailed30Days', reminders.failed,
             'remindersExpired30Days', reminders.expired,
+            'remindersLate30Days', reminders.late,
+            'remindersOptedOut30Days', reminders.opted_out,
             'updatedAt', (SELECT to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                           FROM coverage c WHERE c.unit_id = t.id),
             'loans', CASE WHEN f.unit_id IS NULL THEN NULL ELSE json_build_object(
@@ -110,7 +112,9 @@ struct SummaryStatement: PostgresPreparedStatement {
         )::text
         FROM target t LEFT JOIN loan_figures f ON f.unit_id = t.id
         CROSS JOIN (SELECT count(*) FILTER (WHERE n.state = 'sent') AS sent, count(*) FILTER (WHERE n.state = 'failed') AS failed,
-                           count(*) FILTER (WHERE n.state = 'expired') AS expired
+                           count(*) FILTER (WHERE n.state = 'expired') AS expired,
+                           count(*) FILTER (WHERE n.late AND n.state = 'sent') AS late,
+                           count(*) FILTER (WHERE n.state = 'opted_out') AS opted_out
                     FROM notifications n
                     WHERE n.unit_id IN (SELECT id FROM subtree) AND n.created_at > now() - interval '30 days') AS reminders
         """

@@ -42,6 +42,10 @@ struct UnitSummary: Codable, Sendable {
     var remindersFailed30Days: Int
     /// Not sent because their moment had passed (a gateway down past a session's start).
     var remindersExpired30Days: Int
+    /// Sent after their day ("nhắc muộn"): planned for a day the leader missed.
+    var remindersLate30Days: Int
+    /// Not sent because the recipient opted out (`creditops recipients opt-out`).
+    var remindersOptedOut30Days: Int
     var updatedAt: Date?
 
     /// The summary of the unit with `code` as JSON: 404 for an unknown code, 403 outside `scope`.

@@ -11,7 +11,7 @@ struct CreditOpsCommand: AsyncParsableCommand {
             """,
         subcommands: [
             MigrateCommand.self, DemoCommand.self, RunCommand.self, WorkerCommand.self, EnqueueCommand.self, JobsCommand.self,
-            QueuesCommand.self, ImportCommand.self, SeedCommand.self, PlanCommand.self, LoansCommand.self, FollowupsCommand.self, AggregatesCommand.self, ServeCommand.self, TokensCommand.self, AuditCommand.self, SessionsCommand.self, ReportsCommand.self, BenchCommand.self,
+            QueuesCommand.self, ImportCommand.self, SeedCommand.self, PlanCommand.self, LoansCommand.self, FollowupsCommand.self, AggregatesCommand.self, ServeCommand.self, TokensCommand.self, AuditCommand.self, SessionsCommand.self, ReportsCommand.self, RecipientsCommand.self, BenchCommand.self,
         ]
     )
 }

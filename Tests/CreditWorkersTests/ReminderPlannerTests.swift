@@ -67,15 +67,25 @@ import Testing
             let planner = Self.planner(client)
             // 14 November: TB-1 meets on the 17th, three days ahead.
             _ = try await planner.plan(.sessions, day: Self.day, now: Self.morning)
-            // 29 November: KP-2's day 31 falls on 30 November (D5), one day ahead; G4 has no phone.
+            // 29 November: KP-2's day 31 falls on 30 November (D5), one day ahead; G4's leader has
+            // no phone, so the commune contact gets G4's reminder, saying for whom.
             let late = try await planner.plan(.sessions, day: CalendarDate(year: 2026, month: 11, day: 29), now: Self.morning)
-            #expect(late.withoutPhone == 1)
+            #expect(late.withoutPhone == 0)
             #expect(try await Self.keys(client, kind: "session_reminder") == [
                 "session:KP-2:2026-11-30:1d:group:G3",
+                "session:KP-2:2026-11-30:1d:group:G4",
                 "session:KP-2:2026-11-30:1d:unit:TQ-YS-KP",
                 "session:TB-1:2026-11-17:3d:group:G1",
                 "session:TB-1:2026-11-17:3d:unit:TQ-YS-TB",
             ])
+            let forwarded = try await client.query("""
+                SELECT recipient_name, recipient_phone, text FROM notifications WHERE idempotency_key = 'session:KP-2:2026-11-30:1d:group:G4'
+                """, logger: ImportFixtures.logger)
+            for try await (name, phone, text) in forwarded.decode((String, String, String).self) {
+                #expect(name == "Phạm Thị Dung" && phone == "+84900000002")
+                #expect(text.hasSuffix("(Gửi thay tổ trưởng Tổ TK&VV thôn 9: chưa có số điện thoại của tổ trưởng, đề nghị chuyển lời và bổ sung số.)"))
+                #expect(text.contains("thứ Hai, 30/11/2026 (ngày mai)"))
+            }
             // A December session moved from the 17th to the 21st for a storm.
             try await client.query("""
                 INSERT INTO point_session_overrides (point_id, month, session_on, reason)
@@ -123,7 +133,9 @@ import Testing
             try await Self.importFixture(client)
             let report = try await Self.planner(client).plan(.overdue, day: Self.day, now: Self.morning)
             #expect(report.followupsCreated == 4)
-            #expect(try await Self.keys(client, kind: "overdue_followup") == [
+            // Nine reminders; the district (D30 and D60) and Thái Bình (D7 and D60) each get theirs as one digest.
+            #expect(report.due == 9 && report.digests == 2 && report.created == 9 - 4 + 2)
+            #expect(try await Self.keys(client, kind: "overdue_followup").filter { !$0.hasPrefix("digest:") } == [
                 "overdue:D1:2026-11-13:1d:group:G1",
                 "overdue:D30:2026-10-15:30d:group:G2",
                 "overdue:D30:2026-10-15:30d:unit:TQ-YS",
@@ -172,17 +184,21 @@ import Testing
             let planner = Self.planner(client)
             let first = try await planner.planAll(day: Self.day, now: Self.morning)
             let created = first.map(\.created).reduce(0, +)
-            #expect(created == 18)
+            // 18 reminders; the district's two overdue loans and two late reports received, and
+            // Thái Bình's two overdue loans, go as three digests: 15 messages.
+            #expect(first.map(\.due).reduce(0, +) == 18)
+            #expect(first.map(\.digests).reduce(0, +) == 3)
+            #expect(created == 15)
             let again = try await planner.planAll(day: Self.day, now: Self.morning)
             #expect(again.map(\.created).reduce(0, +) == 0)
-            #expect(again.map(\.alreadyPlanned).reduce(0, +) == created)
+            #expect(again.map(\.alreadyPlanned).reduce(0, +) == 18)
             #expect(again.map(\.followupsCreated).reduce(0, +) == 0)
             let counts = try await client.query("""
                 SELECT (SELECT count(*) FROM notifications), (SELECT count(*) FROM jobs WHERE kind = 'notifications.deliver'),
                        (SELECT count(*) FROM followups)
                 """, logger: ImportFixtures.logger)
             for try await (notifications, jobs, followups) in counts.decode((Int, Int, Int).self) {
-                #expect(notifications == created)
+                #expect(notifications == 18 + 3)
                 #expect(jobs == created)
                 #expect(followups == 4)
             }

@@ -102,6 +102,51 @@ import Testing
         #expect(text("Báo cáo quý", "2026-Q4", daysToDue: 7, receiver: nil)
             == "Đoàn Thanh niên: Báo cáo quý (quý IV/2026) của Huyện đoàn Yên Sơn hạn nộp Chủ nhật, 15/11/2026 (còn 7 ngày).")
     }
+
+    /// A commune contact with seven overdue loans on one day: one text, the first five listed.
+    @Test func overdueDigestToTheCommuneUnion() {
+        let lines = (1...7).map {
+            ReminderTexts.overdueDigestLine(loanCode: "HD-00\($0)", borrowerName: "Hộ \($0)", groupName: "Tổ TK&VV thôn \($0)",
+                                            daysOverdue: 30, outstanding: 1_000_000 * $0)
+        }
+        #expect(lines[0] == "HD-001 của hộ Hộ 1 (Tổ TK&VV thôn 1) quá hạn 30 ngày, dư nợ 1.000.000 đồng")
+        #expect(ReminderTexts.digest(sender: Self.sender, topic: .overdue(.communeUnion), lines: Array(lines.prefix(2)), maxItems: 5)
+            == "Đoàn Thanh niên: 2 khoản vay quá hạn cần đôn đốc: 1) HD-001 của hộ Hộ 1 (Tổ TK&VV thôn 1) quá hạn 30 ngày, dư nợ 1.000.000 đồng; 2) HD-002 của hộ Hộ 2 (Tổ TK&VV thôn 2) quá hạn 30 ngày, dư nợ 2.000.000 đồng. Đề nghị phối hợp với tổ trưởng đôn đốc các hộ vay trả nợ và ghi nhận kết quả. Chi tiết trên trang theo dõi.")
+        let seven = ReminderTexts.digest(sender: Self.sender, topic: .overdue(.parentUnit), lines: lines, maxItems: 5)
+        #expect(seven.hasPrefix("Đoàn Thanh niên: 7 khoản vay quá hạn cần đôn đốc: 1) HD-001"))
+        #expect(seven.hasSuffix("5) HD-005 của hộ Hộ 5 (Tổ TK&VV thôn 5) quá hạn 30 ngày, dư nợ 5.000.000 đồng; và 2 khoản khác. Đề nghị chỉ đạo cơ sở đôn đốc thu hồi nợ quá hạn. Chi tiết trên trang theo dõi."))
+        #expect(!seven.contains("HD-006"))
+    }
+
+    @Test func sessionLoanCheckAndReportDigests() {
+        let sessions = [
+            ReminderTexts.sessionDigestLine(communePlace: "xã Kim Phú", location: "Nhà văn hóa thôn 3", time: "08:00",
+                                            date: CalendarDate(year: 2028, month: 2, day: 29)),
+            ReminderTexts.sessionDigestLine(communePlace: "xã Kim Phú", location: "", time: "07:30",
+                                            date: CalendarDate(year: 2028, month: 2, day: 29)),
+        ]
+        #expect(ReminderTexts.digest(sender: Self.sender, topic: .sessions, lines: sessions, maxItems: 5, late: true)
+            == "Đoàn Thanh niên (nhắc muộn): 2 phiên giao dịch: 1) thứ Ba, 29/02/2028 lúc 8 giờ tại Nhà văn hóa thôn 3 (xã Kim Phú); 2) thứ Ba, 29/02/2028 lúc 7 giờ 30 tại điểm giao dịch xã Kim Phú. Đề nghị phối hợp tổ chức giao ban định kỳ cùng các phiên giao dịch. Chi tiết trên trang theo dõi.")
+        let checks = ["HD-0100", "HD-0101"].map {
+            ReminderTexts.loanCheckDigestLine(loanCode: $0, borrowerName: "Trần Thị Bình", groupName: "Tổ TK&VV thôn 2",
+                                              checkBy: CalendarDate(year: 2026, month: 12, day: 31))
+        }
+        #expect(ReminderTexts.digest(sender: Self.sender, topic: .loanChecks, lines: checks, maxItems: 1)
+            == "Đoàn Thanh niên: 2 khoản vay chưa được kiểm tra sử dụng vốn: 1) HD-0100 của hộ Trần Thị Bình (Tổ TK&VV thôn 2), kiểm tra trước 31/12/2026; và 1 khoản khác. Đề nghị kiểm tra trước hạn đã ghi. Chi tiết trên trang theo dõi.")
+        let reports = [
+            ReminderTexts.reportDigestLine(reportName: "Báo cáo năm về thực hiện ủy thác", period: "2026", unitName: "Đoàn xã Thái Bình",
+                                           dueOn: CalendarDate(year: 2026, month: 11, day: 15), daysToDue: -8),
+            ReminderTexts.reportDigestLine(reportName: "Kết quả giao ban", period: "2026-Q4", unitName: "Đoàn xã Kim Phú",
+                                           dueOn: CalendarDate(year: 2026, month: 12, day: 31), daysToDue: 3),
+        ]
+        #expect(ReminderTexts.digest(sender: Self.sender, topic: .reports(forReceiver: true), lines: reports, maxItems: 5)
+            == "Đoàn Thanh niên: 2 báo cáo cần nộp: 1) Báo cáo năm về thực hiện ủy thác (năm 2026) của Đoàn xã Thái Bình, hạn 15/11/2026, quá hạn 8 ngày; 2) Báo cáo \"Kết quả giao ban\" (quý IV/2026) của Đoàn xã Kim Phú, hạn 31/12/2026. Đề nghị đơn vị nhận báo cáo đôn đốc. Chi tiết trên trang theo dõi.")
+    }
+
+    @Test func aLeadersReminderForwardedToTheCommuneSaysForWhom() {
+        #expect(ReminderTexts.forwarded("Đoàn Thanh niên: Phiên giao dịch …", groupName: "Tổ TK&VV thôn 9")
+            == "Đoàn Thanh niên: Phiên giao dịch … (Gửi thay tổ trưởng Tổ TK&VV thôn 9: chưa có số điện thoại của tổ trưởng, đề nghị chuyển lời và bổ sung số.)")
+    }
 }
 
 /// When each kind of reminder stops being worth sending, with the default days (sessions 3 and 1

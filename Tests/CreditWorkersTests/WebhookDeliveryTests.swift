@@ -12,9 +12,11 @@ import Testing
 @Suite struct WebhookDeliveryTests {
     static let secret = "test-secret-not-for-production"
 
-    /// Plans the fixture's overdue reminders (9 notifications) for a fixed morning.
+    /// Plans the fixture's overdue reminders (9 notifications) for a fixed morning, one message
+    /// each (no digests: these tests are about the transport, row by row).
     static func planOverdue(_ client: PostgresClient) async throws -> Int {
         try await ReminderPlannerTests.importFixture(client)
+        try await client.query("UPDATE reminder_settings SET digest_kinds = '{}'", logger: ImportFixtures.logger)
         let report = try await ReminderPlannerTests.planner(client).plan(
             .overdue, day: ReminderPlannerTests.day, now: ReminderPlannerTests.morning)
         return report.created

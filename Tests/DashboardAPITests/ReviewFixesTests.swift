@@ -76,29 +76,40 @@ import Testing
     }
 }
 
-/// Reminders that expired (their moment passed before a gateway took them) are counted where
-/// people look: the unit's summary and dashboard, and /ops.
+/// Reminders that expired (their moment passed before a gateway took them), went late (planned
+/// for a missed day) or were withheld from people who opted out are counted where people look:
+/// the unit's summary and dashboard, and /ops.
 @Suite struct ExpiredReminderCountTests {
-    @Test func theSummaryTheDashboardAndOpsCountExpiredReminders() async throws {
+    @Test func theSummaryTheDashboardAndOpsCountExpiredLateAndOptedOutReminders() async throws {
         try await DashboardAPITests.withApp { client, fixture, database in
+            // Per unit C1: 2 expired, 3 sent (2 of them late), 1 failed, 4 opted out.
             try await database.query("""
                 INSERT INTO notifications (idempotency_key, kind, recipient_name, recipient_phone, unit_id, unit_code, text,
-                                           planned_for, deliver_after, state)
-                SELECT 'k' || n, 'session_reminder', 'Tổ trưởng', '0912345678', u.id, u.code, 'nhắc', current_date, now(),
-                       (CASE WHEN n <= 2 THEN 'expired' WHEN n = 3 THEN 'sent' ELSE 'failed' END)::notification_state
-                FROM units u CROSS JOIN generate_series(1, 4) AS n WHERE u.code = 'C1'
+                                           planned_for, deliver_after, state, late)
+                SELECT 'k' || n, 'session_reminder', 'Tổ trưởng', '+84912345678', u.id, u.code, 'nhắc', current_date, now(),
+                       (CASE WHEN n <= 2 THEN 'expired' WHEN n <= 5 THEN 'sent' WHEN n = 6 THEN 'failed' ELSE 'opted_out' END)::notification_state,
+                       n IN (4, 5)
+                FROM units u CROSS JOIN generate_series(1, 10) AS n WHERE u.code = 'C1'
                 """, logger: DashboardAPITests.logger)
             try await client.execute(uri: "/api/v1/units/D1/summary", method: .get, headers: DashboardAPITests.bearer(fixture.district)) { response in
                 let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
                 #expect(json?["remindersExpired30Days"] as? Int == 2)
-                #expect(json?["remindersSent30Days"] as? Int == 1)
+                #expect(json?["remindersSent30Days"] as? Int == 3)
+                #expect(json?["remindersLate30Days"] as? Int == 2)
                 #expect(json?["remindersFailed30Days"] as? Int == 1)
+                #expect(json?["remindersOptedOut30Days"] as? Int == 4)
             }
             try await client.execute(uri: "/dashboard/D1", method: .get, headers: DashboardAPITests.bearer(fixture.district)) { response in
-                #expect(String(buffer: response.body).contains("<th>Tin nhắc hết hạn, không gửi (30 ngày)</th><td>2</td>"))
+                let page = String(buffer: response.body)
+                #expect(page.contains("<th>Tin nhắc hết hạn, không gửi (30 ngày)</th><td>2</td>"))
+                #expect(page.contains("<th>Tin nhắc gửi muộn (30 ngày)</th><td>2</td>"))
+                #expect(page.contains("<th>Tin nhắc không gửi vì người nhận từ chối (30 ngày)</th><td>4</td>"))
             }
             try await client.execute(uri: "/ops", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { response in
-                #expect(String(buffer: response.body).contains("hết hạn, không gửi <strong>2</strong>"))
+                let page = String(buffer: response.body)
+                #expect(page.contains("hết hạn, không gửi <strong>2</strong>"))
+                #expect(page.contains("trong đó gửi muộn <strong>2</strong>"))
+                #expect(page.contains("người nhận từ chối <strong>4</strong>"))
             }
         }
     }

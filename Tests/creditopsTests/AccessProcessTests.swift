@@ -200,12 +200,12 @@ import Testing
                 _ = await worker.wait(timeout: .seconds(15))
                 let lines = worker.stdout().split(separator: "\n").filter { $0.hasPrefix("[nhắc nhở") }
                 #expect(lines.count == 30)
-                let fullPhone = /09\d{8}/
+                let fullPhone = /\+84\d{9}/
                 let namesShown = lines.contains { $0.contains("Tổ trưởng") }
                 if showRecipients {
                     #expect(lines.allSatisfy { $0.contains(fullPhone) } && namesShown)
                 } else {
-                    #expect(lines.allSatisfy { !$0.contains(fullPhone) && $0.contains("09xx…x") }, "\(lines.prefix(3))")
+                    #expect(lines.allSatisfy { !$0.contains(fullPhone) && $0.contains(/\+84\dx…x\d\d/) }, "\(lines.prefix(3))")
                     #expect(!namesShown)
                     // Nor anywhere else in its output at info level.
                     #expect(!worker.stderr().contains(fullPhone) && !worker.stderr().contains("Tổ trưởng"))

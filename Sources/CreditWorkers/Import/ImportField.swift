@@ -19,6 +19,8 @@ public enum ImportField: Sendable {
     case money
     case sessionDay
     case time
+    /// A Vietnamese mobile number, stored in E.164 (``VietnamesePhone``); may be left empty.
+    case phone
 
     /// Longest text a field may hold: a name or location is never longer; a longer one is a
     /// broken file (or someone testing us).
@@ -27,7 +29,7 @@ public enum ImportField: Sendable {
     /// The column's type in the staging table.
     var stagingType: String {
         switch self {
-        case .code, .optionalCode, .requiredText, .optionalText: "text"
+        case .code, .optionalCode, .requiredText, .optionalText, .phone: "text"
         case .level: "unit_level"
         case .date, .optionalDate: "date"
         case .money: "bigint"
@@ -87,6 +89,13 @@ public enum ImportField: Sendable {
             return .value(String(day))
         case .time:
             return Self.isClockTime(raw) ? .value(raw) : .problem("bad time \(quoted(raw)): expected HH:MM")
+        case .phone:
+            if raw.allSatisfy(\.isWhitespace) { return .value("") }
+            do {
+                return .value(try VietnamesePhone(raw).e164)
+            } catch {
+                return .problem(error.description)
+            }
         }
     }
 

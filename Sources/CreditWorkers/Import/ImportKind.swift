@@ -15,12 +15,12 @@ public enum ImportKind: String, Sendable, CaseIterable, Codable {
         switch self {
         case .units:
             [("code", .code), ("name", .requiredText), ("level", .level), ("parent_code", .optionalCode),
-             ("contact_name", .optionalText), ("contact_phone", .optionalText)]
+             ("contact_name", .optionalText), ("contact_phone", .phone)]
         case .groups:
             [("code", .code), ("name", .requiredText), ("commune_code", .code), ("leader_name", .optionalText),
-             ("leader_phone", .optionalText), ("point_code", .optionalCode)]
+             ("leader_phone", .phone), ("point_code", .optionalCode)]
         case .borrowers:
-            [("code", .code), ("name", .requiredText), ("group_code", .code), ("phone", .optionalText),
+            [("code", .code), ("name", .requiredText), ("group_code", .code), ("phone", .phone),
              ("savings_balance", .money)]
         case .loans:
             [("code", .code), ("borrower_code", .code), ("program", .requiredText), ("principal", .money),

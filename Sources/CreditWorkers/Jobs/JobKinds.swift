@@ -12,18 +12,17 @@ public enum JobKinds {
 
     /// A registry with every kind: the built-in `noop`, the diagnostic `sleep` and the jobs of
     /// the domain, whose handlers use `client`.
-    /// Deliveries go to `channel` (the log unless a webhook is configured), each attempt within
-    /// `deliveryTimeout`, and are retried with `deliveryRetry`.
+    /// Deliveries go through `channels` (the log unless gateways are configured).
     public static func registry(
-        client: PostgresClient, logger: Logger, channel: any NotificationChannel = LogChannel(),
-        deliveryRetry: RetryPolicy = DeliveryJobs.defaultRetryPolicy, deliveryTimeout: Duration = DeliveryJobs.defaultTimeout
+        client: PostgresClient, logger: Logger, channels: ChannelSetup = ChannelSetup(routes: ChannelRoutes(LogChannel()))
     ) -> JobRegistry {
         let registry = JobRegistry()
         registry.register(sleep)
         let aggregates = AggregateJobs(aggregator: Aggregator(client: client, logger: logger, today: vietnamToday))
         registry.register(aggregates.recompute)
         registry.register(aggregates.rebuild)
-        registry.register(DeliveryJobs(client: client, channel: channel, retryPolicy: deliveryRetry, timeout: deliveryTimeout).deliver)
+        registry.register(DeliveryJobs(
+            client: client, routes: channels.routes, retryPolicy: channels.retryPolicy, timeout: channels.attemptTimeout).deliver)
         registry.register(ReminderJobs(planner: ReminderPlanner(client: client, registry: registry, logger: logger)).plan)
         registry.register(ReportObligations(client: client, logger: logger).job)
         return registry

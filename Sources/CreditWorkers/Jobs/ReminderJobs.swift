@@ -57,6 +57,7 @@ public struct ReminderJobs: Sendable {
                 logger.info("Planned reminders", metadata: [
                     "planner": "\(report.planner.rawValue)", "day": "\(report.day)", "created": "\(report.created)",
                     "already_planned": "\(report.alreadyPlanned)", "without_phone": "\(report.withoutPhone)",
+                    "opted_out": "\(report.optedOut)", "digests": "\(report.digests)",
                 ])
             }
             try await planner.client.query(

@@ -14,7 +14,8 @@ public struct DeliveryJobs: Sendable {
     }
 
     public let client: PostgresClient
-    public let channel: any NotificationChannel
+    /// The channels of each kind, tried in order while one cannot reach the recipient.
+    public let routes: ChannelRoutes
     public let retryPolicy: RetryPolicy
     /// The longest one attempt may take, request and queries together; then it is cancelled and retried.
     public let timeout: Duration
@@ -30,8 +31,15 @@ public struct DeliveryJobs: Sendable {
                 retryPolicy: RetryPolicy = DeliveryJobs.defaultRetryPolicy,
                 timeout: Duration = DeliveryJobs.defaultTimeout,
                 clock: @escaping @Sendable () -> Date = Date.init) {
+        self.init(client: client, routes: ChannelRoutes(channel), retryPolicy: retryPolicy, timeout: timeout, clock: clock)
+    }
+
+    public init(client: PostgresClient, routes: ChannelRoutes,
+                retryPolicy: RetryPolicy = DeliveryJobs.defaultRetryPolicy,
+                timeout: Duration = DeliveryJobs.defaultTimeout,
+                clock: @escaping @Sendable () -> Date = Date.init) {
         self.client = client
-        self.channel = channel
+        self.routes = routes
         self.retryPolicy = retryPolicy
         self.timeout = timeout
         self.clock = clock
@@ -53,10 +61,11 @@ public struct DeliveryJobs: Sendable {
             SELECT n.id, n.idempotency_key, n.kind::text, n.recipient_name, n.recipient_phone, n.unit_code, n.text,
                    n.planned_for::text, n.state::text,
                    extract(epoch FROM s.send_from)::int / 60, extract(epoch FROM s.send_until)::int / 60,
-                   extract(epoch FROM n.expires_at)::float8, n.text_plain, n.sms_segments, n.sms_segments_plain
+                   extract(epoch FROM n.expires_at)::float8, n.text_plain, n.sms_segments, n.sms_segments_plain,
+                   EXISTS (SELECT 1 FROM recipient_opt_outs o WHERE o.phone = n.recipient_phone), n.unreachable_by
             FROM notifications n CROSS JOIN reminder_settings s WHERE n.id = \(id)
             """, logger: context.logger)
-        var found: (OutboxNotification, String, SendingWindow, Double?)?
+        var found: (OutboxNotification, String, SendingWindow, Double?, Bool, [String])?
         for try await row in rows {
             let cells = row.makeRandomAccess()
             found = (OutboxNotification(
@@ -68,12 +77,19 @@ public struct DeliveryJobs: Sendable {
                 smsSegmentsPlain: try cells[14].decode(Int?.self)),
                 try cells[8].decode(String.self),
                 SendingWindow(opens: try cells[9].decode(Int.self), closes: try cells[10].decode(Int.self)),
-                try cells[11].decode(Double?.self))
+                try cells[11].decode(Double?.self), try cells[15].decode(Bool.self), try cells[16].decode([String].self))
         }
-        guard let (notification, state, window, expiresAt) = found else {
+        guard let (notification, state, window, expiresAt, optedOut, unreachableBy) = found else {
             throw JobFailure.discard("notification \(id) does not exist")
         }
         guard state == "pending" else { return }
+        // Opted out after this was planned: withheld, as the planner would have.
+        if optedOut {
+            try await client.query("""
+                UPDATE notifications SET state = 'opted_out', last_error = 'the recipient opted out' WHERE id = \(id) AND state = 'pending'
+                """, logger: context.logger)
+            return
+        }
         let now = clock().timeIntervalSince1970
         // Past its moment (the next reminder is due, the session has begun): recorded, not sent.
         if let expiresAt, now >= expiresAt {
@@ -89,24 +105,49 @@ public struct DeliveryJobs: Sendable {
             // Quiet hours: wait for the next opening of the window, never drop.
             throw JobFailure.retry(after: .milliseconds(Int64((opening - now) * 1000)), "outside the sending hours")
         }
-        try await client.query("UPDATE notifications SET attempts = attempts + 1, channel = \(channel.name) WHERE id = \(id)",
-                               logger: context.logger)
-        switch await channel.deliver(notification) {
-        case .sent:
-            try await client.query("""
-                UPDATE notifications SET state = 'sent', sent_at = now(), last_error = NULL WHERE id = \(id) AND state = 'pending'
-                """, logger: context.logger)
-        case .failed(let reason):
-            try await markFailed(id, reason, context: context)
-            throw JobFailure.discard(reason)
-        case .retry(let reason):
-            if context.isLastAttempt {
-                try await markFailed(id, "gave up after \(context.attempt) attempts: \(reason)", context: context)
+        let route = routes.route(for: notification.kind).filter { !unreachableBy.contains($0.name) }
+        var unreachable: [String] = []
+        for channel in route {
+            try await client.query("UPDATE notifications SET attempts = attempts + 1, channel = \(channel.name) WHERE id = \(id)",
+                                   logger: context.logger)
+            switch await channel.deliver(notification) {
+            case .sent:
+                try await client.query("""
+                    UPDATE notifications SET state = 'sent', sent_at = now(), last_error = NULL WHERE id = \(id) AND state = 'pending'
+                    """, logger: context.logger)
+                return
+            case .failed(let reason):
+                try await markFailed(id, "\(channel.name): \(reason)", context: context)
                 throw JobFailure.discard(reason)
+            case .unreachable(let reason):
+                // Remembered, so that a retry (of the next channel) does not ask this one again.
+                let error = "\(channel.name): \(reason)"
+                try await client.query("""
+                    UPDATE notifications SET unreachable_by = array_append(unreachable_by, \(channel.name)), last_error = \(error)
+                    WHERE id = \(id)
+                    """, logger: context.logger)
+                unreachable.append(error)
+                Counter(label: "creditops_notifications_fallbacks_total", dimensions: [("channel", channel.name)]).increment()
+            case .retry(let reason):
+                if context.isLastAttempt {
+                    try await markFailed(id, "gave up after \(context.attempt) attempts: \(channel.name): \(reason)", context: context)
+                    throw JobFailure.discard(reason)
+                }
+                try await client.query("UPDATE notifications SET last_error = \(channel.name + ": " + reason) WHERE id = \(id)",
+                                       logger: context.logger)
+                throw Undelivered(description: reason)
+            case .wait(let until, let reason):
+                try await client.query("UPDATE notifications SET last_error = \(channel.name + ": " + reason) WHERE id = \(id)",
+                                       logger: context.logger)
+                let resume = window.earliestDelivery(atOrAfter: max(until, clock().timeIntervalSince1970))
+                throw JobFailure.retry(after: .milliseconds(Int64(max(0, resume - clock().timeIntervalSince1970) * 1000)), reason)
             }
-            try await client.query("UPDATE notifications SET last_error = \(reason) WHERE id = \(id)", logger: context.logger)
-            throw Undelivered(description: reason)
         }
+        let reason = unreachable.isEmpty
+            ? "no channel left for \(notification.kind): \(unreachableBy.joined(separator: ", ")) could not reach the recipient"
+            : "no channel could reach the recipient: " + unreachable.joined(separator: "; ")
+        try await markFailed(id, reason, context: context)
+        throw JobFailure.discard(reason)
     }
 
     private func markFailed(_ id: Int64, _ reason: String, context: JobContext) async throws {

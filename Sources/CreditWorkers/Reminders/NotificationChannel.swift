@@ -24,9 +24,15 @@ public enum DeliveryOutcome: Sendable, Equatable {
     case failed(String)
     /// Not delivered this time (a 5xx, a time-out, no connection): try again later.
     case retry(String)
+    /// This channel cannot reach this recipient (not a Zalo user, template refused): the next
+    /// channel of the route may. Never tried again on this channel for this notification.
+    case unreachable(String)
+    /// Not now, and not worth trying before a moment (seconds since 1970): a daily quota used up
+    /// waits for the next day's sending window instead of failing.
+    case wait(until: Double, String)
 }
 
-/// Where notifications go: the log, or a gateway behind a webhook.
+/// Where notifications go: the log, a gateway behind a webhook, Zalo ZNS or an SMS gateway.
 public protocol NotificationChannel: Sendable {
     var name: String { get }
     func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome
@@ -35,7 +41,7 @@ public protocol NotificationChannel: Sendable {
 /// The default channel: one line per notification on stdout (the outbox keeps the rest), so a
 /// demo or a first installation shows reminders arriving without any gateway. Logs are read by
 /// more people than the recipients' data is meant for: unless asked, a line names no one and
-/// shows a phone number masked (`09xx…x12`).
+/// shows a phone number masked (`+849x…x12`).
 public struct LogChannel: NotificationChannel {
     public var name: String { "log" }
     /// Print names and whole phone numbers (`--log-recipients`).
@@ -45,11 +51,13 @@ public struct LogChannel: NotificationChannel {
         self.showRecipients = showRecipients
     }
 
-    /// The first two and the last two characters, the rest hidden: enough to tell two numbers apart.
+    /// The country code and network digit (or the first two characters) and the last two, the
+    /// rest hidden: enough to tell two numbers apart.
     public static func maskedPhone(_ phone: String) -> String {
         let characters = Array(phone.trimmingCharacters(in: .whitespaces))
-        guard characters.count > 4 else { return String(repeating: "x", count: characters.count) }
-        return String(characters.prefix(2)) + "xx…x" + String(characters.suffix(2))
+        guard characters.count > 6 else { return String(repeating: "x", count: characters.count) }
+        let shown = phone.hasPrefix("+") ? 4 : 2
+        return String(characters.prefix(shown)) + "x…x" + String(characters.suffix(2))
     }
 
     public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {

@@ -5,7 +5,7 @@ enum PlannerSQL {
     /// Sessions `session_days_before` ahead, at the session day of last month, this month or the
     /// next (an override wins, and may move a month's session into the next month or year; a day
     /// past the month's end falls on its last day, D5), to every group leader attending the point
-    /// and to the commune's contact.
+    /// and to the commune's contact (who stands in for a leader without a phone).
     static let sessions = """
         WITH months AS (
             SELECT (date_trunc('month', $1::date) - interval '1 month')::date AS month
@@ -25,11 +25,11 @@ enum PlannerSQL {
             WHERE (s.session_on - $1::date) = ANY(r.session_days_before)
         )
         SELECT d.point_code, d.session_on::text, d.session_time::text, d.location, d.days_before,
-               c.id, c.code, c.name, 'group', g.code, g.name, g.leader_name, g.leader_phone
+               c.id, c.code, c.name, 'group', g.code, g.name, g.leader_name, g.leader_phone, c.contact_name, c.contact_phone
         FROM due d JOIN units c ON c.id = d.commune_id JOIN groups g ON g.point_id = d.point_id
         UNION ALL
         SELECT d.point_code, d.session_on::text, d.session_time::text, d.location, d.days_before,
-               c.id, c.code, c.name, 'unit', c.code, c.name, c.contact_name, c.contact_phone
+               c.id, c.code, c.name, 'unit', c.code, c.name, c.contact_name, c.contact_phone, c.contact_name, c.contact_phone
         FROM due d JOIN units c ON c.id = d.commune_id
         ORDER BY 1, 9, 10
         """
@@ -95,17 +95,23 @@ enum PlannerSQL {
         FROM reminder_settings
         """
 
-    /// Writes the outbox rows; returns the new ones (a key seen before adds nothing).
+    /// Writes the outbox rows, each `pending` or `opted_out`; returns the new ones (a key seen
+    /// before adds nothing).
     static let insertNotifications = """
         INSERT INTO notifications (idempotency_key, kind, recipient_name, recipient_phone, unit_id, unit_code, text,
-                                   planned_for, deliver_after, expires_at, text_plain, sms_segments, sms_segments_plain)
+                                   planned_for, deliver_after, expires_at, text_plain, sms_segments, sms_segments_plain, state, late)
         SELECT key, kind::notification_kind, name, phone, unit_id, unit_code, text, $8::date, to_timestamp($9::float8),
-               to_timestamp(expires), plain, segments, segments_plain
+               to_timestamp(expires), plain, segments, segments_plain, state::notification_state, $15::boolean
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $10::float8[],
-                    $11::text[], $12::int[], $13::int[])
-             AS n (key, kind, name, phone, unit_id, unit_code, text, expires, plain, segments, segments_plain)
+                    $11::text[], $12::int[], $13::int[], $14::text[])
+             AS n (key, kind, name, phone, unit_id, unit_code, text, expires, plain, segments, segments_plain, state)
         ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id, unit_code
+        RETURNING id, idempotency_key, state::text
+        """
+
+    /// Folds new rows into the digest that carries them.
+    static let foldIntoDigest = """
+        UPDATE notifications SET state = 'digested', digest_id = $1 WHERE id = ANY($2::bigint[]) AND state = 'pending'
         """
 
     static let insertFollowups = """

@@ -25,8 +25,13 @@ public struct ReminderPlanner: Sendable {
         public var created: Int
         /// Already in the outbox from an earlier run of the same day.
         public var alreadyPlanned: Int
-        /// Recipients with no phone on file: nothing can reach them; fix the data.
+        /// Recipients with no usable phone on file (none, or not a Vietnamese mobile number):
+        /// nothing can reach them; fix the data.
         public var withoutPhone: Int
+        /// Recorded `opted_out` instead of sent: the number is on `recipient_opt_outs`.
+        public var optedOut: Int
+        /// Messages that carry several of the new reminders at once (each counted in `created`).
+        public var digests: Int
         public var followupsCreated: Int
         public var seconds: Double
     }
@@ -72,18 +77,17 @@ public struct ReminderPlanner: Sendable {
             case .loanChecks: candidates = try await loanChecks(day, sender: sender, expiry: expiry, late: late, on: connection)
             case .reports: candidates = try await reports(day, sender: sender, expiry: expiry, late: late, on: connection)
             }
-            let reachable = candidates.filter { !$0.phone.trimmingSpaces.isEmpty }
-            let created = try await write(reachable, day: day, deliverAfter: deliverAfter, on: connection)
+            let written = try await write(candidates, day: day, deliverAfter: deliverAfter, late: late, on: connection)
             let followupsCreated = try await insertFollowups(followups, day: day, on: connection)
             return Report(
-                planner: kind, day: day.iso, due: candidates.count, created: created,
-                alreadyPlanned: reachable.count - created, withoutPhone: candidates.count - reachable.count,
-                followupsCreated: followupsCreated, seconds: 0)
+                planner: kind, day: day.iso, due: candidates.count, created: written.created,
+                alreadyPlanned: written.alreadyPlanned, withoutPhone: written.withoutPhone, optedOut: written.optedOut,
+                digests: written.digests, followupsCreated: followupsCreated, seconds: 0)
         }
         report.seconds = (ContinuousClock.now - started).seconds
         logger.info("Planned reminders", metadata: [
             "planner": "\(kind.rawValue)", "day": "\(day.iso)", "due": "\(report.due)", "created": "\(report.created)",
-            "without_phone": "\(report.withoutPhone)",
+            "without_phone": "\(report.withoutPhone)", "opted_out": "\(report.optedOut)", "digests": "\(report.digests)",
         ])
         return report
     }
@@ -99,9 +103,20 @@ public struct ReminderPlanner: Sendable {
         var text: String
         /// Seconds since 1970 after which it is not worth sending (``ReminderExpiry``).
         var expiresAt: Double
+        /// How it reads in a digest to its recipient's unit; nil: it always goes on its own (a
+        /// group leader's session reminder, a reminder forwarded for a leader without a phone).
+        var digest: DigestEntry? = nil
     }
 
-    private func sendingWindow(on connection: PostgresConnection) async throws -> SendingWindow {
+    struct DigestEntry {
+        var topic: ReminderTexts.DigestTopic
+        var line: String
+        /// The recipient's unit, whose dashboard counts the digest.
+        var unitID: Int64
+        var unitCode: String
+    }
+
+    func sendingWindow(on connection: PostgresConnection) async throws -> SendingWindow {
         for try await (opens, closes) in try await connection.query(PostgresQuery(unsafeSQL: PlannerSQL.window), logger: logger)
             .decode((Int, Int).self)
         {
@@ -125,25 +140,6 @@ public struct ReminderPlanner: Sendable {
         let description: String
     }
 
-    /// Writes outbox rows and their delivery jobs, due when the sending window next opens after
-    /// `now`, on the caller's transaction. Returns how many rows are new.
-    func write(_ candidates: [Candidate], day: CalendarDate, now: Date, on connection: PostgresConnection) async throws -> Int {
-        let window = try await sendingWindow(on: connection)
-        return try await write(candidates, day: day, deliverAfter: window.earliestDelivery(atOrAfter: now.timeIntervalSince1970),
-                               on: connection)
-    }
-
-    private func write(_ candidates: [Candidate], day: CalendarDate, deliverAfter: Double, on connection: PostgresConnection) async throws -> Int {
-        let created = try await insert(candidates, day: day, deliverAfter: deliverAfter, on: connection)
-        // Each delivery carries its unit, so an operator of a district sees its own.
-        let jobs = created.map {
-            NewJob(kind: Self.deliveryKind, argsJSON: #"{"notification":\#($0.id)}"#, queue: Self.queue,
-                   runAt: Date(timeIntervalSince1970: deliverAfter), maxAttempts: 25, meta: ["unit": $0.unitCode])
-        }
-        if !jobs.isEmpty { _ = try await jobQueue.enqueue(batch: jobs, on: connection) }
-        return created.count
-    }
-
     func senderName(on connection: PostgresConnection) async throws -> String {
         for try await name in try await connection.query("SELECT sender_name FROM reminder_settings", logger: logger).decode(String.self) {
             return name
@@ -155,6 +151,18 @@ public struct ReminderPlanner: Sendable {
         var binds = PostgresBindings()
         binds.append(day.iso)
         return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+    }
+
+    /// A group leader's reminder, or, when the leader has no phone on file, the same reminder to
+    /// the commune's contact, saying whom it is for (never digested: it stands for one leader).
+    private func toLeader(_ candidate: Candidate, groupName: String, communeContact: (name: String, phone: String)) -> Candidate {
+        guard candidate.phone.trimmingSpaces.isEmpty, !communeContact.phone.trimmingSpaces.isEmpty else { return candidate }
+        var forwarded = candidate
+        forwarded.name = communeContact.name
+        forwarded.phone = communeContact.phone
+        forwarded.text = ReminderTexts.forwarded(candidate.text, groupName: groupName)
+        forwarded.digest = nil
+        return forwarded
     }
 
     private func sessions(_ day: CalendarDate, sender: String, expiry: ReminderExpiry, late: Bool, on connection: PostgresConnection) async throws -> [Candidate] {
@@ -169,16 +177,27 @@ public struct ReminderPlanner: Sendable {
             let recipientType = try cells[8].decode(String.self), recipientCode = try cells[9].decode(String.self)
             let groupName = try cells[10].decode(String.self)
             let name = try cells[11].decode(String.self), phone = try cells[12].decode(String.self)
+            let communeContact = (name: try cells[13].decode(String.self), phone: try cells[14].decode(String.self))
             guard let date = CalendarDate(iso: sessionOn) else { continue }
+            let place = communeName.droppingUnitPrefix
             let text = ReminderTexts.session(
                 sender: sender,
                 recipient: recipientType == "group" ? .groupLeader(groupName: groupName) : .communeUnion(communeUnitName: communeName),
-                communePlace: communeName.droppingUnitPrefix, location: location, time: time, date: date, daysBefore: daysBefore,
-                late: late)
-            candidates.append(Candidate(
+                communePlace: place, location: location, time: time, date: date, daysBefore: daysBefore, late: late)
+            let candidate = Candidate(
                 key: "session:\(point):\(sessionOn):\(daysBefore)d:\(recipientType):\(recipientCode)", kind: "session_reminder",
                 name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text,
-                expiresAt: expiry.session(date: date, startMinutes: VietnameseFormat.minutes(time) ?? 0, daysBefore: daysBefore)))
+                expiresAt: expiry.session(date: date, startMinutes: VietnameseFormat.minutes(time) ?? 0, daysBefore: daysBefore))
+            if recipientType == "group" {
+                candidates.append(toLeader(candidate, groupName: groupName, communeContact: communeContact))
+            } else {
+                var toCommune = candidate
+                toCommune.digest = DigestEntry(
+                    topic: .sessions,
+                    line: ReminderTexts.sessionDigestLine(communePlace: place, location: location, time: time, date: date),
+                    unitID: communeID, unitCode: communeCode)
+                candidates.append(toCommune)
+            }
         }
         return candidates
     }
@@ -196,25 +215,34 @@ public struct ReminderPlanner: Sendable {
             let outstanding = try cells[4].decode(Int.self), borrower = try cells[5].decode(String.self)
             let groupCode = try cells[6].decode(String.self), groupName = try cells[7].decode(String.self)
             let communeID = try cells[10].decode(Int64.self), communeCode = try cells[11].decode(String.self)
+            let communeContact = (name: try cells[13].decode(String.self), phone: try cells[14].decode(String.self))
             let communeFrom = try cells[20].decode(Int.self), parentFrom = try cells[21].decode(Int.self)
             guard let due = CalendarDate(iso: dueOn) else { continue }
             followups.append((loanID, dueOn, days))
-            func add(_ recipient: String, _ role: ReminderTexts.OverdueRecipient, name: String, phone: String) {
+            let line = ReminderTexts.overdueDigestLine(
+                loanCode: loanCode, borrowerName: borrower, groupName: groupName, daysOverdue: days, outstanding: outstanding, late: late)
+            func candidate(_ recipient: String, _ role: ReminderTexts.OverdueRecipient, name: String, phone: String) -> Candidate {
                 let text = ReminderTexts.overdue(
                     sender: sender, recipient: role, loanCode: loanCode, borrowerName: borrower, groupName: groupName, dueOn: due,
                     daysOverdue: days, outstanding: outstanding, late: late)
-                candidates.append(Candidate(
+                return Candidate(
                     key: "overdue:\(loanCode):\(dueOn):\(days)d:\(recipient)", kind: "overdue_followup",
                     name: name, phone: phone, unitID: communeID, unitCode: communeCode, text: text,
-                    expiresAt: expiry.overdue(dueOn: due, daysOverdue: days)))
+                    expiresAt: expiry.overdue(dueOn: due, daysOverdue: days))
             }
-            add("group:\(groupCode)", .groupLeader, name: try cells[8].decode(String.self), phone: try cells[9].decode(String.self))
+            candidates.append(toLeader(
+                candidate("group:\(groupCode)", .groupLeader, name: try cells[8].decode(String.self), phone: try cells[9].decode(String.self)),
+                groupName: groupName, communeContact: communeContact))
             if days >= communeFrom {
-                add("unit:\(communeCode)", .communeUnion, name: try cells[13].decode(String.self), phone: try cells[14].decode(String.self))
+                var toCommune = candidate("unit:\(communeCode)", .communeUnion, name: communeContact.name, phone: communeContact.phone)
+                toCommune.digest = DigestEntry(topic: .overdue(.communeUnion), line: line, unitID: communeID, unitCode: communeCode)
+                candidates.append(toCommune)
             }
-            if days >= parentFrom, let parentCode = try cells[16].decode(String?.self) {
-                add("unit:\(parentCode)", .parentUnit, name: try cells[18].decode(String?.self) ?? "",
-                    phone: try cells[19].decode(String?.self) ?? "")
+            if days >= parentFrom, let parentID = try cells[15].decode(Int64?.self), let parentCode = try cells[16].decode(String?.self) {
+                var toParent = candidate("unit:\(parentCode)", .parentUnit, name: try cells[18].decode(String?.self) ?? "",
+                                         phone: try cells[19].decode(String?.self) ?? "")
+                toParent.digest = DigestEntry(topic: .overdue(.parentUnit), line: line, unitID: parentID, unitCode: parentCode)
+                candidates.append(toParent)
             }
         }
         return (candidates, followups)
@@ -232,17 +260,23 @@ public struct ReminderPlanner: Sendable {
             let borrower = try cells[4].decode(String.self), groupCode = try cells[5].decode(String.self)
             let groupName = try cells[6].decode(String.self)
             let communeID = try cells[9].decode(Int64.self), communeCode = try cells[10].decode(String.self)
+            let communeContact = (name: try cells[12].decode(String.self), phone: try cells[13].decode(String.self))
             let text = ReminderTexts.loanUseCheck(
                 sender: sender, loanCode: loanCode, borrowerName: borrower, groupName: groupName, principal: principal, disbursedOn: disbursed,
                 checkBy: checkBy, late: late)
-            for (recipient, name, phone) in [
-                ("group:\(groupCode)", try cells[7].decode(String.self), try cells[8].decode(String.self)),
-                ("unit:\(communeCode)", try cells[12].decode(String.self), try cells[13].decode(String.self)),
-            ] {
-                candidates.append(Candidate(
-                    key: "loan_check:\(loanCode):\(recipient)", kind: "loan_use_check", name: name, phone: phone,
-                    unitID: communeID, unitCode: communeCode, text: text, expiresAt: expiry.loanCheck(checkBy: checkBy)))
+            func candidate(_ recipient: String, name: String, phone: String) -> Candidate {
+                Candidate(key: "loan_check:\(loanCode):\(recipient)", kind: "loan_use_check", name: name, phone: phone,
+                          unitID: communeID, unitCode: communeCode, text: text, expiresAt: expiry.loanCheck(checkBy: checkBy))
             }
+            candidates.append(toLeader(
+                candidate("group:\(groupCode)", name: try cells[7].decode(String.self), phone: try cells[8].decode(String.self)),
+                groupName: groupName, communeContact: communeContact))
+            var toCommune = candidate("unit:\(communeCode)", name: communeContact.name, phone: communeContact.phone)
+            toCommune.digest = DigestEntry(
+                topic: .loanChecks,
+                line: ReminderTexts.loanCheckDigestLine(loanCode: loanCode, borrowerName: borrower, groupName: groupName, checkBy: checkBy),
+                unitID: communeID, unitCode: communeCode)
+            candidates.append(toCommune)
         }
         return candidates
     }
@@ -263,45 +297,24 @@ public struct ReminderPlanner: Sendable {
                 ReminderTexts.report(sender: sender, reportName: typeName, period: period, unitName: unitName, receiverName: receiverName,
                                      dueOn: due, daysToDue: daysToDue, forReceiver: forReceiver, late: late)
             }
+            let line = ReminderTexts.reportDigestLine(
+                reportName: typeName, period: period, unitName: unitName, dueOn: due, daysToDue: daysToDue, late: late)
             let step = daysToDue >= 0 ? "-\(daysToDue)d" : "+\(-daysToDue)d"
             let base = "report:\(typeCode):\(unitCode):\(period):\(step)"
             candidates.append(Candidate(
                 key: "\(base):unit:\(unitCode)", kind: "report_deadline", name: try cells[8].decode(String.self),
                 phone: try cells[9].decode(String.self), unitID: unitID, unitCode: unitCode,
-                text: text(forReceiver: false), expiresAt: expiry.report(dueOn: due, daysToDue: daysToDue)))
-            if daysToDue < 0, let receiverCode = try cells[11].decode(String?.self) {
+                text: text(forReceiver: false), expiresAt: expiry.report(dueOn: due, daysToDue: daysToDue),
+                digest: DigestEntry(topic: .reports(forReceiver: false), line: line, unitID: unitID, unitCode: unitCode)))
+            if daysToDue < 0, let receiverID = try cells[10].decode(Int64?.self), let receiverCode = try cells[11].decode(String?.self) {
                 candidates.append(Candidate(
                     key: "\(base):unit:\(receiverCode)", kind: "report_deadline", name: try cells[13].decode(String?.self) ?? "",
                     phone: try cells[14].decode(String?.self) ?? "", unitID: unitID, unitCode: unitCode,
-                    text: text(forReceiver: true), expiresAt: expiry.report(dueOn: due, daysToDue: daysToDue)))
+                    text: text(forReceiver: true), expiresAt: expiry.report(dueOn: due, daysToDue: daysToDue),
+                    digest: DigestEntry(topic: .reports(forReceiver: true), line: line, unitID: receiverID, unitCode: receiverCode)))
             }
         }
         return candidates
-    }
-
-    /// The ids of the rows that are new.
-    private func insert(_ candidates: [Candidate], day: CalendarDate, deliverAfter: Double,
-                        on connection: PostgresConnection) async throws -> [(id: Int64, unitCode: String)] {
-        guard !candidates.isEmpty else { return [] }
-        var binds = PostgresBindings()
-        binds.append(candidates.map(\.key), context: .default)
-        binds.append(candidates.map(\.kind), context: .default)
-        binds.append(candidates.map(\.name), context: .default)
-        binds.append(candidates.map(\.phone), context: .default)
-        binds.append(candidates.map(\.unitID), context: .default)
-        binds.append(candidates.map(\.unitCode), context: .default)
-        binds.append(candidates.map(\.text), context: .default)
-        binds.append(day.iso)
-        binds.append(deliverAfter)
-        binds.append(candidates.map(\.expiresAt), context: .default)
-        let plain = candidates.map { SMSText.withoutDiacritics($0.text) }
-        binds.append(plain, context: .default)
-        binds.append(candidates.map { SMSText.segments($0.text).count }, context: .default)
-        binds.append(plain.map { SMSText.segments($0).count }, context: .default)
-        var created: [(id: Int64, unitCode: String)] = []
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: PlannerSQL.insertNotifications, binds: binds), logger: logger)
-        for try await (id, unitCode) in rows.decode((Int64, String).self) { created.append((id, unitCode)) }
-        return created.sorted { $0.id < $1.id }
     }
 
     private func insertFollowups(_ followups: [(loan: Int64, dueOn: String, days: Int)], day: CalendarDate,

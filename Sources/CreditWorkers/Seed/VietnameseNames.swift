@@ -68,8 +68,9 @@ enum VietnameseNames {
         return "\(first) \(second)"
     }
 
+    /// In E.164, as an import stores it.
     static func phone(_ random: inout SeedRandom) -> String {
-        let prefixes = ["090", "091", "093", "094", "096", "097", "098", "086", "088", "032", "035", "038", "070", "077", "081"]
-        return random.pick(prefixes) + String(random.int(1_000_000...9_999_999))
+        let prefixes = ["90", "91", "93", "94", "96", "97", "98", "86", "88", "32", "35", "38", "70", "77", "81"]
+        return "+84" + random.pick(prefixes) + String(random.int(1_000_000...9_999_999))
     }
 }

@@ -59,8 +59,9 @@ struct PlanCommand: AsyncParsableCommand {
                 try printJSON(reports)
                 return
             }
-            printTable(["planner", "day", "due", "created", "already planned", "no phone", "follow-ups", "seconds"], reports.map {
-                [$0.planner.rawValue, $0.day, "\($0.due)", "\($0.created)", "\($0.alreadyPlanned)", "\($0.withoutPhone)",
+            printTable(["planner", "day", "due", "created", "digests", "already planned", "no phone", "opted out", "follow-ups", "seconds"], reports.map {
+                [$0.planner.rawValue, $0.day, "\($0.due)", "\($0.created)", "\($0.digests)", "\($0.alreadyPlanned)", "\($0.withoutPhone)",
+                 "\($0.optedOut)",
                  "\($0.followupsCreated)", String(format: "%.2f", $0.seconds)]
             })
         }

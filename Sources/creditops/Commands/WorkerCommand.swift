@@ -96,11 +96,7 @@ struct WorkerOptions: ParsableArguments {
     /// Promotion, the leader election with its duties (unless --no-leader) and the worker, in
     /// start order: shutdown runs in reverse, so the worker drains first.
     func services(client: PostgresClient, logger: Logger) throws -> [any Service] {
-        let webhook = try webhookConfiguration(logger: logger)
-        let registry = JobKinds.registry(
-            client: client, logger: logger, channel: webhook.map(WebhookChannel.init) ?? LogChannel(showRecipients: logRecipients),
-            deliveryRetry: webhook?.retryPolicy ?? DeliveryJobs.defaultRetryPolicy,
-            deliveryTimeout: webhook?.attemptTimeout ?? DeliveryJobs.defaultTimeout)
+        let registry = JobKinds.registry(client: client, logger: logger, channels: try channelSetup(client: client, logger: logger))
         let workerConfiguration = configuration()
         let maintenance = QueueMaintenanceService(client: client, logger: logger)
         var services: [any Service] = [maintenance]
@@ -131,12 +127,14 @@ struct WorkerOptions: ParsableArguments {
         return services
     }
 
-    /// The webhook when CREDITOPS_WEBHOOK_URL is set; nil for the log.
-    func webhookConfiguration(logger: Logger) throws -> WebhookConfiguration? {
+    /// The channels the environment configures (the log when none is).
+    func channelSetup(client: PostgresClient, logger: Logger) throws -> ChannelSetup {
         do {
-            guard let webhook = try WebhookConfiguration.fromEnvironment() else { return nil }
-            logger.info("Reminders go to the webhook", metadata: ["url": "\(webhook.url)"])
-            return webhook
+            let setup = try ChannelSetup.fromEnvironment(log: LogChannel(showRecipients: logRecipients), client: client, logger: logger)
+            logger.info("Reminders go out by", metadata: [
+                "channels": "\(ChannelRoutes.kinds.map { "\($0)=\(setup.routes.route(for: $0).map(\.name).joined(separator: ">"))" }.joined(separator: ","))",
+            ])
+            return setup
         } catch {
             throw CLIError(error.description)
         }

@@ -39,43 +39,20 @@ public struct WebhookConfiguration: Sendable {
     /// is set (the log channel is used).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(WebhookConfigurationError) -> WebhookConfiguration? {
         guard let url = environment["CREDITOPS_WEBHOOK_URL"], !url.isEmpty else { return nil }
-        guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme ?? ""), let host = components.host,
-            !host.isEmpty
-        else {
-            throw WebhookConfigurationError("CREDITOPS_WEBHOOK_URL '\(url)' is not an http(s) URL")
-        }
-        // Reminders carry names and phone numbers: in clear text only to this machine.
-        guard components.scheme == "https" || isLoopback(host) else {
-            throw WebhookConfigurationError(
-                "CREDITOPS_WEBHOOK_URL '\(url)': http:// is allowed only to this machine (127.0.0.1, ::1, localhost); use https:// for \(host)")
-        }
-        guard let secret = environment["CREDITOPS_WEBHOOK_SECRET"], !secret.isEmpty else {
-            throw WebhookConfigurationError("CREDITOPS_WEBHOOK_SECRET must be set with CREDITOPS_WEBHOOK_URL: the gateway checks each body's signature with it")
-        }
-        var timeout = Duration.seconds(10)
-        if let text = environment["CREDITOPS_WEBHOOK_TIMEOUT_SECONDS"] {
-            guard let seconds = Double(text), seconds > 0, seconds <= 300 else {
-                throw WebhookConfigurationError("CREDITOPS_WEBHOOK_TIMEOUT_SECONDS '\(text)' must be a number of seconds within 0...300")
+        do throws(ChannelConfigurationError) {
+            _ = try GatewayHTTP.checkedURL(url, variable: "CREDITOPS_WEBHOOK_URL")
+            guard let secret = environment["CREDITOPS_WEBHOOK_SECRET"], !secret.isEmpty else {
+                throw ChannelConfigurationError(
+                    "CREDITOPS_WEBHOOK_SECRET must be set with CREDITOPS_WEBHOOK_URL: the gateway checks each body's signature with it")
             }
-            timeout = .milliseconds(Int64(seconds * 1000))
+            let timeout = try GatewayHTTP.seconds(environment, "CREDITOPS_WEBHOOK_TIMEOUT_SECONDS", within: 0.001...300, default: .seconds(10))
+            let firstRetry = try GatewayHTTP.seconds(
+                environment, "CREDITOPS_WEBHOOK_RETRY_SECONDS", within: 0.1...3600, default: DeliveryJobs.defaultRetryPolicy.base)
+            return WebhookConfiguration(url: url, secret: secret, timeout: timeout, firstRetry: firstRetry)
+        } catch {
+            throw WebhookConfigurationError(error.description)
         }
-        var firstRetry = DeliveryJobs.defaultRetryPolicy.base
-        if let text = environment["CREDITOPS_WEBHOOK_RETRY_SECONDS"] {
-            guard let seconds = Double(text), seconds >= 0.1, seconds <= 3600 else {
-                throw WebhookConfigurationError("CREDITOPS_WEBHOOK_RETRY_SECONDS '\(text)' must be a number of seconds within 0.1...3600")
-            }
-            firstRetry = .milliseconds(Int64(seconds * 1000))
-        }
-        return WebhookConfiguration(url: url, secret: secret, timeout: timeout, firstRetry: firstRetry)
     }
-}
-
-/// 127.0.0.0/8, ::1 and localhost.
-func isLoopback(_ host: String) -> Bool {
-    let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-    if bare == "localhost" || bare == "::1" { return true }
-    let parts = bare.split(separator: ".", omittingEmptySubsequences: false)
-    return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
 }
 
 public struct WebhookConfigurationError: Error, CustomStringConvertible {
@@ -111,10 +88,6 @@ public struct WebhookChannel: NotificationChannel {
         var sms_segments_plain: Int?
     }
 
-    /// One client for every delivery, which follows no redirect.
-    static let httpClient = HTTPClient(
-        eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
-
     public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {
         let body: Data
         do {
@@ -129,34 +102,25 @@ public struct WebhookChannel: NotificationChannel {
         } catch {
             return .failed("cannot encode the notification: \(error)")
         }
-        var request = HTTPClientRequest(url: configuration.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        request.headers.add(name: "User-Agent", value: "creditops")
-        request.headers.add(name: "Idempotency-Key", value: notification.idempotencyKey)
-        request.headers.add(
-            name: "X-CreditOps-Signature",
-            value: WebhookSignature.header(body: body, secret: configuration.secret, time: Int64(Date().timeIntervalSince1970)))
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let timeout = TimeAmount.milliseconds(Int64(configuration.timeout.seconds * 1000))
-        do {
-            let response = try await Self.httpClient.execute(request, timeout: timeout)
-            let answer = try await response.body.collect(upTo: 64 * 1024)
-            let text = String(buffer: answer).trimmingCharacters(in: .whitespacesAndNewlines)
-            let detail = "HTTP \(response.status.code)" + (text.isEmpty ? "" : ": \(text.prefix(1000))")
-            switch response.status.code {
+        let headers = [
+            ("Content-Type", "application/json; charset=utf-8"), ("Idempotency-Key", notification.idempotencyKey),
+            ("X-CreditOps-Signature",
+             WebhookSignature.header(body: body, secret: configuration.secret, time: Int64(Date().timeIntervalSince1970))),
+        ]
+        switch await GatewayHTTP.post(configuration.url, headers: headers, body: body, timeout: configuration.timeout) {
+        case .failure(let error):
+            return .retry(error.description)
+        case .success(let answer):
+            let detail = "HTTP \(answer.status)" + (answer.body.isEmpty ? "" : ": \(answer.body.prefix(1000))")
+            switch answer.status {
             case 200..<300: return .sent
             case 300..<400:
-                let location = response.headers.first(name: "Location") ?? "no Location"
-                return .failed("HTTP \(response.status.code) redirect to \(location.prefix(300)): redirects are not followed; fix CREDITOPS_WEBHOOK_URL")
+                let location = answer.location ?? "no Location"
+                return .failed("HTTP \(answer.status) redirect to \(location.prefix(300)): redirects are not followed; fix CREDITOPS_WEBHOOK_URL")
             case 408, 429: return .retry(detail)
             case 400..<500: return .failed(detail)
             default: return .retry(detail)
             }
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            return .retry("no answer within \(configuration.timeout)")
-        } catch {
-            return .retry("\(error)")
         }
     }
 }

@@ -1,0 +1,93 @@
+/// A Vietnamese mobile number in E.164 (`+84912345678`): the one form the outbox, the opt-out
+/// list and the gateways compare, however the number was typed in a spreadsheet.
+public struct VietnamesePhone: Sendable, Hashable, CustomStringConvertible {
+    /// `+84` and the nine digits of the subscriber number.
+    public let e164: String
+
+    public var description: String { e164 }
+
+    /// Without the plus (`84912345678`), as Zalo's API takes it.
+    public var zaloForm: String { String(e164.dropFirst()) }
+
+    /// Why a text is not a Vietnamese mobile number.
+    public enum Problem: Error, Equatable, CustomStringConvertible {
+        case notDigits(String)
+        case wrongLength(String)
+        case notMobile(String)
+
+        public var description: String {
+            switch self {
+            case .notDigits(let text): "'\(text)' is not a phone number (only digits, spaces, dots, dashes and a leading + are allowed)"
+            case .wrongLength(let text): "'\(text)' has the wrong number of digits for a Vietnamese mobile number (0 and 9 digits, or +84 and 9 digits)"
+            case .notMobile(let text): "'\(text)' is not a Vietnamese mobile number (no network uses its prefix)"
+            }
+        }
+    }
+
+    /// The prefixes of the 11-digit numbers retired in 2018, mapped to the 10-digit ones that
+    /// replaced them (Ministry of Information and Communications, Circular 22/2014, conversion of
+    /// 15 September – 15 November 2018). A number typed from an old list still reaches its owner.
+    public static let retiredPrefixes: [String: String] = [
+        // Viettel
+        "162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37", "168": "38", "169": "39",
+        // MobiFone
+        "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",
+        // VinaPhone
+        "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",
+        // Vietnamobile and Gmobile
+        "186": "56", "188": "58", "199": "59",
+    ]
+
+    /// The two first digits after the country code that a mobile network uses today.
+    static let mobilePrefixes: Set<String> = [
+        "32", "33", "34", "35", "36", "37", "38", "39",
+        "52", "55", "56", "58", "59",
+        "70", "76", "77", "78", "79",
+        "81", "82", "83", "84", "85", "86", "87", "88", "89",
+        "90", "91", "92", "93", "94", "96", "97", "98", "99",
+    ]
+
+    /// Reads `0912 345 678`, `0912.345.678`, `+84 912 345 678`, `84912345678`, and the retired
+    /// `01689 123 456` (→ `+84389123456`).
+    public init(_ text: String) throws(Problem) {
+        let trimmed = text.trimmingSpaces
+        var digits = ""
+        for (index, character) in trimmed.enumerated() {
+            if character.isASCII, character.isNumber {
+                digits.append(character)
+            } else if character == "+" && index == 0 {
+                continue
+            } else if [" ", ".", "-", "(", ")"].contains(character) {
+                continue
+            } else {
+                throw .notDigits(text)
+            }
+        }
+        var national: Substring
+        if trimmed.hasPrefix("+") {
+            guard digits.hasPrefix("84") else { throw .notMobile(text) }
+            national = digits.dropFirst(2)
+        } else if digits.hasPrefix("84") && (digits.count == 11 || digits.count == 12) {
+            national = digits.dropFirst(2)
+        } else if digits.hasPrefix("0") {
+            national = digits.dropFirst()
+        } else {
+            throw .wrongLength(text)
+        }
+        if national.count == 10, let new = Self.retiredPrefixes[String(national.prefix(3))] {
+            national = Substring(new + national.dropFirst(3))
+        }
+        guard national.count == 9 else { throw .wrongLength(text) }
+        guard Self.mobilePrefixes.contains(String(national.prefix(2))) else { throw .notMobile(text) }
+        e164 = "+84" + national
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var text = Substring(self)
+        while let first = text.first, first.isWhitespace { text.removeFirst() }
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return String(text)
+    }
+}
