@@ -53,9 +53,10 @@ public struct VietnamesePhone: Sendable, Hashable, CustomStringConvertible {
         let trimmed = text.trimmingSpaces
         var digits = ""
         for (index, character) in trimmed.enumerated() {
+            // A plus before the first digit only: "+84 …" and "(+84) …".
             if character.isASCII, character.isNumber {
                 digits.append(character)
-            } else if character == "+" && index == 0 {
+            } else if character == "+" && digits.isEmpty && !trimmed.prefix(index).contains("+") {
                 continue
             } else if [" ", ".", "-", "(", ")"].contains(character) {
                 continue
@@ -64,7 +65,7 @@ public struct VietnamesePhone: Sendable, Hashable, CustomStringConvertible {
             }
         }
         var national: Substring
-        if trimmed.hasPrefix("+") {
+        if trimmed.drop(while: { $0 == "(" }).hasPrefix("+") {
             guard digits.hasPrefix("84") else { throw .notMobile(text) }
             national = digits.dropFirst(2)
         } else if digits.hasPrefix("84") && (digits.count == 11 || digits.count == 12) {

@@ -12,6 +12,7 @@ import Synchronization
 public final class FakeGateway: Sendable {
     public struct Received: Sendable {
         public var path: String
+        /// By lowercase name.
         public var headers: [String: String]
         public var body: Data
 
@@ -59,7 +60,7 @@ public final class FakeGateway: Sendable {
         router.post("**") { request, _ -> Response in
             let bytes = try await request.body.collect(upTo: 1 << 20)
             var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
             let received = Received(path: request.uri.path, headers: headers, body: Data(bytes.readableBytesView))
             let answer = self.log.withLock { log in
                 let earlier = log.filter { $0.path == received.path }.count

@@ -82,11 +82,15 @@ public struct ZaloConfiguration: Sendable {
 public struct ZaloZNSChannel: NotificationChannel {
     public let configuration: ZaloConfiguration
     public let tokens: ZaloTokenStore
+    /// The current time, for the quota's day; tests move it.
+    public let clock: @Sendable () -> Date
     public var name: String { "zalo-zns" }
 
-    public init(configuration: ZaloConfiguration, client: PostgresClient, logger: Logger) {
+    public init(configuration: ZaloConfiguration, client: PostgresClient, logger: Logger,
+                clock: @escaping @Sendable () -> Date = Date.init) {
         self.configuration = configuration
         self.tokens = ZaloTokenStore(configuration: configuration, client: client, logger: logger)
+        self.clock = clock
     }
 
     struct Payload: Encodable {
@@ -102,6 +106,13 @@ public struct ZaloZNSChannel: NotificationChannel {
         return ["recipient_name": notification.recipientName, "unit_code": notification.unitCode, "date": date, "content": notification.text]
     }
 
+    /// Sorted keys: a repeat is byte for byte the request it repeats.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {
         guard let phone = try? VietnamesePhone(notification.recipientPhone) else {
             return .unreachable("'\(notification.recipientPhone)' is not a Vietnamese mobile number")
@@ -109,7 +120,7 @@ public struct ZaloZNSChannel: NotificationChannel {
         guard let template = configuration.template(for: notification.kind) else {
             return .unreachable("no ZNS template for \(notification.kind) in CREDITOPS_ZALO_TEMPLATES")
         }
-        let now = Date().timeIntervalSince1970
+        let now = clock().timeIntervalSince1970
         do {
             if try await tokens.quotaUsedUp(today: CalendarDate(unixTime: now)) {
                 return .wait(until: Self.nextVietnamMidnight(after: now), "the Zalo OA's daily ZNS quota is used up")
@@ -119,7 +130,7 @@ public struct ZaloZNSChannel: NotificationChannel {
         }
         let body: Data
         do {
-            body = try JSONEncoder().encode(Payload(
+            body = try Self.encoder.encode(Payload(
                 phone: phone.zaloForm, template_id: template, template_data: Self.templateData(notification),
                 tracking_id: notification.idempotencyKey))
         } catch {
