@@ -19,7 +19,7 @@ public struct VietnamesePhone: Sendable, Hashable, CustomStringConvertible {
             switch self {
             case .notDigits(let text): "'\(text)' is not a phone number (only digits, spaces, dots, dashes and a leading + are allowed)"
             case .wrongLength(let text): "'\(text)' has the wrong number of digits for a Vietnamese mobile number (0 and 9 digits, or +84 and 9 digits)"
-            case .notMobile(let text): "'\(text)' is not a Vietnamese mobile number (no network uses its prefix)"
+            case .notMobile(let text): "'\(text)' is not a Vietnamese mobile number (a landline, 02…, or a prefix no mobile network uses)"
             }
         }
     }
@@ -75,6 +75,8 @@ public struct VietnamesePhone: Sendable, Hashable, CustomStringConvertible {
         } else {
             throw .wrongLength(text)
         }
+        // A landline (02x and 8 digits) reaches neither an SMS nor Zalo.
+        if national.first == "2" { throw .notMobile(text) }
         if national.count == 10, let new = Self.retiredPrefixes[String(national.prefix(3))] {
             national = Substring(new + national.dropFirst(3))
         }

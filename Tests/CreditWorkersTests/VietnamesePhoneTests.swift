@@ -35,7 +35,7 @@ import Testing
         ("091234567", "wrong number of digits"),
         ("09123456789", "wrong number of digits"),
         ("0241234567", "not a Vietnamese mobile number"),
-        ("02438234567", "wrong number of digits"),
+        ("02438234567", "not a Vietnamese mobile number (a landline"),
         ("0112345678", "not a Vietnamese mobile number"),
         ("0912345abc", "not a phone number"),
         ("+1 415 555 0100", "not a Vietnamese mobile number"),

@@ -17,6 +17,18 @@ import Testing
         #expect(output.stderr.contains(expected))
     }
 
+    /// A route to a channel nobody configured stops the worker at start, naming what is missing.
+    @Test func aChannelNamedButNotConfigured() async throws {
+        try await TestDatabase.withDatabase { _, database in
+            let output = try await CreditOpsProcess.run(
+                ["worker", "--no-leader"], environment: ["DATABASE_URL": database.url, "CREDITOPS_CHANNELS": "zalo-zns>sms"],
+                timeout: .seconds(60))
+            #expect(output.status != 0)
+            #expect(output.stderr.contains("CREDITOPS_CHANNELS: 'zalo-zns' is not a configured channel; configured: log"), "\(output.stderr)")
+            #expect(output.stderr.contains("CREDITOPS_ZALO_APP_ID"))
+        }
+    }
+
     @Test func missingDatabaseURL() async throws {
         let output = try await CreditOpsProcess.run(["jobs", "list"])
         #expect(output.status != 0)
