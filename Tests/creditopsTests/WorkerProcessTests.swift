@@ -9,7 +9,9 @@ import Testing
     @Test func aJobOfAKilledWorkerRunsAgainAfterItsLease() async throws {
         try await TestDatabase.withDatabase { client, database in
             let queue = JobQueue(client: client, registry: JobRegistry(), logger: silentLogger)
-            let id = try await queue.enqueue(NewJob(kind: "sleep", argsJSON: #"{"milliseconds": 1500}"#, maxAttempts: 5))
+            // Long enough that the first worker cannot finish it before the kill however loaded the
+            // machine (at 1.5 s a run beside a build and a demo finished it first).
+            let id = try await queue.enqueue(NewJob(kind: "sleep", argsJSON: #"{"milliseconds": 15000}"#, maxAttempts: 5))
             let environment = ["DATABASE_URL": database.url]
             let workerArguments = ["worker", "--lease-seconds", "2", "--poll-ms", "100", "--log-level", "warning"]
 
@@ -26,7 +28,7 @@ import Testing
                 survivor.kill(signal: SIGKILL)
                 survivor.removeOutput()
             }
-            let completed = try await eventually(timeout: .seconds(30)) { try await queue.job(id: id).state == .completed }
+            let completed = try await eventually(timeout: .seconds(120)) { try await queue.job(id: id).state == .completed }
             #expect(completed, "the job did not complete after the rescue: \(survivor.stderr())")
             let record = try await queue.job(id: id)
             #expect(record.attempt == 2)
