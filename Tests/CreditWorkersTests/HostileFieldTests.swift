@@ -48,8 +48,10 @@ import Testing
     static func acceptable(_ value: Hostile, kind: ImportKind, column: String, rule: ImportField) -> Bool {
         if value.name == "empty" {
             // An empty optional column is simply absent — but a commune needs its parent.
-            return [.optionalCode, .optionalText, .optionalDate].contains(rule) && !(kind == .units && column == "parent_code")
+            return [.optionalCode, .optionalText, .optionalDate, .phone].contains(rule) && !(kind == .units && column == "parent_code")
         }
+        // A blank phone is no phone (stored empty); any other hostile value is no mobile number.
+        if rule == .phone { return value.name == "spaces only" }
         guard value.isCleanText || (value.name == "spaces only" && rule == .optionalText) else { return false }
         switch rule {
         case .code: return ownCode[kind] == column && value.name != "spaces only"
