@@ -1,4 +1,5 @@
-# Sourced by the benchmark scripts: builds the release binary and starts a throwaway PostgreSQL
+# Sourced by the benchmark scripts: builds the release binary (BENCH_CONFIGURATION=debug: the
+# debug one, when a release build would take longer than the measurement) and starts a throwaway PostgreSQL
 # server with the defaults of initdb (fsync and synchronous_commit on) in $OUT on $PORT, stopped
 # when the script exits. Sets CREDITOPS (the binary), PGBIN and BASE (postgres://… without a
 # database) and calls `on_exit` (if the script defines it) before stopping the server.
@@ -6,8 +7,9 @@ PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 AS_POSTGRES=()
 [ "$(id -u)" = 0 ] && AS_POSTGRES=(runuser -u postgres --)
 
-swift build -c release --product creditops >/dev/null
-CREDITOPS="$PWD/.build/release/creditops"
+CONFIGURATION="${BENCH_CONFIGURATION:-release}"
+swift build -c "$CONFIGURATION" --product creditops >/dev/null
+CREDITOPS="$PWD/.build/$CONFIGURATION/creditops"
 
 mkdir -p "$OUT/pgdata" && chmod 777 "$OUT"
 [ "$(id -u)" = 0 ] && chown postgres "$OUT/pgdata"
@@ -20,4 +22,4 @@ stop_cluster() {
 }
 trap stop_cluster EXIT
 BASE="postgres://postgres@127.0.0.1:$PORT"
-echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), commit $(git rev-parse --short HEAD)"
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), commit $(git rev-parse --short HEAD), $CONFIGURATION build"

@@ -137,6 +137,10 @@ public struct DeliveryJobs: Sendable {
                                        logger: context.logger)
                 throw Undelivered(description: reason)
             case .wait(let until, let reason):
+                if context.isLastAttempt {
+                    try await markFailed(id, "gave up after \(context.attempt) attempts: \(channel.name): \(reason)", context: context)
+                    throw JobFailure.discard(reason)
+                }
                 try await client.query("UPDATE notifications SET last_error = \(channel.name + ": " + reason) WHERE id = \(id)",
                                        logger: context.logger)
                 let resume = window.earliestDelivery(atOrAfter: max(until, clock().timeIntervalSince1970))

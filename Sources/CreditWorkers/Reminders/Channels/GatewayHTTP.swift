@@ -10,6 +10,13 @@ import NIOHTTP1
 enum GatewayHTTP {
     static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
 
+    /// Sorted keys: a repeated request is byte for byte the one it repeats.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     struct Answer {
         var status: Int
         var body: String

@@ -71,13 +71,6 @@ public struct SMSChannel: NotificationChannel {
         var client_message_id: String
     }
 
-    /// Sorted keys: a repeat is byte for byte the request it repeats.
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {
         guard let phone = try? VietnamesePhone(notification.recipientPhone) else {
             return .unreachable("'\(notification.recipientPhone)' is not a Vietnamese mobile number")
@@ -88,7 +81,7 @@ public struct SMSChannel: NotificationChannel {
         }
         let body: Data
         do {
-            body = try Self.encoder.encode(Payload(
+            body = try GatewayHTTP.encoder.encode(Payload(
                 phone: phone.zaloForm, text: text, brandname: configuration.brandName, client_message_id: notification.idempotencyKey))
         } catch {
             return .failed("cannot encode the SMS: \(error)")

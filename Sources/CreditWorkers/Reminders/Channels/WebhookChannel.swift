@@ -91,9 +91,7 @@ public struct WebhookChannel: NotificationChannel {
     public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {
         let body: Data
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            body = try encoder.encode(Payload(
+            body = try GatewayHTTP.encoder.encode(Payload(
                 idempotency_key: notification.idempotencyKey, notification_id: notification.id, kind: notification.kind,
                 recipient_name: notification.recipientName, recipient_phone: notification.recipientPhone,
                 unit_code: notification.unitCode, text: notification.text, planned_for: notification.plannedFor,

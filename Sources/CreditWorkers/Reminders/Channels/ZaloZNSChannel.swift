@@ -106,13 +106,6 @@ public struct ZaloZNSChannel: NotificationChannel {
         return ["recipient_name": notification.recipientName, "unit_code": notification.unitCode, "date": date, "content": notification.text]
     }
 
-    /// Sorted keys: a repeat is byte for byte the request it repeats.
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     public func deliver(_ notification: OutboxNotification) async -> DeliveryOutcome {
         guard let phone = try? VietnamesePhone(notification.recipientPhone) else {
             return .unreachable("'\(notification.recipientPhone)' is not a Vietnamese mobile number")
@@ -130,7 +123,7 @@ public struct ZaloZNSChannel: NotificationChannel {
         }
         let body: Data
         do {
-            body = try Self.encoder.encode(Payload(
+            body = try GatewayHTTP.encoder.encode(Payload(
                 phone: phone.zaloForm, template_id: template, template_data: Self.templateData(notification),
                 tracking_id: notification.idempotencyKey))
         } catch {
