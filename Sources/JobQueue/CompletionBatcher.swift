@@ -1,19 +1,43 @@
 import Logging
 import Synchronization
 
-/// Writes completions (and shutdown releases) in batches: while one batch's statement is in
-/// flight, the next batch collects. An idle worker writes each completion at once; a busy one
-/// writes hundreds per round trip.
+/// Writes jobs' outcomes — completions, failed attempts and shutdown releases — in batches: while
+/// one batch's statements are in flight, the next batch collects. An idle worker writes each at
+/// once; a busy one writes hundreds per round trip.
+///
+/// An outcome is never dropped while the worker lives: a write that fails is retried (backing off
+/// up to 5 s) until it lands, and every job whose outcome is not written yet stays in
+/// ``unwritten``, whose leases the worker keeps renewing. Otherwise a PostgreSQL stall longer
+/// than a lease would let the rescue run a finished job again, or undo a handler's `discard`.
+/// Only once ``finish()`` was called does it give up, after ``finishGrace``: the process is
+/// leaving, and the leases' expiry takes over.
 final class CompletionBatcher: Sendable {
+    struct Failure: Sendable {
+        var job: JobAttempt
+        var error: String
+        var retryAfter: Duration?
+    }
+
     private struct Pending: Sendable {
         var completed: [JobAttempt] = []
+        var failed: [Failure] = []
         var released: [JobAttempt] = []
-        var isEmpty: Bool { completed.isEmpty && released.isEmpty }
+        var isEmpty: Bool { completed.isEmpty && failed.isEmpty && released.isEmpty }
     }
+
+    private struct State: Sendable {
+        var pending = Pending()
+        /// Every job whose outcome is queued or being written.
+        var unwritten: [Int64: JobAttempt] = [:]
+        var giveUpAt: ContinuousClock.Instant?
+    }
+
+    /// How long writes are retried after ``finish()``.
+    static let finishGrace = Duration.seconds(30)
 
     private let store: WorkerStore
     private let logger: Logger
-    private let pending = Mutex(Pending())
+    private let state = Mutex(State())
     private let signals: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
 
@@ -24,22 +48,39 @@ final class CompletionBatcher: Sendable {
     }
 
     func complete(_ job: JobAttempt) {
-        pending.withLock { $0.completed.append(job) }
+        state.withLock {
+            $0.pending.completed.append(job)
+            $0.unwritten[job.id] = job
+        }
+        signal.yield()
+    }
+
+    func fail(_ job: JobAttempt, error: String, retryAfter: Duration?) {
+        state.withLock {
+            $0.pending.failed.append(Failure(job: job, error: error, retryAfter: retryAfter))
+            $0.unwritten[job.id] = job
+        }
         signal.yield()
     }
 
     func release(_ job: JobAttempt) {
-        pending.withLock { $0.released.append(job) }
+        state.withLock {
+            $0.pending.released.append(job)
+            $0.unwritten[job.id] = job
+        }
         signal.yield()
     }
 
-    /// Ends `run()` once everything pending is written.
+    /// The jobs whose outcome is not in the database yet: still this worker's to renew.
+    var unwritten: [JobAttempt] { state.withLock { Array($0.unwritten.values) } }
+
+    /// Ends `run()` once everything pending is written, or ``finishGrace`` from now.
     func finish() async {
+        state.withLock { $0.giveUpAt = .now + Self.finishGrace }
         signal.finish()
     }
 
-    /// Writes batches until ``finish()``; survives database outages by retrying each batch
-    /// (bounded: after the last try the leases' expiry takes over and the jobs run again).
+    /// Writes batches until ``finish()``.
     func run() async {
         for await _ in signals {
             await flush()
@@ -49,24 +90,53 @@ final class CompletionBatcher: Sendable {
 
     private func flush() async {
         while true {
-            let batch = pending.withLock { pending -> Pending in
-                defer { pending = Pending() }
-                return pending
+            let batch = state.withLock { state -> Pending in
+                defer { state.pending = Pending() }
+                return state.pending
             }
             guard !batch.isEmpty else { return }
-            for attempt in 1...8 {
+            var remaining = batch
+            var failures = 0
+            while !remaining.isEmpty {
                 do {
-                    if !batch.completed.isEmpty { try await store.complete(batch.completed) }
-                    if !batch.released.isEmpty { try await store.release(batch.released) }
-                    break
+                    if !remaining.completed.isEmpty {
+                        try await store.complete(remaining.completed)
+                        written(remaining.completed)
+                        remaining.completed = []
+                    }
+                    while let failure = remaining.failed.first {
+                        try await store.fail(failure.job, error: failure.error, retryAfter: failure.retryAfter)
+                        written([failure.job])
+                        remaining.failed.removeFirst()
+                    }
+                    if !remaining.released.isEmpty {
+                        try await store.release(remaining.released)
+                        written(remaining.released)
+                        remaining.released = []
+                    }
                 } catch {
+                    failures += 1
+                    let count = remaining.completed.count + remaining.failed.count + remaining.released.count
+                    let giveUpAt = state.withLock { $0.giveUpAt }
+                    if Task.isCancelled || giveUpAt.map({ ContinuousClock.now >= $0 }) == true {
+                        logger.error(
+                            "Recording finished jobs failed until shutdown; their leases will expire and they will run again",
+                            metadata: ["jobs.count": "\(count)", "error": "\(String(reflecting: error))"])
+                        written(remaining.completed + remaining.failed.map(\.job) + remaining.released)
+                        break
+                    }
                     logger.warning(
                         "Recording finished jobs failed; retrying",
-                        metadata: ["jobs.count": "\(batch.completed.count + batch.released.count)", "error": "\(String(reflecting: error))"])
-                    if attempt == 8 { break }
-                    try? await Task.sleep(for: .milliseconds(100 << attempt))
+                        metadata: ["jobs.count": "\(count)", "error": "\(String(reflecting: error))"])
+                    try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 6), 5000)))
                 }
             }
+        }
+    }
+
+    private func written(_ jobs: [JobAttempt]) {
+        state.withLock { state in
+            for job in jobs where state.unwritten[job.id] == job { state.unwritten[job.id] = nil }
         }
     }
 }

@@ -203,10 +203,10 @@ public final class WorkerService: Service, Sendable {
             instruments.completed.increment()
             completions.complete(attempt)
         case .failed(let error):
-            await recordFailure(job, attempt: attempt, error: error, definition: definition, logger: logger, instruments: instruments)
+            recordFailure(job, attempt: attempt, error: error, definition: definition, logger: logger, instruments: instruments)
         case .stopped(.timedOut(let limit)):
             let error = QueueError(.timedOut, jobID: job.id, "timed out after \(limit)")
-            await recordFailure(job, attempt: attempt, error: error, definition: definition, logger: logger, instruments: instruments)
+            recordFailure(job, attempt: attempt, error: error, definition: definition, logger: logger, instruments: instruments)
         case .stopped(.shutdown):
             completions.release(attempt)
         case .stopped(.cancelled), .stopped(.leaseLost):
@@ -256,7 +256,7 @@ public final class WorkerService: Service, Sendable {
     private func recordFailure(
         _ job: ClaimedJob, attempt: JobAttempt, error: any Error, definition: AnyJobDefinition?, logger: Logger,
         instruments: QueueMetrics.Instruments
-    ) async {
+    ) {
         let policy = definition?.retryPolicy ?? RetryPolicy()
         let retryAfter: Duration?
         let message: String
@@ -273,12 +273,22 @@ public final class WorkerService: Service, Sendable {
         }
         if retryAfter == nil { instruments.discarded.increment() } else { instruments.failed.increment() }
         logger.debug("Job failed", metadata: ["error": "\(message)", "job.retry_in": "\(retryAfter.map { "\($0)" } ?? "never")"])
-        do {
-            try await store.fail(attempt, error: message, retryAfter: retryAfter)
-        } catch {
-            // The lease will run out and the rescue will count this attempt; nothing is lost.
-            logger.warning("Recording a failed attempt failed", metadata: ["error": "\(String(reflecting: error))"])
+        // Through the same retried path as completions: written however late, its lease renewed
+        // until then, so that a rescue never skips the backoff or undoes a discard.
+        completions.fail(attempt, error: Self.storable(message), retryAfter: retryAfter)
+    }
+
+    /// An error text PostgreSQL will store: no NUL byte (text cannot hold one, and a write that
+    /// always fails would hold up every outcome behind it) and at most 2 KB.
+    static func storable(_ message: String) -> String {
+        var text = message.replacingOccurrences(of: "\u{0}", with: "")
+        if text.utf8.count > 2048 {
+            text = String(decoding: text.utf8.prefix(2048), as: UTF8.self)
+            // A cut inside a character leaves a replacement mark: drop it.
+            while text.last == "\u{FFFD}" { text.removeLast() }
+            text += "…"
         }
+        return text
     }
 
     // MARK: - Background loops
@@ -332,7 +342,8 @@ public final class WorkerService: Service, Sendable {
         }
     }
 
-    /// Enforces time-outs (checked every 100 ms) and renews leases (every third of a lease).
+    /// Enforces time-outs (checked every 100 ms) and renews leases (every third of a lease): of the
+    /// jobs running, and of those whose outcome is not written yet.
     private func supervise() async {
         let tick = Duration.milliseconds(100)
         var untilRenewal = configuration.leaseDuration / 3
@@ -352,10 +363,11 @@ public final class WorkerService: Service, Sendable {
             }
             guard untilRenewal <= .zero || renewNow else { continue }
             untilRenewal = configuration.leaseDuration / 3
-            guard !running.isEmpty else { continue }
+            let runningAttempts = running.map { JobAttempt(id: $0.job.id, attempt: $0.job.attempt) }
+            let held = Array(Set(runningAttempts + completions.unwritten))
+            guard !held.isEmpty else { continue }
             do {
-                let lost = try await store.extendLeases(
-                    running.map { JobAttempt(id: $0.job.id, attempt: $0.job.attempt) }, lease: configuration.leaseDuration)
+                let lost = try await store.extendLeases(held, lease: configuration.leaseDuration)
                 for job in running where lost.contains(job.job.id) {
                     if job.stop(.leaseLost) {
                         logger.info("Job no longer ours (cancelled or rescued); stopping it", metadata: ["job.id": "\(job.job.id)"])
