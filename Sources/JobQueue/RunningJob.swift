@@ -20,6 +20,9 @@ final class RunningJob: Sendable {
     let definition: AnyJobDefinition?
     let deadline: ContinuousClock.Instant?
     private let state = Mutex<State>(.running(onStop: nil))
+    /// Until when the job is surely ours: the lease counted from before the statement that took or
+    /// last renewed it, on this process's monotonic clock.
+    private let held: Mutex<ContinuousClock.Instant>
 
     private enum State {
         case running(onStop: (@Sendable (StopReason) -> Void)?)
@@ -27,10 +30,17 @@ final class RunningJob: Sendable {
         case finished
     }
 
-    init(job: ClaimedJob, definition: AnyJobDefinition?) {
+    init(job: ClaimedJob, definition: AnyJobDefinition?, heldUntil: ContinuousClock.Instant) {
         self.job = job
         self.definition = definition
         self.deadline = definition?.timeout.map { ContinuousClock.now + $0 }
+        self.held = Mutex(heldUntil)
+    }
+
+    var heldUntil: ContinuousClock.Instant { held.withLock { $0 } }
+
+    func renewed(until instant: ContinuousClock.Instant) {
+        held.withLock { $0 = max($0, instant) }
     }
 
     /// Asks the handler to stop. Returns false when it had already finished or been stopped.

@@ -127,12 +127,13 @@ public final class WorkerService: Service, Sendable {
                 let reserved = state.withLock { $0.reserve(queue: queue, maxBatch: configuration.maxBatchSize) }
                 guard reserved > 0 else { continue }
                 do {
+                    let asked = ContinuousClock.now
                     let claimed = try await store.claim(queue: queue, limit: reserved, lease: configuration.leaseDuration)
                     failures = 0
                     let started = state.withLock { state in
                         state.claimed(queue: queue, reserved: reserved, got: claimed.count)
                         return claimed.map { job in
-                            let running = RunningJob(job: job, definition: registry[job.kind])
+                            let running = RunningJob(job: job, definition: registry[job.kind], heldUntil: asked + configuration.leaseDuration)
                             state.running[job.id] = running
                             return running
                         }
@@ -343,9 +344,12 @@ public final class WorkerService: Service, Sendable {
     }
 
     /// Enforces time-outs (checked every 100 ms) and renews leases (every third of a lease): of the
-    /// jobs running, and of those whose outcome is not written yet.
+    /// jobs running, and of those whose outcome is not written yet. A handler whose lease could not
+    /// be renewed (PostgreSQL slow or away) is stopped a margin before the lease can run out, so
+    /// that it never runs on while the rescue hands its job to another worker.
     private func supervise() async {
         let tick = Duration.milliseconds(100)
+        let margin = min(configuration.leaseDuration / 4, .seconds(5))
         var untilRenewal = configuration.leaseDuration / 3
         while !Task.isCancelled {
             try? await Task.sleep(for: tick)
@@ -354,6 +358,10 @@ public final class WorkerService: Service, Sendable {
             for job in running {
                 if let deadline = job.deadline, deadline <= now, let timeout = job.definition?.timeout {
                     job.stop(.timedOut(timeout))
+                }
+                if now >= job.heldUntil - margin, job.stop(.leaseLost) {
+                    logger.warning("Could not renew the job's lease in time; stopping its handler before another worker may take the job",
+                                   metadata: ["job.id": "\(job.job.id)"])
                 }
             }
             untilRenewal -= tick
@@ -367,9 +375,12 @@ public final class WorkerService: Service, Sendable {
             let held = Array(Set(runningAttempts + completions.unwritten))
             guard !held.isEmpty else { continue }
             do {
+                let asked = ContinuousClock.now
                 let lost = try await store.extendLeases(held, lease: configuration.leaseDuration)
-                for job in running where lost.contains(job.job.id) {
-                    if job.stop(.leaseLost) {
+                for job in running {
+                    if !lost.contains(job.job.id) {
+                        job.renewed(until: asked + configuration.leaseDuration)
+                    } else if job.stop(.leaseLost) {
                         logger.info("Job no longer ours (cancelled or rescued); stopping it", metadata: ["job.id": "\(job.job.id)"])
                     }
                 }

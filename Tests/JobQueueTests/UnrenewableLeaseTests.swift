@@ -1,0 +1,48 @@
+import Foundation
+import JobQueue
+import PostgresNIO
+import Synchronization
+import TestSupport
+import Testing
+
+/// A worker that cannot renew a running job's lease (PostgreSQL refusing the renewal, as a slow
+/// or unreachable server looks to the worker) stops the handler before the lease runs out, so it
+/// never runs on while the rescue gives the job to another worker.
+@Suite struct UnrenewableLeaseTests {
+    @Test func theHandlerIsStoppedBeforeItsLeaseRunsOut() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let stoppedAt = Mutex<Date?>(nil)
+            let registry = JobRegistry()
+            registry.register(JobDefinition<Pause>(kind: "long", maxAttempts: 5) { args, _ in
+                do {
+                    try await Task.sleep(for: .milliseconds(args.milliseconds))
+                } catch {
+                    stoppedAt.withLock { $0 = Date() }
+                    throw error
+                }
+            })
+            let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
+            let id = try await queue.enqueue(NewJob(kind: "long", argsJSON: #"{"milliseconds": 60000}"#, maxAttempts: 5))
+            // Renewals refused; the claim (available → running) and outcomes pass.
+            try await client.query("""
+                CREATE FUNCTION refuse_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'renewal refused for the test'; END $$
+                """, logger: silentLogger)
+            try await client.query("""
+                CREATE TRIGGER refuse_renewal BEFORE UPDATE ON jobs FOR EACH ROW
+                WHEN (OLD.state = 'running' AND NEW.state = 'running') EXECUTE FUNCTION refuse_renewal()
+                """, logger: silentLogger)
+            // A 6 s lease: renewals every 2 s all fail, so the handler must stop by 4.5 s.
+            try await withRunningServices([worker(client, registry, lease: .seconds(6))]) {
+                try await expectEventually(timeout: .seconds(30)) { stoppedAt.withLock { $0 } != nil }
+            }
+            let leaseEnd = try await client.query("SELECT extract(epoch FROM lease_expires_at)::float8 FROM jobs WHERE id = \(id)",
+                                                  logger: silentLogger)
+            var expiry: Double?
+            for try await value in leaseEnd.decode(Double?.self) { expiry = value }
+            let stopped = try #require(stoppedAt.withLock { $0 })
+            // Still held in the database when the handler stopped: nobody else could have had it.
+            #expect(stopped.timeIntervalSince1970 < (expiry ?? 0), "stopped at \(stopped), lease to \(String(describing: expiry))")
+        }
+    }
+}
