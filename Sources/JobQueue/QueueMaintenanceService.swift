@@ -93,11 +93,25 @@ public struct QueueMaintenanceService: Service {
     }
 
     /// Running jobs whose lease expired become available again, counting the attempt, or
-    /// discarded when they have no attempts left.
+    /// discarded when they have no attempts left; batch after batch until a batch comes back
+    /// short, as promotion does (one batch per interval left a crashed busy fleet's jobs waiting).
     /// - Returns: how many jobs were rescued.
     @discardableResult
     public func rescueExpired() async throws -> Int {
-        let count = try await withDeadline(StatementDeadline.standard, "rescuing expired jobs") { [client, configuration, logger] in
+        var total = 0
+        for _ in 0..<100 {
+            let count = try await rescueBatch()
+            total += count
+            if count < configuration.batchSize { break }
+        }
+        if total > 0 {
+            logger.info("Rescued jobs whose worker vanished", metadata: ["jobs.count": "\(total)"])
+        }
+        return total
+    }
+
+    private func rescueBatch() async throws -> Int {
+        try await withDeadline(StatementDeadline.standard, "rescuing expired jobs") { [client, configuration, logger] in
             let rows = try await client.query(
                 """
                 WITH expired AS (
@@ -121,10 +135,6 @@ public struct QueueMaintenanceService: Service {
             for try await (rescued, _) in rows.decode((Int64, Int64).self) { count = Int(rescued) }
             return count
         }
-        if count > 0 {
-            logger.info("Rescued jobs whose worker vanished", metadata: ["jobs.count": "\(count)"])
-        }
-        return count
     }
 
     /// Depth and the age of the oldest runnable job per queue, for dashboards and alerts; a queue

@@ -46,3 +46,20 @@ import Testing
         }
     }
 }
+
+/// The rescue catches up in one round however many jobs a crashed fleet left behind.
+@Suite struct RescueCatchUpTests {
+    @Test func oneRoundRescuesEveryExpiredLease() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await client.query("""
+                INSERT INTO jobs (kind, state, attempt, max_attempts, attempted_by, attempted_at, lease_expires_at)
+                SELECT 'noop', 'running', 1, 5, 'crashed-worker', now() - interval '2 minutes', now() - interval '1 minute'
+                FROM generate_series(1, 2500)
+                """, logger: silentLogger)
+            let maintenance = QueueMaintenanceService(client: client, configuration: .init(batchSize: 1000), logger: silentLogger)
+            #expect(try await maintenance.rescueExpired() == 2500)
+            #expect(try await JobTable(client: client).count(.running) == 0)
+            #expect(try await JobTable(client: client).count(.available) == 2500)
+        }
+    }
+}
