@@ -13,11 +13,13 @@ public struct PeriodicScheduler: Sendable {
     let queue: JobQueue
     let jobs: [PeriodicJob]
     let logger: Logger
-    let now: @Sendable () -> Date
+    /// The clock periods are read on; nil: PostgreSQL's (`now()`), so that hosts whose clocks
+    /// disagree agree on when a period is due, as they agree on `run_at`.
+    let now: (@Sendable () -> Date)?
 
     /// Creates the scheduler.
-    /// - Parameter now: the clock, injectable for tests.
-    public init(queue: JobQueue, jobs: [PeriodicJob], logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameter now: a clock for tests; by default the database's.
+    public init(queue: JobQueue, jobs: [PeriodicJob], logger: Logger, now: (@Sendable () -> Date)? = nil) {
         self.queue = queue
         self.jobs = jobs
         self.logger = logger
@@ -37,17 +39,22 @@ public struct PeriodicScheduler: Sendable {
         // leader does the catch-up rule skip older missed periods.
         var seenThrough: [String: Date] = [:]
         while !Task.isCancelled {
+            var current: Date?
             do {
-                try await enqueueDue(after: &seenThrough)
+                current = try await currentTime()
+                try await enqueueDue(after: &seenThrough, at: current!)
                 failures = 0
             } catch {
                 failures += 1
                 logger.warning("Enqueueing periodic jobs failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
             }
-            let wake = jobs.compactMap { $0.schedule.next(after: now()) }.min() ?? now().addingTimeInterval(60)
             // Wake at the next due time, but at least every 30 s (a clock jump then costs little)
             // and after a pause when the database is away.
-            let delay = failures > 0 ? min(Double(failures), 10) : min(max(wake.timeIntervalSince(now()), 0.01), 30)
+            var delay = min(Double(failures), 10)
+            if failures == 0, let current {
+                let wake = jobs.compactMap { $0.schedule.next(after: current) }.min() ?? current.addingTimeInterval(60)
+                delay = min(max(wake.timeIntervalSince(current), 0.01), 30)
+            }
             try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
         }
     }
@@ -57,14 +64,22 @@ public struct PeriodicScheduler: Sendable {
     @discardableResult
     public func enqueueDue() async throws -> [String: Int64] {
         var nothingSeen: [String: Date] = [:]
-        return try await enqueueDue(after: &nothingSeen)
+        return try await enqueueDue(after: &nothingSeen, at: try await currentTime())
+    }
+
+    /// The injected clock's time, or the database's.
+    private func currentTime() async throws -> Date {
+        if let now { return now() }
+        return try await withDeadline(StatementDeadline.standard, "reading the database's time") { [queue, logger] in
+            for try await time in try await queue.client.query("SELECT now()", logger: logger).decode(Date.self) { return time }
+            return Date()
+        }
     }
 
     /// Enqueues every period due after `seenThrough[job]` (at most 100 per job), or only the
     /// latest due one for jobs it has no entry for; then records what it saw through.
-    private func enqueueDue(after seenThrough: inout [String: Date]) async throws -> [String: Int64] {
+    private func enqueueDue(after seenThrough: inout [String: Date], at current: Date) async throws -> [String: Int64] {
         var enqueued: [String: Int64] = [:]
-        let current = now()
         for job in jobs {
             guard let latest = job.schedule.previous(atOrBefore: current) else { continue }
             var due: [Date] = [latest]

@@ -162,3 +162,29 @@ private func count(_ condition: String, _ client: PostgresClient) async throws -
     for try await count in rows.decode(Int64.self) { return Int(count) }
     return 0
 }
+
+/// Periods are read on PostgreSQL's clock, as `run_at` is, not on the leader host's.
+@Suite struct PeriodicDatabaseTimeTests {
+    @Test func aPeriodIsDueByTheDatabasesClock() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            // A server whose clock reads 2030-01-01 10:00:30 UTC: `now()` resolves to this function
+            // for new connections (pg_catalog named last in the search path).
+            try await client.query("CREATE SCHEMA server_clock", logger: silentLogger)
+            try await client.query("""
+                CREATE FUNCTION server_clock.now() RETURNS timestamptz LANGUAGE sql AS $$ SELECT timestamptz '2030-01-01 10:00:30+00' $$
+                """, logger: silentLogger)
+            try await client.query(PostgresQuery(unsafeSQL: "ALTER DATABASE \(database.name) SET search_path = server_clock, public, pg_catalog"),
+                                   logger: silentLogger)
+            let skewed = PostgresClient(configuration: database.configuration, backgroundLogger: silentLogger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await skewed.run() }
+                defer { group.cancelAll() }
+                let queue = JobQueue(client: skewed, registry: JobRegistry(), logger: silentLogger)
+                let hourly = PeriodicJob(name: "hourly", schedule: .cron(try CronSchedule("0 * * * *"))) { _ in NewJob(kind: "noop") }
+                let enqueued = try await PeriodicScheduler(queue: queue, jobs: [hourly], logger: silentLogger).enqueueDue()
+                let record = try await queue.job(id: try #require(enqueued["hourly"]))
+                #expect(record.uniqueKey == hourly.uniqueKey(for: try Date.ISO8601FormatStyle().parse("2030-01-01T10:00:00Z")))
+            }
+        }
+    }
+}
