@@ -53,7 +53,11 @@ public struct JobPruner: Sendable {
         var total = 0
         while !Task.isCancelled {
             let deleted = try await withDeadline(StatementDeadline.pruning, "pruning finished jobs") { [client, configuration, logger] in
-                let rows = try await client.query(
+                try await client.withTransaction(logger: logger) { connection in
+                // Longer than the queue connections' statement_timeout (a batch may wait on locks), as long as its deadline.
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(StatementDeadline.pruning.components.seconds * 1000)"), logger: logger)
+                let rows = try await connection.query(
                     """
                     WITH expired AS (
                         SELECT id FROM jobs
@@ -68,6 +72,7 @@ public struct JobPruner: Sendable {
                 var deleted = 0
                 for try await count in rows.decode(Int64.self) { deleted = Int(count) }
                 return deleted
+                }
             }
             total += deleted
             if deleted < configuration.batchSize { break }

@@ -63,3 +63,29 @@ import Testing
         }
     }
 }
+
+/// The queue's statements run on connections of their own, which PostgreSQL itself stops after
+/// the queue's deadline.
+@Suite struct QueueConnectionTests {
+    @Test func queueConnectionsCarryServerSideLimits() async throws {
+        try await TestDatabase.withDatabase { _, database in
+            let queueClient = PostgresClient(configuration: database.configuration.forQueue(), backgroundLogger: silentLogger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await queueClient.run() }
+                defer { group.cancelAll() }
+                let rows = try await queueClient.query("""
+                    SELECT current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout'),
+                           current_setting('application_name')
+                    """, logger: silentLogger)
+                for try await (statement, idle, name) in rows.decode((String, String, String).self) {
+                    #expect(statement == "15s" && idle == "1min" && name == QueueConnections.applicationName)
+                }
+                // A statement longer than the limit is cancelled by the server, not left to commit later.
+                let error = await #expect(throws: PSQLError.self) {
+                    for try await _ in try await queueClient.query("SELECT pg_sleep(20)", logger: silentLogger) {}
+                }
+                #expect(error?.serverInfo?[.sqlState] == "57014")
+            }
+        }
+    }
+}

@@ -48,7 +48,8 @@ struct DemoCommand: AsyncParsableCommand {
             let endpoint = try await postgres.start()
             do {
                 let url = endpoint.url + "?sslmode=disable"
-                try await withDatabase(try DatabaseURL.configuration(url), logger: logger) { client in
+                let configuration = try DatabaseURL.configuration(url)
+                try await withDatabase(configuration, logger: logger) { client in
                     try await SchemaMigrator(client: client, logger: logger).migrate()
                     try await seedOnFirstRun(client: client, logger: logger)
                     let (_, district) = try await AccessTokens(client: client, logger: logger).create(
@@ -77,7 +78,7 @@ struct DemoCommand: AsyncParsableCommand {
 
                         \n
                         """, to: 1)
-                    try await runServices(try worker.services(client: client, logger: logger) + [api], logger: logger)
+                    try await runServices(try worker.services(client: client, configuration: configuration, logger: logger) + [api], logger: logger)
                 }
                 try await postgres.stop()
             } catch {

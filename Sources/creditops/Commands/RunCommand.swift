@@ -25,8 +25,9 @@ struct RunCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = logging.logger()
             _ = HTTPOptions.prometheus
-            try await database.withClient(logger: logger) { client in
-                let services = try worker.services(client: client, logger: logger)
+            let configuration = try database.configuration()
+            try await withDatabase(configuration, logger: logger) { client in
+                let services = try worker.services(client: client, configuration: configuration, logger: logger)
                 let api = try http.service(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger)
                 // The API starts after the workers and stops first.
                 try await runServices(services + [api], logger: logger)

@@ -30,7 +30,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let logger = logging.logger()
             let configuration = try database.configuration()
             try await withDatabase(configuration, logger: logger) { client in
-                try await runServices(try worker.services(client: client, logger: logger), logger: logger)
+                try await runServices(try worker.services(client: client, configuration: configuration, logger: logger), logger: logger)
             }
         }
     }
@@ -93,27 +93,30 @@ struct WorkerOptions: ParsableArguments {
         queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// Promotion, the leader election with its duties (unless --no-leader) and the worker, in
-    /// start order: shutdown runs in reverse, so the worker drains first.
-    func services(client: PostgresClient, logger: Logger) throws -> [any Service] {
+    /// The queue's own connection pool, promotion, the leader election with its duties (unless
+    /// --no-leader) and the worker, in start order: shutdown runs in reverse, so the worker drains
+    /// first and the queue's pool closes last. Handlers use `client`; the queue's statements a
+    /// pool of their own on the same server (``PostgresClient/Configuration/forQueue(maximumConnections:)``).
+    func services(client: PostgresClient, configuration database: PostgresClient.Configuration, logger: Logger) throws -> [any Service] {
         let registry = JobKinds.registry(client: client, logger: logger, channels: try channelSetup(client: client, logger: logger))
         let workerConfiguration = configuration()
-        let maintenance = QueueMaintenanceService(client: client, logger: logger)
-        var services: [any Service] = [maintenance]
+        let queueClient = PostgresClient(configuration: database.forQueue(), backgroundLogger: logger.quieter())
+        let maintenance = QueueMaintenanceService(client: queueClient, logger: logger)
+        var services: [any Service] = [queueClient, maintenance]
         if !noLeader {
-            let queue = JobQueue(client: client, registry: registry, logger: logger)
+            let queue = JobQueue(client: queueClient, registry: registry, logger: logger)
             let heartbeat = PeriodicJob(name: "heartbeat", schedule: .every(.seconds(heartbeatSeconds))) { _ in
                 NewJob(kind: "noop", maxAttempts: 1)
             }
             let pruner = JobPruner(
-                client: client,
+                client: queueClient,
                 configuration: .init(
                     completedRetention: .milliseconds(Int64(pruneAfterSeconds * 1000)),
                     discardedRetention: .milliseconds(Int64(max(pruneAfterSeconds * 10, 30 * 86_400) * 1000)),
                     interval: .milliseconds(Int64(min(30, max(1, pruneAfterSeconds / 3)) * 1000))),
                 logger: logger)
             services.append(LeaderElection(
-                client: client, candidateID: workerConfiguration.workerID,
+                client: queueClient, candidateID: workerConfiguration.workerID,
                 duties: [
                     maintenance.rescueDuty, pruner.duty,
                     PeriodicScheduler(
@@ -123,7 +126,7 @@ struct WorkerOptions: ParsableArguments {
                 ],
                 configuration: .init(ttl: .milliseconds(Int64(leaderTTLSeconds * 1000))), logger: logger))
         }
-        services.append(WorkerService(client: client, registry: registry, configuration: workerConfiguration, logger: logger))
+        services.append(WorkerService(client: queueClient, registry: registry, configuration: workerConfiguration, logger: logger))
         return services
     }
 
