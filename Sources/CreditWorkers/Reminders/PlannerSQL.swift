@@ -109,9 +109,11 @@ enum PlannerSQL {
         RETURNING id, idempotency_key, state::text
         """
 
-    /// Folds new rows into the digest that carries them.
-    static let foldIntoDigest = """
-        UPDATE notifications SET state = 'digested', digest_id = $1 WHERE id = ANY($2::bigint[]) AND state = 'pending'
+    /// Folds new rows into the digests that carry them (pairs of digest and item ids).
+    static let foldIntoDigests = """
+        UPDATE notifications n SET state = 'digested', digest_id = f.digest
+        FROM unnest($1::bigint[], $2::bigint[]) AS f (digest, item)
+        WHERE n.id = f.item AND n.state = 'pending'
         """
 
     static let insertFollowups = """

@@ -60,6 +60,11 @@ extension ReminderPlanner {
             groups[group, default: []].append((id, candidate))
         }
         var messages = singles.map { (id: $0.id, unitCode: $0.candidate.unitCode) }
+        // Every digest of the run in one statement, and every item folded in one more: a
+        // national morning has tens of thousands of them.
+        let sender = try await senderName(on: connection)
+        var digests: [Candidate] = []
+        var itemsByKey: [String: [Int64]] = [:]
         for group in groupOrder {
             guard let items = groups[group] else { continue }
             guard items.count > 1 else {
@@ -67,23 +72,32 @@ extension ReminderPlanner {
                 continue
             }
             let first = items[0].candidate, entry = first.digest!
-            let sender = try await senderName(on: connection)
             let digest = Candidate(
                 key: "digest:\(first.kind):\(day.iso):\(first.phone):\(items[0].id)", kind: first.kind, name: first.name, phone: first.phone,
                 unitID: entry.unitID, unitCode: entry.unitCode,
                 text: ReminderTexts.digest(sender: sender, topic: entry.topic, lines: items.compactMap { $0.candidate.digest?.line },
                                            maxItems: settings.maxItems, late: late),
                 expiresAt: items.map(\.candidate.expiresAt).min()!)
-            guard let row = try await insert([digest], states: ["pending"], day: day, deliverAfter: deliverAfter, late: late,
-                                             on: connection).first
-            else { continue }
-            var binds = PostgresBindings()
-            binds.append(row.id)
-            binds.append(items.map(\.id), context: .default)
-            try await connection.query(PostgresQuery(unsafeSQL: PlannerSQL.foldIntoDigest, binds: binds), logger: logger)
-            messages.append((row.id, entry.unitCode))
-            written.digests += 1
+            digests.append(digest)
+            itemsByKey[digest.key] = items.map(\.id)
         }
+        let insertedDigests = try await insert(digests, states: digests.map { _ in "pending" }, day: day, deliverAfter: deliverAfter, late: late,
+                                        on: connection)
+        var folds: (digests: [Int64], items: [Int64]) = ([], [])
+        for (id, digest, _) in insertedDigests {
+            for item in itemsByKey[digest.key] ?? [] {
+                folds.digests.append(id)
+                folds.items.append(item)
+            }
+            messages.append((id, digest.unitCode))
+        }
+        if !folds.items.isEmpty {
+            var binds = PostgresBindings()
+            binds.append(folds.digests, context: .default)
+            binds.append(folds.items, context: .default)
+            try await connection.query(PostgresQuery(unsafeSQL: PlannerSQL.foldIntoDigests, binds: binds), logger: logger)
+        }
+        written.digests = insertedDigests.count
         messages.sort { $0.id < $1.id }
         // Each delivery carries its unit, so an operator of a district sees its own.
         let jobs = messages.map {
