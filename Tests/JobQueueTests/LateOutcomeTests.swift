@@ -28,8 +28,9 @@ import Testing
         try await client.query("DROP TRIGGER refuse_outcome ON jobs", logger: silentLogger)
     }
 
-    /// Runs the worker with a 1 s lease and the rescue every 200 ms; refuses outcomes from the
-    /// handler's start until 4 leases later.
+    /// Runs the worker with a 5 s lease (renewed every 1.7 s: long enough that a loaded machine,
+    /// every suite running at once on 2 cores, still renews in time; a 1 s lease was not) and the
+    /// rescue every 200 ms; refuses outcomes from the handler's start for 2.4 leases.
     static func runRefusing(_ client: PostgresClient, _ registry: JobRegistry, states: [String], job: Int64, recorder: Recorder,
                             until settled: @escaping @Sendable () async throws -> Bool) async throws {
         try await refuseOutcomes(client, states: states)
@@ -41,12 +42,13 @@ import Testing
             }
         }
         defer { rescuing.cancel() }
-        try await withRunningServices([maintenance, worker(client, registry, lease: .seconds(1))]) {
+        try await withRunningServices([maintenance, worker(client, registry, lease: .seconds(5))]) {
             try await expectEventually { recorder.runs[job] == 1 }
-            try await Task.sleep(for: .seconds(4))
+            try await Task.sleep(for: .seconds(12))
             try await acceptOutcomes(client)
             try await expectEventually(settled)
-            // Two more leases: a wrongly rescued job would have been claimed and run by now.
+            // A wrongly rescued job would have been claimed and run again by now (the rescue looks
+            // every 200 ms, the worker polls every 200 ms).
             try await Task.sleep(for: .seconds(2))
         }
     }
