@@ -46,7 +46,9 @@ extension ReminderPlanner {
         written.optedOut = inserted.filter { $0.state == "opted_out" }.count
         let new = inserted.filter { $0.state == "pending" }
 
-        let settings = try await digestSettings(on: connection)
+        // Read only when something could be digested: most runs of most planners have nothing.
+        let settings = new.contains { $0.candidate.digest != nil }
+            ? try await digestSettings(on: connection) : (kinds: [], maxItems: 0, sender: "")
         var singles: [(id: Int64, candidate: Candidate)] = []
         var groups: [String: [(id: Int64, candidate: Candidate)]] = [:]
         var groupOrder: [String] = []
@@ -62,7 +64,6 @@ extension ReminderPlanner {
         var messages = singles.map { (id: $0.id, unitCode: $0.candidate.unitCode) }
         // Every digest of the run in one statement, and every item folded in one more: a
         // national morning has tens of thousands of them.
-        let sender = try await senderName(on: connection)
         var digests: [Candidate] = []
         var itemsByKey: [String: [Int64]] = [:]
         for group in groupOrder {
@@ -75,7 +76,7 @@ extension ReminderPlanner {
             let digest = Candidate(
                 key: "digest:\(first.kind):\(day.iso):\(first.phone):\(items[0].id)", kind: first.kind, name: first.name, phone: first.phone,
                 unitID: entry.unitID, unitCode: entry.unitCode,
-                text: ReminderTexts.digest(sender: sender, topic: entry.topic, lines: items.compactMap { $0.candidate.digest?.line },
+                text: ReminderTexts.digest(sender: settings.sender, topic: entry.topic, lines: items.compactMap { $0.candidate.digest?.line },
                                            maxItems: settings.maxItems, late: late),
                 expiresAt: items.map(\.candidate.expiresAt).min()!)
             digests.append(digest)
@@ -120,10 +121,10 @@ extension ReminderPlanner {
         return found
     }
 
-    private func digestSettings(on connection: PostgresConnection) async throws -> (kinds: Set<String>, maxItems: Int) {
-        let rows = try await connection.query("SELECT digest_kinds, digest_max_items FROM reminder_settings", logger: logger)
-        for try await (kinds, maxItems) in rows.decode(([String], Int).self) { return (Set(kinds), maxItems) }
-        return ([], 5)
+    private func digestSettings(on connection: PostgresConnection) async throws -> (kinds: Set<String>, maxItems: Int, sender: String) {
+        let rows = try await connection.query("SELECT digest_kinds, digest_max_items, sender_name FROM reminder_settings", logger: logger)
+        for try await (kinds, maxItems, sender) in rows.decode(([String], Int, String).self) { return (Set(kinds), maxItems, sender) }
+        return ([], 5, "Đoàn Thanh niên")
     }
 
     /// The rows that are new, with the candidate each came from, in the order written.

@@ -1,9 +1,5 @@
-import AsyncHTTPClient
-import Crypto
 public import Foundation
 public import JobQueue
-import NIOCore
-import NIOHTTP1
 
 /// Where the webhook channel posts, and how (DESIGN.md "Notifications").
 public struct WebhookConfiguration: Sendable {
@@ -22,10 +18,6 @@ public struct WebhookConfiguration: Sendable {
         self.timeout = timeout
         self.firstRetry = firstRetry
     }
-
-    /// The longest a delivery attempt may take: the request's time-out and 20 s for the outbox's
-    /// queries, so that an attempt stuck on a dead database connection is cancelled and retried.
-    public var attemptTimeout: Duration { timeout + .seconds(20) }
 
     /// The deliveries' backoff with ``firstRetry`` as its first step.
     public var retryPolicy: RetryPolicy {
