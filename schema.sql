@@ -740,3 +740,24 @@ CREATE TABLE zalo_quota (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 ALTER TABLE notifications ADD COLUMN unreachable_by text[] NOT NULL DEFAULT '{}';
+
+-- migrate:step 15 job queue: worker heartbeats and tags
+-- Every worker process records itself at start and every third of its lease, and removes itself
+-- when it stops with nothing left to write. The leader's rescue also takes the running jobs of a
+-- worker whose heartbeat is older than its lease: the worker died, or lost the database and
+-- stopped its handlers (it stops them a margin before its lease and heartbeat can run out).
+CREATE TABLE queue_workers (
+    id            text        PRIMARY KEY,
+    host          text        NOT NULL,
+    pid           integer     NOT NULL,
+    queues        text[]      NOT NULL,
+    concurrency   integer     NOT NULL,
+    lease_seconds float8      NOT NULL,
+    started_at    timestamptz NOT NULL DEFAULT now(),
+    last_seen_at  timestamptz NOT NULL DEFAULT now(),
+    running       integer     NOT NULL DEFAULT 0
+);
+-- Free-form labels to find jobs by (`jobs list --tag`). The index covers tagged jobs only, so
+-- the many untagged jobs cost an insert nothing; filters repeat its predicate to use it.
+ALTER TABLE jobs ADD COLUMN tags text[] NOT NULL DEFAULT '{}';
+CREATE INDEX jobs_tags ON jobs USING gin (tags) WHERE tags <> '{}';

@@ -1,7 +1,7 @@
 import Logging
 import Synchronization
 
-/// Writes jobs' outcomes — completions, failed attempts and shutdown releases — in batches: while
+/// Writes jobs' outcomes — completions, failed attempts, snoozes and shutdown releases — in batches: while
 /// one batch's statements are in flight, the next batch collects. An idle worker writes each at
 /// once; a busy one writes hundreds per round trip.
 ///
@@ -22,7 +22,10 @@ final class CompletionBatcher: Sendable {
         var completed: [JobAttempt] = []
         var failed: [Failure] = []
         var released: [JobAttempt] = []
-        var isEmpty: Bool { completed.isEmpty && failed.isEmpty && released.isEmpty }
+        var snoozed: [(job: JobAttempt, delay: Duration)] = []
+        var isEmpty: Bool { completed.isEmpty && failed.isEmpty && released.isEmpty && snoozed.isEmpty }
+        var count: Int { completed.count + failed.count + released.count + snoozed.count }
+        var jobs: [JobAttempt] { completed + failed.map(\.job) + released + snoozed.map(\.job) }
     }
 
     private struct State: Sendable {
@@ -71,6 +74,14 @@ final class CompletionBatcher: Sendable {
         signal.yield()
     }
 
+    func snooze(_ job: JobAttempt, for delay: Duration) {
+        state.withLock {
+            $0.pending.snoozed.append((job, delay))
+            $0.unwritten[job.id] = job
+        }
+        signal.yield()
+    }
+
     /// The jobs whose outcome is not in the database yet: still this worker's to renew.
     var unwritten: [JobAttempt] { state.withLock { Array($0.unwritten.values) } }
 
@@ -104,25 +115,30 @@ final class CompletionBatcher: Sendable {
                         written(remaining.completed)
                         remaining.completed = []
                     }
-                    while let failure = remaining.failed.first {
-                        try await store.fail(failure.job, error: failure.error, retryAfter: failure.retryAfter)
-                        written([failure.job])
-                        remaining.failed.removeFirst()
+                    if !remaining.failed.isEmpty {
+                        try await store.fail(remaining.failed)
+                        written(remaining.failed.map(\.job))
+                        remaining.failed = []
                     }
                     if !remaining.released.isEmpty {
                         try await store.release(remaining.released)
                         written(remaining.released)
                         remaining.released = []
                     }
+                    if !remaining.snoozed.isEmpty {
+                        try await store.snooze(remaining.snoozed)
+                        written(remaining.snoozed.map(\.job))
+                        remaining.snoozed = []
+                    }
                 } catch {
                     failures += 1
-                    let count = remaining.completed.count + remaining.failed.count + remaining.released.count
+                    let count = remaining.count
                     let giveUpAt = state.withLock { $0.giveUpAt }
                     if Task.isCancelled || giveUpAt.map({ ContinuousClock.now >= $0 }) == true {
                         logger.error(
                             "Recording finished jobs failed until shutdown; their leases will expire and they will run again",
                             metadata: ["jobs.count": "\(count)", "error": "\(String(reflecting: error))"])
-                        written(remaining.completed + remaining.failed.map(\.job) + remaining.released)
+                        written(remaining.jobs)
                         break
                     }
                     logger.warning(

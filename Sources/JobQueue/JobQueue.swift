@@ -14,12 +14,21 @@ public struct JobQueue: Sendable {
     /// The kinds known to this process, used to fill defaults and check arguments.
     public let registry: JobRegistry
     let logger: Logger
+    /// The longest a call that uses ``client`` waits for PostgreSQL before it throws
+    /// ``QueueError/Code/timedOut``, so that a stalled server cannot hang a CLI command or an HTTP
+    /// request. Calls `on` the caller's connection run under the caller's control. Default: 15 seconds.
+    public var deadline: Duration
 
     /// Creates the façade.
-    public init(client: PostgresClient, registry: JobRegistry, logger: Logger) {
+    public init(client: PostgresClient, registry: JobRegistry, logger: Logger, deadline: Duration = .seconds(15)) {
         self.client = client
         self.registry = registry
         self.logger = logger
+        self.deadline = deadline
+    }
+
+    private func bounded<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withDeadline(deadline, what, operation)
     }
 
     // MARK: - Enqueue
@@ -42,15 +51,17 @@ public struct JobQueue: Sendable {
     /// Enqueues one job given as raw JSON.
     @discardableResult
     public func enqueue(_ job: NewJob) async throws -> Int64 {
-        try job.validate()
-        // A unique job may finish between our insert's conflict and the look-up; try again then.
-        for _ in 0..<5 {
-            for try await id in try await client.execute(InsertJobStatement(job: job), logger: logger) { return id }
-            if let id = try await pendingJob(uniqueKey: job.uniqueKey, run: { try await client.query($0, logger: logger) }) {
-                return id
+        try await bounded("enqueuing a job") {
+            try job.validate()
+            // A unique job may finish between our insert's conflict and the look-up; try again then.
+            for _ in 0..<5 {
+                for try await id in try await client.execute(InsertJobStatement(job: job), logger: logger) { return id }
+                if let id = try await pendingJob(uniqueKey: job.uniqueKey, run: { try await client.query($0, logger: logger) }) {
+                    return id
+                }
             }
+            throw QueueError(.invalidState, "the job with unique key '\(job.uniqueKey ?? "")' kept changing; try again")
         }
-        throw QueueError(.invalidState, "the job with unique key '\(job.uniqueKey ?? "")' kept changing; try again")
     }
 
     /// Enqueues one job given as raw JSON inside the caller's transaction.
@@ -70,7 +81,7 @@ public struct JobQueue: Sendable {
         let existing = try await run(
             """
             SELECT id FROM jobs WHERE unique_key = \(uniqueKey)
-              AND state IN ('available', 'scheduled', 'running', 'retryable')
+              AND state IN \(unescaped: QueueSQL.pendingStates)
             """)
         for try await id in existing.decode(Int64.self) { return id }
         return nil
@@ -80,8 +91,10 @@ public struct JobQueue: Sendable {
     /// unique key is held by a pending job get that job's id.
     @discardableResult
     public func enqueue(batch jobs: [NewJob]) async throws -> [Int64] {
-        guard !jobs.isEmpty else { return [] }
-        return try await client.withConnection { try await enqueue(batch: jobs, on: $0) }
+        try await bounded("enqueuing jobs") {
+            guard !jobs.isEmpty else { return [] }
+            return try await client.withConnection { try await enqueue(batch: jobs, on: $0) }
+        }
     }
 
     /// Enqueues many jobs in one round trip on the caller's connection (and transaction, if any).
@@ -99,7 +112,7 @@ public struct JobQueue: Sendable {
                         \(jobs.map(\.priority))::int8[], \(jobs.map { $0.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
                         \(jobs.map(\.maxAttempts))::int8[], \(jobs.map { $0.uniqueKey ?? "" })::text[],
                         \(jobs.map(\.metaJSON))::text[]) AS t(q, k, a, p, r, m, u, e)
-            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable')
+            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN \(unescaped: QueueSQL.pendingStates)
             DO NOTHING
             RETURNING id, unique_key
             """, logger: logger)
@@ -115,7 +128,7 @@ public struct JobQueue: Sendable {
             let existing = try await connection.query(
                 """
                 SELECT id, unique_key FROM jobs WHERE unique_key = ANY(\(Array(missingKeys))::text[])
-                  AND state IN ('available', 'scheduled', 'running', 'retryable')
+                  AND state IN \(unescaped: QueueSQL.pendingStates)
                 """, logger: logger)
             for try await (id, key) in existing.decode((Int64, String).self) { keyed[key] = id }
         }
@@ -139,26 +152,28 @@ public struct JobQueue: Sendable {
     /// - Throws: ``QueueError`` when there is no such job or it has already finished.
     @discardableResult
     public func cancel(jobID: Int64) async throws -> JobState {
-        let rows = try await client.query(
-            """
-            WITH target AS (SELECT id, state FROM jobs WHERE id = \(jobID) FOR UPDATE),
-            changed AS (
-                UPDATE jobs SET state = 'cancelled', finalized_at = now(), lease_expires_at = NULL
-                FROM target WHERE jobs.id = target.id AND target.state IN ('available', 'scheduled', 'running', 'retryable')
-                RETURNING jobs.id
-            )
-            SELECT target.state::text, (SELECT count(*) FROM changed),
-                   CASE WHEN target.state = 'running' THEN pg_notify('creditops_jobs', 'cancel ' || target.id) END IS NULL
-            FROM target
-            """, logger: logger)
-        for try await (state, changed, _) in rows.decode((String, Int64, Bool).self) {
-            let previous = JobState(rawValue: state) ?? .cancelled
-            guard changed == 1 else {
-                throw QueueError(.invalidState, jobID: jobID, "job \(jobID) is already \(previous.rawValue) and cannot be cancelled")
+        try await bounded("cancelling a job") {
+            let rows = try await client.query(
+                """
+                WITH target AS (SELECT id, state FROM jobs WHERE id = \(jobID) FOR UPDATE),
+                changed AS (
+                    UPDATE jobs SET state = 'cancelled', finalized_at = now(), lease_expires_at = NULL
+                    FROM target WHERE jobs.id = target.id AND target.state IN \(unescaped: QueueSQL.pendingStates)
+                    RETURNING jobs.id
+                )
+                SELECT target.state::text, (SELECT count(*) FROM changed),
+                       CASE WHEN target.state = 'running' THEN pg_notify(\(QueueSQL.cancelChannel), target.id::text) END IS NULL
+                FROM target
+                """, logger: logger)
+            for try await (state, changed, _) in rows.decode((String, Int64, Bool).self) {
+                let previous = JobState(rawValue: state) ?? .cancelled
+                guard changed == 1 else {
+                    throw QueueError(.invalidState, jobID: jobID, "job \(jobID) is already \(previous.rawValue) and cannot be cancelled")
+                }
+                return previous
             }
-            return previous
+            throw QueueError(.notFound, jobID: jobID, "no job with id \(jobID)")
         }
-        throw QueueError(.notFound, jobID: jobID, "no job with id \(jobID)")
     }
 
     /// Makes a discarded, cancelled, retryable or scheduled job runnable now, with one more
@@ -166,113 +181,125 @@ public struct JobQueue: Sendable {
     /// - Throws: ``QueueError`` when there is no such job, it is pending already, or another pending
     ///   job holds its unique key.
     public func retry(jobID: Int64) async throws {
-        do {
-            let rows = try await client.query(
-                """
-                WITH target AS (SELECT id, state FROM jobs WHERE id = \(jobID) FOR UPDATE),
-                changed AS (
-                    UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL,
-                                    max_attempts = greatest(max_attempts, attempt + 1)
-                    FROM target WHERE jobs.id = target.id
-                      AND target.state IN ('discarded', 'cancelled', 'retryable', 'scheduled')
-                    RETURNING jobs.queue
-                )
-                SELECT target.state::text, (SELECT count(*) FROM changed),
-                       (SELECT pg_notify('creditops_jobs', queue) FROM changed) IS NULL
-                FROM target
-                """, logger: logger)
-            for try await (state, changed, _) in rows.decode((String, Int64, Bool).self) {
-                guard changed == 1 else {
-                    throw QueueError(.invalidState, jobID: jobID, "job \(jobID) is \(state) and cannot be retried")
+        try await bounded("retrying a job") {
+            do {
+                let rows = try await client.query(
+                    """
+                    WITH target AS (SELECT id, state FROM jobs WHERE id = \(jobID) FOR UPDATE),
+                    changed AS (
+                        UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL,
+                                        max_attempts = greatest(max_attempts, attempt + 1)
+                        FROM target WHERE jobs.id = target.id
+                          AND target.state IN ('discarded', 'cancelled', 'retryable', 'scheduled')
+                        RETURNING jobs.queue
+                    )
+                    SELECT target.state::text, (SELECT count(*) FROM changed),
+                           (SELECT pg_notify(\(QueueSQL.jobsChannel), queue) FROM changed) IS NULL
+                    FROM target
+                    """, logger: logger)
+                for try await (state, changed, _) in rows.decode((String, Int64, Bool).self) {
+                    guard changed == 1 else {
+                        throw QueueError(.invalidState, jobID: jobID, "job \(jobID) is \(state) and cannot be retried")
+                    }
+                    return
                 }
-                return
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                throw QueueError(.invalidState, jobID: jobID, "job \(jobID) cannot be retried: another pending job holds its unique key")
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw QueueError(.invalidState, jobID: jobID, "job \(jobID) cannot be retried: another pending job holds its unique key")
+            throw QueueError(.notFound, jobID: jobID, "no job with id \(jobID)")
         }
-        throw QueueError(.notFound, jobID: jobID, "no job with id \(jobID)")
     }
 
     /// One job, with every attempt's error.
     public func job(id: Int64) async throws -> JobRecord {
-        let rows = try await client.query(
-            "SELECT \(unescaped: JobRecord.columns) FROM jobs WHERE id = \(id)", logger: logger)
-        for try await row in rows { return try JobRecord(row: row) }
-        throw QueueError(.notFound, jobID: id, "no job with id \(id)")
+        try await bounded("reading a job") {
+            let rows = try await client.query(
+                "SELECT \(unescaped: JobRecord.columns) FROM jobs WHERE id = \(id)", logger: logger)
+            for try await row in rows { return try JobRecord(row: row) }
+            throw QueueError(.notFound, jobID: id, "no job with id \(id)")
+        }
     }
 
     /// Jobs matching a filter, newest first.
     public func jobs(_ filter: JobFilter = .init()) async throws -> [JobRecord] {
-        let limit = min(max(filter.limit, 1), 1000)
-        let rows = try await client.query(
-            """
-            SELECT \(unescaped: JobRecord.columns) FROM jobs
-            WHERE (\(filter.state?.rawValue)::job_state IS NULL OR state = \(filter.state?.rawValue)::job_state)
-              AND (\(filter.queue)::text IS NULL OR queue = \(filter.queue))
-              AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
-              AND (\(filter.beforeID)::int8 IS NULL OR id < \(filter.beforeID))
-              AND (\(filter.meta?.key)::text IS NULL OR meta ->> \(filter.meta?.key) = ANY(\(filter.meta?.values ?? [])::text[]))
-            ORDER BY id DESC LIMIT \(limit)
-            """, logger: logger)
-        var records: [JobRecord] = []
-        for try await row in rows { records.append(try JobRecord(row: row)) }
-        return records
+        try await bounded("listing jobs") {
+            let limit = min(max(filter.limit, 1), 1000)
+            let rows = try await client.query(
+                """
+                SELECT \(unescaped: JobRecord.columns) FROM jobs
+                WHERE (\(filter.state?.rawValue)::job_state IS NULL OR state = \(filter.state?.rawValue)::job_state)
+                  AND (\(filter.queue)::text IS NULL OR queue = \(filter.queue))
+                  AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
+                  AND (\(filter.beforeID)::int8 IS NULL OR id < \(filter.beforeID))
+                  AND (\(filter.meta?.key)::text IS NULL OR meta ->> \(filter.meta?.key) = ANY(\(filter.meta?.values ?? [])::text[]))
+                ORDER BY id DESC LIMIT \(limit)
+                """, logger: logger)
+            var records: [JobRecord] = []
+            for try await row in rows { records.append(try JobRecord(row: row)) }
+            return records
+        }
     }
 
     /// Counts by state of every queue that has jobs or a pause setting.
     public func stats() async throws -> [QueueStats] {
-        let rows = try await client.query(
-            """
-            WITH names AS (SELECT DISTINCT queue AS name FROM jobs UNION SELECT name FROM job_queues),
-            counts AS (SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state)
-            SELECT names.name, coalesce(q.paused, false),
-                   coalesce(sum(n) FILTER (WHERE state = 'available'), 0)::int8,
-                   coalesce(sum(n) FILTER (WHERE state = 'scheduled'), 0)::int8,
-                   coalesce(sum(n) FILTER (WHERE state = 'running'), 0)::int8,
-                   coalesce(sum(n) FILTER (WHERE state = 'retryable'), 0)::int8,
-                   coalesce(sum(n) FILTER (WHERE state = 'completed'), 0)::int8,
-                   coalesce(sum(n) FILTER (WHERE state = 'discarded'), 0)::int8,
-                   coalesce(sum(n) FILTER (WHERE state = 'cancelled'), 0)::int8,
-                   (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs
-                     WHERE jobs.queue = names.name AND state = 'available')
-            FROM names LEFT JOIN job_queues q ON q.name = names.name LEFT JOIN counts ON counts.queue = names.name
-            GROUP BY names.name, q.paused ORDER BY names.name
-            """, logger: logger)
-        var result: [QueueStats] = []
-        for try await row in rows.decode((String, Bool, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Double?).self) {
-            result.append(QueueStats(
-                queue: row.0, paused: row.1, available: Int(row.2), scheduled: Int(row.3), running: Int(row.4),
-                retryable: Int(row.5), completed: Int(row.6), discarded: Int(row.7), cancelled: Int(row.8),
-                oldestAvailableAgeSeconds: row.9))
+        try await bounded("counting jobs") {
+            let rows = try await client.query(
+                """
+                WITH names AS (SELECT DISTINCT queue AS name FROM jobs UNION SELECT name FROM job_queues),
+                counts AS (SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state)
+                SELECT names.name, coalesce(q.paused, false),
+                       coalesce(sum(n) FILTER (WHERE state = 'available'), 0)::int8,
+                       coalesce(sum(n) FILTER (WHERE state = 'scheduled'), 0)::int8,
+                       coalesce(sum(n) FILTER (WHERE state = 'running'), 0)::int8,
+                       coalesce(sum(n) FILTER (WHERE state = 'retryable'), 0)::int8,
+                       coalesce(sum(n) FILTER (WHERE state = 'completed'), 0)::int8,
+                       coalesce(sum(n) FILTER (WHERE state = 'discarded'), 0)::int8,
+                       coalesce(sum(n) FILTER (WHERE state = 'cancelled'), 0)::int8,
+                       (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs
+                         WHERE jobs.queue = names.name AND state = 'available')
+                FROM names LEFT JOIN job_queues q ON q.name = names.name LEFT JOIN counts ON counts.queue = names.name
+                GROUP BY names.name, q.paused ORDER BY names.name
+                """, logger: logger)
+            var result: [QueueStats] = []
+            for try await row in rows.decode((String, Bool, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Double?).self) {
+                result.append(QueueStats(
+                    queue: row.0, paused: row.1, available: Int(row.2), scheduled: Int(row.3), running: Int(row.4),
+                    retryable: Int(row.5), completed: Int(row.6), discarded: Int(row.7), cancelled: Int(row.8),
+                    oldestAvailableAgeSeconds: row.9))
+            }
+            return result
         }
-        return result
     }
 
     /// The current leader, if any holds an unexpired claim.
     public func leader(election: String = "default") async throws -> LeaderInfo? {
-        let rows = try await client.query(
-            "SELECT leader_id, elected_at, expires_at FROM queue_leaders WHERE name = \(election) AND expires_at > now()",
-            logger: logger)
-        for try await (id, electedAt, expiresAt) in rows.decode((String, Date, Date).self) {
-            return LeaderInfo(id: id, electedAt: electedAt, expiresAt: expiresAt)
+        try await bounded("reading the leader") {
+            let rows = try await client.query(
+                "SELECT leader_id, elected_at, expires_at FROM queue_leaders WHERE name = \(election) AND expires_at > now()",
+                logger: logger)
+            for try await (id, electedAt, expiresAt) in rows.decode((String, Date, Date).self) {
+                return LeaderInfo(id: id, electedAt: electedAt, expiresAt: expiresAt)
+            }
+            return nil
         }
-        return nil
     }
 
     /// Every periodic job the leaders have scheduled, with its last and next run.
     public func periodicJobs() async throws -> [PeriodicJobInfo] {
-        let rows = try await client.query(
-            """
-            SELECT p.name, p.schedule, p.last_scheduled_at, p.last_job_id, j.state::text, p.next_run_at
-            FROM periodic_jobs p LEFT JOIN jobs j ON j.id = p.last_job_id ORDER BY p.name
-            """, logger: logger)
-        var result: [PeriodicJobInfo] = []
-        for try await (name, schedule, last, jobID, state, next) in rows.decode((String, String, Date?, Int64?, String?, Date?).self) {
-            result.append(PeriodicJobInfo(
-                name: name, schedule: schedule, lastScheduledAt: last, lastJobID: jobID,
-                lastJobState: state.flatMap(JobState.init(rawValue:)), nextRunAt: next))
+        try await bounded("reading periodic jobs") {
+            let rows = try await client.query(
+                """
+                SELECT p.name, p.schedule, p.last_scheduled_at, p.last_job_id, j.state::text, p.next_run_at
+                FROM periodic_jobs p LEFT JOIN jobs j ON j.id = p.last_job_id ORDER BY p.name
+                """, logger: logger)
+            var result: [PeriodicJobInfo] = []
+            for try await (name, schedule, last, jobID, state, next) in rows.decode((String, String, Date?, Int64?, String?, Date?).self) {
+                result.append(PeriodicJobInfo(
+                    name: name, schedule: schedule, lastScheduledAt: last, lastJobID: jobID,
+                    lastJobState: state.flatMap(JobState.init(rawValue:)), nextRunAt: next))
+            }
+            return result
         }
-        return result
     }
 
     /// Pauses a queue: workers start nothing new from it; running jobs finish.
@@ -286,17 +313,19 @@ public struct JobQueue: Sendable {
     }
 
     private func setPaused(queue: String, paused: Bool) async throws {
-        guard QueueName.isValid(queue) else {
-            throw QueueError(.invalidArgument, "queue '\(queue)' is invalid: use 1 to 128 letters, digits, '_', '-' or '.'")
+        try await bounded("pausing or resuming a queue") {
+            guard QueueName.isValid(queue) else {
+                throw QueueError(.invalidArgument, "queue '\(queue)' is invalid: use 1 to 128 letters, digits, '_', '-' or '.'")
+            }
+            try await client.query(
+                """
+                WITH upsert AS (
+                    INSERT INTO job_queues (name, paused) VALUES (\(queue), \(paused))
+                    ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = now()
+                    RETURNING name
+                )
+                SELECT pg_notify(\(QueueSQL.jobsChannel), name) FROM upsert
+                """, logger: logger)
         }
-        try await client.query(
-            """
-            WITH upsert AS (
-                INSERT INTO job_queues (name, paused) VALUES (\(queue), \(paused))
-                ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = now()
-                RETURNING name
-            )
-            SELECT pg_notify('creditops_jobs', name) FROM upsert
-            """, logger: logger)
     }
 }

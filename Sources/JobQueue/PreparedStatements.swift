@@ -10,7 +10,7 @@ struct InsertJobStatement: PostgresPreparedStatement {
         INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta)
         VALUES ($1, $2, $3::jsonb, $4, coalesce($5, now()),
                 CASE WHEN $5 > now() THEN 'scheduled'::job_state ELSE 'available'::job_state END, $6, $7, $8::jsonb)
-        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'scheduled', 'running', 'retryable')
+        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN \(QueueSQL.pendingStates)
         DO NOTHING
         RETURNING id
         """

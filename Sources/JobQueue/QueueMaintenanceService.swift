@@ -79,7 +79,7 @@ public struct QueueMaintenanceService: Service {
                     promoted AS (
                         UPDATE jobs SET state = 'available' FROM due WHERE jobs.id = due.id RETURNING jobs.queue
                     )
-                    SELECT count(*)::int8, (SELECT count(pg_notify('creditops_jobs', queue)) FROM (SELECT DISTINCT queue FROM promoted) q)
+                    SELECT count(*)::int8, (SELECT count(pg_notify(\(QueueSQL.jobsChannel), queue)) FROM (SELECT DISTINCT queue FROM promoted) q)
                     FROM promoted
                     """, logger: logger)
                 var count = 0
@@ -92,7 +92,8 @@ public struct QueueMaintenanceService: Service {
         return total
     }
 
-    /// Running jobs whose lease expired become available again, counting the attempt, or
+    /// Running jobs whose lease expired, or whose worker's heartbeat is older than its lease,
+    /// become available again, counting the attempt, or
     /// discarded when they have no attempts left; batch after batch until a batch comes back
     /// short, as promotion does (one batch per interval left a crashed busy fleet's jobs waiting).
     /// - Returns: how many jobs were rescued.
@@ -107,15 +108,29 @@ public struct QueueMaintenanceService: Service {
         if total > 0 {
             logger.info("Rescued jobs whose worker vanished", metadata: ["jobs.count": "\(total)"])
         }
+        try await forgetSilentWorkers()
         return total
+    }
+
+    /// Workers silent for an hour (and ten leases) are gone: their jobs were rescued long ago.
+    private func forgetSilentWorkers() async throws {
+        try await withDeadline(StatementDeadline.standard, "forgetting silent workers") { [client, logger] in
+            _ = try await client.query(
+                "DELETE FROM queue_workers WHERE last_seen_at < now() - greatest(3600, 10 * lease_seconds) * interval '1 second'",
+                logger: logger)
+        }
     }
 
     private func rescueBatch() async throws -> Int {
         try await withDeadline(StatementDeadline.standard, "rescuing expired jobs") { [client, configuration, logger] in
             let rows = try await client.query(
                 """
-                WITH expired AS (
-                    SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()
+                WITH silent AS (
+                    SELECT id FROM queue_workers WHERE last_seen_at < now() - lease_seconds * interval '1 second'
+                ),
+                expired AS (
+                    SELECT id, attempted_by IN (SELECT id FROM silent) AS silent FROM jobs
+                    WHERE state = 'running' AND (lease_expires_at < now() OR attempted_by IN (SELECT id FROM silent))
                     ORDER BY lease_expires_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
                 ),
                 rescued AS (
@@ -124,11 +139,12 @@ public struct QueueMaintenanceService: Service {
                         finalized_at = CASE WHEN attempt >= max_attempts THEN now() END,
                         lease_expires_at = NULL,
                         errors = errors || jsonb_build_object('attempt', attempt, 'at', \(unescaped: SQLTime.nowJSON),
-                            'error', 'worker ' || coalesce(attempted_by, 'unknown') || ' vanished: its lease expired')
+                            'error', 'worker ' || coalesce(attempted_by, 'unknown') || ' vanished: '
+                                     || CASE WHEN expired.silent THEN 'its heartbeat stopped' ELSE 'its lease expired' END)
                     FROM expired WHERE jobs.id = expired.id
                     RETURNING jobs.id, jobs.queue, jobs.state
                 )
-                SELECT count(*)::int8, (SELECT count(pg_notify('creditops_jobs', queue)) FROM (SELECT DISTINCT queue FROM rescued) q)
+                SELECT count(*)::int8, (SELECT count(pg_notify(\(QueueSQL.jobsChannel), queue)) FROM (SELECT DISTINCT queue FROM rescued) q)
                 FROM rescued
                 """, logger: logger)
             var count = 0

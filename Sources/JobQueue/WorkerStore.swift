@@ -68,33 +68,42 @@ struct WorkerStore: Sendable {
                     WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.state = 'running'
                     RETURNING jobs.queue
                 )
-                SELECT pg_notify('creditops_jobs', queue) FROM (SELECT DISTINCT queue FROM released) AS q
+                SELECT pg_notify(\(QueueSQL.jobsChannel), queue) FROM (SELECT DISTINCT queue FROM released) AS q
                 """, logger: logger)
         }
     }
 
-    /// Records a failed attempt: retryable after `retryAfter`, or discarded when `retryAfter` is nil.
+    /// Records failed attempts: each retryable after its `retryAfter`, or discarded when it is nil.
     /// A job that is no longer ours (cancelled, rescued) is left alone.
-    func fail(_ job: JobAttempt, error: String, retryAfter: Duration?) async throws {
-        try await withDeadline(deadline, "recording a failed attempt") { [client, logger] in
+    func fail(_ failures: [CompletionBatcher.Failure]) async throws {
+        try await withDeadline(deadline, "recording failed attempts") { [client, logger] in
             _ = try await client.query(
                 """
                 UPDATE jobs SET
-                    state = CASE WHEN \(retryAfter == nil) THEN 'discarded'::job_state ELSE 'retryable'::job_state END,
-                    run_at = now() + coalesce(\(retryAfter?.seconds)::float8, 0) * interval '1 second',
-                    finalized_at = CASE WHEN \(retryAfter == nil) THEN now() END,
+                    state = CASE WHEN f.retry_after < 0 THEN 'discarded'::job_state ELSE 'retryable'::job_state END,
+                    run_at = now() + greatest(f.retry_after, 0) * interval '1 second',
+                    finalized_at = CASE WHEN f.retry_after < 0 THEN now() END,
                     lease_expires_at = NULL,
-                    errors = errors || jsonb_build_object('attempt', attempt, 'at', \(unescaped: SQLTime.nowJSON), 'error', \(error)::text)
-                WHERE id = \(job.id) AND attempt = \(job.attempt) AND state = 'running'
+                    errors = errors || jsonb_build_object('attempt', jobs.attempt, 'at', \(unescaped: SQLTime.nowJSON), 'error', f.error)
+                FROM unnest(\(failures.map(\.job.id))::int8[], \(failures.map(\.job.attempt))::int8[], \(failures.map(\.error))::text[],
+                            \(failures.map { $0.retryAfter?.seconds ?? -1 })::float8[]) AS f(id, attempt, error, retry_after)
+                WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running'
                 """, logger: logger)
         }
     }
 
-    /// Extends the leases of jobs still running here; returns those that are no longer ours.
-    func extendLeases(_ jobs: [JobAttempt], lease: Duration) async throws -> Set<Int64> {
+    /// Records the worker's heartbeat and extends the leases of jobs still running here (or whose
+    /// outcome is not written yet), in one statement; returns the jobs that are no longer ours.
+    func heartbeat(_ beat: WorkerHeartbeat, extending jobs: [JobAttempt], lease: Duration) async throws -> Set<Int64> {
         try await withDeadline(min(deadline, lease), "renewing leases") { [client, workerID, logger] in
             let rows = try await client.query(
                 """
+                WITH beat AS (
+                    INSERT INTO queue_workers (id, host, pid, queues, concurrency, lease_seconds, running)
+                    VALUES (\(workerID), \(WorkerHeartbeat.host), \(WorkerHeartbeat.pid), \(beat.queues)::text[],
+                            \(beat.concurrency), \(beat.lease.seconds), \(beat.running))
+                    ON CONFLICT (id) DO UPDATE SET last_seen_at = now(), running = excluded.running
+                )
                 UPDATE jobs SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
                 FROM unnest(\(jobs.map(\.id))::int8[], \(jobs.map(\.attempt))::int8[]) AS r(id, attempt)
                 WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.state = 'running' AND jobs.attempted_by = \(workerID)
@@ -105,6 +114,44 @@ struct WorkerStore: Sendable {
             return Set(jobs.map(\.id)).subtracting(kept)
         }
     }
+
+    /// Removes the worker from `queue_workers` when it stops with nothing left to write.
+    func signOff() async throws {
+        try await withDeadline(deadline, "signing off") { [client, workerID, logger] in
+            _ = try await client.query("DELETE FROM queue_workers WHERE id = \(workerID)", logger: logger)
+        }
+    }
+
+    /// Snoozes jobs: each runs again after its delay, with its attempt given back.
+    func snooze(_ jobs: [(job: JobAttempt, delay: Duration)]) async throws {
+        try await withDeadline(deadline, "snoozing jobs") { [client, logger] in
+            _ = try await client.query(
+                """
+                WITH snoozed AS (
+                    UPDATE jobs SET
+                        state = CASE WHEN s.delay > 0 THEN 'scheduled'::job_state ELSE 'available'::job_state END,
+                        run_at = now() + s.delay * interval '1 second', attempt = jobs.attempt - 1,
+                        attempted_by = NULL, lease_expires_at = NULL
+                    FROM unnest(\(jobs.map(\.job.id))::int8[], \(jobs.map(\.job.attempt))::int8[], \(jobs.map(\.delay.seconds))::float8[])
+                        AS s(id, attempt, delay)
+                    WHERE jobs.id = s.id AND jobs.attempt = s.attempt AND jobs.state = 'running'
+                    RETURNING jobs.queue, jobs.state
+                )
+                SELECT pg_notify(\(QueueSQL.jobsChannel), queue) FROM (SELECT DISTINCT queue FROM snoozed WHERE state = 'available') AS q
+                """, logger: logger)
+        }
+    }
+}
+
+/// What a worker's heartbeat records of it in `queue_workers`.
+struct WorkerHeartbeat: Sendable {
+    static let host = ProcessInfo.processInfo.hostName
+    static let pid = Int(ProcessInfo.processInfo.processIdentifier)
+
+    var queues: [String]
+    var concurrency: Int
+    var lease: Duration
+    var running: Int
 }
 
 /// A job and the attempt a worker claimed: the pair that proves the row is still that worker's.

@@ -1,0 +1,14 @@
+/// Facts of the schema that many of the queue's statements repeat, spelled once.
+enum QueueSQL {
+    /// The states in which a job holds its unique key. `ON CONFLICT` finds the `jobs_unique_pending`
+    /// index only when its predicate is written exactly as the index's: so every statement uses this.
+    static let pendingStates = "('available', 'scheduled', 'running', 'retryable')"
+
+    /// Where runnable work is announced: the payload is the queue's name. The `jobs_notify_inserted`
+    /// trigger of the schema uses the same name.
+    static let jobsChannel = "creditops_jobs"
+
+    /// Where the cancellation of a running job is announced: the payload is the job's id. A channel
+    /// of its own, so that a queue may have any name and a cancellation is never read as one.
+    static let cancelChannel = "creditops_job_cancel"
+}
