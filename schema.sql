@@ -741,7 +741,7 @@ CREATE TABLE zalo_quota (
 );
 ALTER TABLE notifications ADD COLUMN unreachable_by text[] NOT NULL DEFAULT '{}';
 
--- migrate:step 15 job queue: worker heartbeats and tags
+-- migrate:step 15 job queue: worker heartbeats, the rescue's clock, tags
 -- Every worker process records itself at start and every third of its lease, and removes itself
 -- when it stops with nothing left to write. The leader's rescue also takes the running jobs of a
 -- worker whose heartbeat is older than its lease: the worker died, or lost the database and
@@ -756,6 +756,14 @@ CREATE TABLE queue_workers (
     started_at    timestamptz NOT NULL DEFAULT now(),
     last_seen_at  timestamptz NOT NULL DEFAULT now(),
     running       integer     NOT NULL DEFAULT 0
+);
+-- When the leader's rescue last ran. A rescue that finds it older than its gap threshold (the
+-- database frozen or unreachable, the leader stalled, the leadership moved) rescues nothing that
+-- time: it gives every running job a fresh lease and every worker a fresh heartbeat, since nobody
+-- could renew while it was away and finished jobs' outcomes may still be on their way.
+CREATE TABLE queue_rescue_clock (
+    singleton boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    ticked_at timestamptz NOT NULL
 );
 -- Free-form labels to find jobs by (`jobs list --tag`). The index covers tagged jobs only, so
 -- the many untagged jobs cost an insert nothing; filters repeat its predicate to use it.

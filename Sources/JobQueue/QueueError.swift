@@ -6,7 +6,7 @@ public struct QueueError: Error, Sendable, CustomStringConvertible {
     /// The kinds of queue errors.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         fileprivate enum Base: String, Sendable, Hashable {
-            case notFound, unknownKind, decodeFailed, encodeFailed, invalidState, invalidArgument, timedOut
+            case notFound, unknownKind, decodeFailed, encodeFailed, invalidState, invalidArgument, timedOut, leaseLost
         }
 
         fileprivate let base: Base
@@ -24,6 +24,8 @@ public struct QueueError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(base: .invalidArgument)
         /// The handler ran longer than its kind's time-out.
         public static let timedOut = Code(base: .timedOut)
+        /// The worker could not renew the job's lease in time and stopped its handler.
+        public static let leaseLost = Code(base: .leaseLost)
 
         public var description: String { base.rawValue }
     }

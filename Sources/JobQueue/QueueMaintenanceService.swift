@@ -18,12 +18,23 @@ public struct QueueMaintenanceService: Service {
         public var rescueInterval: Duration
         /// The most rows one statement changes, so no statement holds locks for long. Default: 1000.
         public var batchSize: Int
+        /// A rescue that finds the previous one (by any leader) longer ago than this rescues
+        /// nothing that time: it gives every running job a fresh lease instead. A gap that long
+        /// means PostgreSQL was frozen or unreachable, or the leader stalled or changed: the
+        /// workers could not renew meanwhile, and a finished job's outcome may still be on its way,
+        /// so an expired lease proves nothing. Keep it below two thirds of the shortest lease.
+        /// Default: twice ``rescueInterval``, at least 1 second.
+        public var rescueGap: Duration
 
         /// Creates a configuration; every parameter has the default stated on its property.
-        public init(promoteInterval: Duration = .seconds(1), rescueInterval: Duration = .seconds(5), batchSize: Int = 1000) {
+        public init(
+            promoteInterval: Duration = .seconds(1), rescueInterval: Duration = .seconds(5), batchSize: Int = 1000,
+            rescueGap: Duration? = nil
+        ) {
             self.promoteInterval = promoteInterval
             self.rescueInterval = rescueInterval
             self.batchSize = batchSize
+            self.rescueGap = rescueGap ?? max(rescueInterval * 2, .seconds(1))
         }
     }
 
@@ -123,14 +134,36 @@ public struct QueueMaintenanceService: Service {
 
     private func rescueBatch() async throws -> Int {
         try await withDeadline(StatementDeadline.standard, "rescuing expired jobs") { [client, configuration, logger] in
+            // One statement, so that a rescue sent just before PostgreSQL froze, and run when it
+            // thaws, still sees the gap.
             let rows = try await client.query(
                 """
-                WITH silent AS (
-                    SELECT id FROM queue_workers WHERE last_seen_at < now() - lease_seconds * interval '1 second'
+                WITH previous AS (SELECT ticked_at FROM queue_rescue_clock FOR UPDATE),
+                gap AS (
+                    SELECT coalesce((SELECT now() - ticked_at FROM previous) > \(configuration.rescueGap.seconds) * interval '1 second', false)
+                           AS found
+                ),
+                tick AS (
+                    INSERT INTO queue_rescue_clock (ticked_at) VALUES (now())
+                    ON CONFLICT (singleton) DO UPDATE SET ticked_at = excluded.ticked_at
+                ),
+                fresh_heartbeats AS (
+                    UPDATE queue_workers SET last_seen_at = greatest(last_seen_at, now()) WHERE (SELECT found FROM gap)
+                ),
+                fresh_leases AS (
+                    UPDATE jobs SET lease_expires_at = greatest(lease_expires_at, now() + coalesce(
+                        (SELECT lease_seconds FROM queue_workers w WHERE w.id = jobs.attempted_by), \(configuration.rescueGap.seconds)
+                    ) * interval '1 second')
+                    WHERE state = 'running' AND (SELECT found FROM gap)
+                ),
+                silent AS (
+                    SELECT id FROM queue_workers
+                    WHERE last_seen_at < now() - lease_seconds * interval '1 second' AND NOT (SELECT found FROM gap)
                 ),
                 expired AS (
                     SELECT id, attempted_by IN (SELECT id FROM silent) AS silent FROM jobs
-                    WHERE state = 'running' AND (lease_expires_at < now() OR attempted_by IN (SELECT id FROM silent))
+                    WHERE state = 'running' AND NOT (SELECT found FROM gap)
+                      AND (lease_expires_at < now() OR attempted_by IN (SELECT id FROM silent))
                     ORDER BY lease_expires_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
                 ),
                 rescued AS (
@@ -144,11 +177,18 @@ public struct QueueMaintenanceService: Service {
                     FROM expired WHERE jobs.id = expired.id
                     RETURNING jobs.id, jobs.queue, jobs.state
                 )
-                SELECT count(*)::int8, (SELECT count(pg_notify(\(QueueSQL.jobsChannel), queue)) FROM (SELECT DISTINCT queue FROM rescued) q)
+                SELECT count(*)::int8, (SELECT count(pg_notify(\(QueueSQL.jobsChannel), queue)) FROM (SELECT DISTINCT queue FROM rescued) q),
+                       (SELECT found FROM gap)
                 FROM rescued
                 """, logger: logger)
             var count = 0
-            for try await (rescued, _) in rows.decode((Int64, Int64).self) { count = Int(rescued) }
+            for try await (rescued, _, gap) in rows.decode((Int64, Int64, Bool).self) {
+                count = Int(rescued)
+                if gap {
+                    logger.notice(
+                        "The previous rescue was more than \(configuration.rescueGap) ago (PostgreSQL frozen or away, or a new leader): running jobs get a fresh lease instead of a rescue")
+                }
+            }
             return count
         }
     }

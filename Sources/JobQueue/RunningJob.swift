@@ -8,6 +8,9 @@ enum StopReason: Sendable, Equatable {
     case cancelled
     /// The job is no longer ours: its lease was taken over (rescued) or it was finalised elsewhere.
     case leaseLost
+    /// Its lease could not be renewed in time (PostgreSQL slow or unreachable): it may soon be
+    /// another worker's.
+    case leaseUnrenewed
     /// The worker is shutting down and the drain time ran out.
     case shutdown
 }

@@ -17,7 +17,7 @@ extension WorkerService {
                 if let deadline = job.deadline, deadline <= now, let timeout = job.definition?.timeout {
                     job.stop(.timedOut(timeout))
                 }
-                if now >= job.heldUntil - leaseMargin, job.stop(.leaseLost) {
+                if now >= job.heldUntil - leaseMargin, job.stop(.leaseUnrenewed) {
                     logger.warning("Could not renew the job's lease in time; stopping its handler before another worker may take the job",
                                    metadata: ["job.id": "\(job.job.id)"])
                 }

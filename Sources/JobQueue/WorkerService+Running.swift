@@ -49,6 +49,11 @@ extension WorkerService {
         case .stopped(.timedOut(let limit)):
             let error = QueueError(.timedOut, jobID: job.id, "timed out after \(limit)")
             recordFailure(job, attempt: attempt, error: error, definition: definition, logger: logger, instruments: instruments)
+        case .stopped(.leaseUnrenewed):
+            // Recorded as a failed attempt, so that the job runs again after its backoff instead of
+            // waiting for the rescue; if the rescue took it meanwhile, the write changes nothing.
+            let error = QueueError(.leaseLost, jobID: job.id, "stopped: the worker could not renew the job's lease (PostgreSQL slow or unreachable)")
+            recordFailure(job, attempt: attempt, error: error, definition: definition, logger: logger, instruments: instruments)
         case .stopped(.shutdown):
             completions.release(attempt)
         case .stopped(.cancelled), .stopped(.leaseLost):

@@ -1,4 +1,5 @@
 import NIOCore
+public import PostgresNIO
 import NIOPosix
 import Synchronization
 
@@ -123,4 +124,17 @@ private final class Forwarder: ChannelInboundHandler {
 
 struct TCPProxyFailure: Error, CustomStringConvertible {
     var description: String
+}
+
+extension TestDatabase {
+    /// Starts a proxy to the test cluster and returns it with this database's configuration through it.
+    public func throughProxy() async throws -> (proxy: TCPProxy, configuration: PostgresClient.Configuration) {
+        guard let port = configuration.port else { throw TCPProxyFailure(description: "the test database is not reached over TCP") }
+        let proxy = try await TCPProxy.start(to: port, host: configuration.host ?? "127.0.0.1")
+        var proxied = PostgresClient.Configuration(
+            host: "127.0.0.1", port: proxy.port, username: configuration.username, password: configuration.password,
+            database: configuration.database, tls: .disable)
+        proxied.options = configuration.options
+        return (proxy, proxied)
+    }
 }

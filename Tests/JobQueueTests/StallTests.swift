@@ -1,0 +1,191 @@
+import Foundation
+import JobQueue
+import PostgresNIO
+import Synchronization
+import TestSupport
+import Testing
+
+/// Handlers that wait until the test lets them go, counting their starts and returns per job.
+final class Gated: Sendable {
+    private struct State {
+        var open = false
+        var starts: [Int64: [String]] = [:]
+        var returns: [Int64: Int] = [:]
+        var stopped: [Int64: Date] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Lets every waiting and future handler return.
+    func open() { state.withLock { $0.open = true } }
+
+    func starts(_ id: Int64) -> [String] { state.withLock { $0.starts[id] ?? [] } }
+    func returns(_ id: Int64) -> Int { state.withLock { $0.returns[id] ?? 0 } }
+    func stoppedAt(_ id: Int64) -> Date? { state.withLock { $0.stopped[id] } }
+
+    /// A kind whose handler waits for ``open()`` (at most 5 minutes), then returns, or throws
+    /// `failure` when one is given; a handler of `quickWorker` returns at once.
+    func definition(kind: String = "gated", quickWorker: String? = nil, failure: JobFailure? = nil) -> JobDefinition<Tagged> {
+        JobDefinition(kind: kind, maxAttempts: 5) { _, context in
+            self.state.withLock { $0.starts[context.jobID, default: []].append(context.workerID) }
+            if context.workerID != quickWorker {
+                do {
+                    for _ in 0..<30_000 where !self.state.withLock({ $0.open }) {
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                } catch {
+                    self.state.withLock { $0.stopped[context.jobID] = Date() }
+                    throw error
+                }
+            }
+            self.state.withLock { $0.returns[context.jobID, default: 0] += 1 }
+            if let failure { throw failure }
+        }
+    }
+}
+
+/// The queue when the network between a worker and PostgreSQL, or PostgreSQL itself, stalls or
+/// drops connections: driven through a TCP proxy (``TCPProxy``) that holds or cuts the bytes.
+@Suite struct StallTests {
+    static let lease = Duration.seconds(3)
+
+    static func stallingWorker(_ client: PostgresClient, _ registry: JobRegistry, id: String) -> WorkerService {
+        WorkerService(
+            client: client, registry: registry,
+            configuration: .init(queues: ["default": 5], workerID: id, pollInterval: .milliseconds(100), leaseDuration: lease,
+                                 cancellationGrace: .seconds(1)),
+            logger: silentLogger)
+    }
+
+    static func leader(_ client: PostgresClient, id: String) -> LeaderElection {
+        let maintenance = QueueMaintenanceService(
+            client: client, configuration: .init(promoteInterval: .milliseconds(50), rescueInterval: .milliseconds(200)), logger: silentLogger)
+        return LeaderElection(client: client, candidateID: id, duties: [maintenance.rescueDuty],
+                              configuration: .init(ttl: .seconds(10), retryInterval: .milliseconds(200)), logger: silentLogger)
+    }
+
+    /// PostgreSQL unreachable for everyone (workers and leader all behind the stalled proxy) for
+    /// twice the lease, while handlers return: when it comes back, the rescue sees the gap and
+    /// renews the leases instead of taking the jobs, so the late completions land and no job runs
+    /// again.
+    @Test func jobsWhoseHandlersReturnedDuringAWholeStallRunOnce() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let (proxy, proxied) = try await database.throughProxy()
+            let queueClient = PostgresClient(configuration: proxied, backgroundLogger: silentLogger)
+            let gated = Gated()
+            let registry = JobRegistry()
+            registry.register(gated.definition())
+            let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
+            let ids = try await queue.enqueue(batch: (0..<5).map { _ in NewJob(kind: "gated", argsJSON: #"{"tag": "x"}"#, maxAttempts: 5) })
+            try await withRunningServices([queueClient, Self.leader(queueClient, id: "leader"), Self.stallingWorker(queueClient, registry, id: "A")]) {
+                try await expectEventually { ids.allSatisfy { gated.starts($0).count == 1 } }
+                try await Task.sleep(for: .milliseconds(500))
+                proxy.stall()
+                gated.open()
+                try await Task.sleep(for: Self.lease * 2)
+                proxy.resume()
+                try await expectEventually { try await JobTable(client: client).count(.completed) == ids.count }
+                // Rescues keep running: nothing may come back.
+                try await Task.sleep(for: Self.lease)
+            }
+            await proxy.stop()
+            for id in ids {
+                #expect(gated.starts(id) == ["A"], "job \(id) ran \(gated.starts(id).count) times")
+                let record = try await queue.job(id: id)
+                #expect(record.state == .completed && record.attempt == 1 && record.errors.isEmpty, "\(record)")
+            }
+        }
+    }
+
+    /// One worker cut off (only its connections stall) for longer than its lease: it stops the
+    /// handler before its lease runs out; the leader rescues the job and another worker completes
+    /// it; when the first worker's connection comes back, its late failure record changes nothing.
+    @Test func aWorkerCutOffLosesItsJobAndItsLateFailureChangesNothing() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let (proxy, proxied) = try await database.throughProxy()
+            let queueClient = PostgresClient(configuration: proxied, backgroundLogger: silentLogger)
+            let gated = Gated()
+            let registry = JobRegistry()
+            registry.register(gated.definition(quickWorker: "B"))
+            let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
+            let id = try await queue.enqueue(NewJob(kind: "gated", argsJSON: #"{"tag": "x"}"#, maxAttempts: 5))
+            try await withRunningServices([queueClient, Self.stallingWorker(queueClient, registry, id: "A")]) {
+                try await expectEventually { gated.starts(id) == ["A"] }
+                proxy.stall()
+                try await withRunningServices([Self.leader(client, id: "leader"), Self.stallingWorker(client, registry, id: "B")]) {
+                    try await expectEventually { try await JobTable(client: client).state(of: id) == .completed }
+                }
+                let stopped = try #require(gated.stoppedAt(id), "worker A stopped its handler")
+                let record = try await queue.job(id: id)
+                #expect(record.errors.count == 1 && record.errors[0].error.hasPrefix("worker A vanished: "), "\(record.errors)")
+                #expect(stopped < record.errors[0].at, "A stopped at \(stopped), before the rescue at \(record.errors[0].at)")
+                proxy.resume()
+                // A's failure record ("could not renew") is written now, and must change nothing.
+                try await Task.sleep(for: .seconds(2))
+            }
+            await proxy.stop()
+            let record = try await queue.job(id: id)
+            #expect(record.state == .completed && record.attempt == 2 && record.attemptedBy == "B", "\(record)")
+            #expect(record.errors.count == 1)
+            #expect(gated.starts(id) == ["A", "B"] && gated.returns(id) == 1)
+        }
+    }
+
+    /// A worker whose handler returned while it was cut off writes its completion late, after the
+    /// rescue gave the job to another worker that discarded it: the stale completion is fenced
+    /// out by (id, attempt, state) and the discard stands.
+    @Test func aStaleCompletionDoesNotOverwriteTheNextAttempt() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let (proxy, proxied) = try await database.throughProxy()
+            let queueClient = PostgresClient(configuration: proxied, backgroundLogger: silentLogger)
+            let gatedA = Gated()
+            let registryA = JobRegistry()
+            registryA.register(gatedA.definition())
+            let registryB = JobRegistry()
+            registryB.register(Gated().definition(quickWorker: "B", failure: .discard("B refused it")))
+            let queue = JobQueue(client: client, registry: registryA, logger: silentLogger)
+            let id = try await queue.enqueue(NewJob(kind: "gated", argsJSON: #"{"tag": "x"}"#, maxAttempts: 5))
+            try await withRunningServices([queueClient, Self.stallingWorker(queueClient, registryA, id: "A")]) {
+                try await expectEventually { gatedA.starts(id) == ["A"] }
+                proxy.stall()
+                gatedA.open()
+                try await expectEventually { gatedA.returns(id) == 1 }
+                try await withRunningServices([Self.leader(client, id: "leader"), Self.stallingWorker(client, registryB, id: "B")]) {
+                    try await expectEventually { try await JobTable(client: client).state(of: id) == .discarded }
+                }
+                proxy.resume()
+                try await Task.sleep(for: .seconds(2))
+            }
+            await proxy.stop()
+            let record = try await queue.job(id: id)
+            #expect(record.state == .discarded && record.attempt == 2, "\(record)")
+            #expect(record.errors.map(\.error).last == "B refused it" && record.errors.count == 2, "\(record.errors)")
+            #expect(record.errors.first?.error.hasPrefix("worker A vanished: ") == true)
+        }
+    }
+
+    /// Every connection cut while completions are on their way: they are written over new
+    /// connections, and no job runs twice.
+    @Test func completionsCutOffOnTheWayAreWrittenOnce() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let (proxy, proxied) = try await database.throughProxy()
+            let queueClient = PostgresClient(configuration: proxied, backgroundLogger: silentLogger)
+            let gated = Gated()
+            let registry = JobRegistry()
+            registry.register(gated.definition())
+            let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
+            let ids = try await queue.enqueue(batch: (0..<5).map { _ in NewJob(kind: "gated", argsJSON: #"{"tag": "x"}"#, maxAttempts: 5) })
+            try await withRunningServices([queueClient, Self.leader(client, id: "leader"), Self.stallingWorker(queueClient, registry, id: "A")]) {
+                try await expectEventually { ids.allSatisfy { gated.starts($0).count == 1 } }
+                proxy.stall()
+                gated.open()
+                try await expectEventually { ids.allSatisfy { gated.returns($0) == 1 } }
+                proxy.cut()
+                proxy.resume()
+                try await expectEventually { try await JobTable(client: client).count(.completed) == ids.count }
+            }
+            await proxy.stop()
+            for id in ids { #expect(gated.starts(id) == ["A"]) }
+        }
+    }
+}
