@@ -32,6 +32,10 @@ public struct DashboardServer: Sendable {
         }
     }
 
+    /// The health of the workers running in this process (`creditops run`, `demo`): `/readyz`
+    /// answers 503 while one is unhealthy, so that an orchestrator restarts the process.
+    public var workers: [WorkerService] = []
+
     /// `prometheus` is the registry the process's metrics go to (see `MetricsSystem.bootstrap`).
     public init(client: PostgresClient, registry: JobRegistry, prometheus: PrometheusCollectorRegistry, logger: Logger,
                 security: Security = .init()) {
@@ -54,7 +58,7 @@ public struct DashboardServer: Sendable {
         let audit = AuditLog(client: client, logger: logger)
         let units = UnitLookup(client: client, logger: logger)
         let queue = JobQueue(client: client, registry: registry, logger: logger)
-        let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken
+        let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken, workers = workers
 
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
@@ -62,6 +66,9 @@ public struct DashboardServer: Sendable {
                 let version = try await SchemaMigrator(client: client, logger: logger).currentVersion()
                 guard version == Schema.latestVersion else {
                     return Self.plain(.serviceUnavailable, "schema version \(version), this binary needs \(Schema.latestVersion): run creditops migrate\n")
+                }
+                for worker in workers {
+                    if case .unhealthy(let reason) = worker.health { return Self.plain(.serviceUnavailable, "worker: \(reason)\n") }
                 }
                 return Self.plain(.ok, "ready\n")
             } catch {

@@ -28,7 +28,7 @@ struct RunCommand: AsyncParsableCommand {
             let configuration = try database.configuration()
             try await withDatabase(configuration, logger: logger) { client in
                 let services = try worker.services(client: client, configuration: configuration, logger: logger)
-                let api = try http.service(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger)
+                let api = try http.service(client: client, registry: JobKinds.registry(client: client, logger: logger), workers: services, logger: logger)
                 // The API starts after the workers and stops first.
                 try await runServices(services + [api], logger: logger)
             }

@@ -49,14 +49,15 @@ struct HTTPOptions: ParsableArguments {
     }
 
     /// The API as a service, with the process's metrics exported on /metrics.
-    func service(client: PostgresClient, registry: JobRegistry, logger: Logger) throws -> any Service {
+    func service(client: PostgresClient, registry: JobRegistry, workers: [any Service] = [], logger: Logger) throws -> any Service {
         let (host, port) = try hostAndPort()
         let tls = try tlsFiles()
         let environment = ProcessInfo.processInfo.environment
         let security = DashboardServer.Security(
             secureCookies: tls != nil || PublicURL.isHTTPS,
             metricsToken: environment["CREDITOPS_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
-        let server = DashboardServer(client: client, registry: registry, prometheus: Self.prometheus, logger: logger, security: security)
+        var server = DashboardServer(client: client, registry: registry, prometheus: Self.prometheus, logger: logger, security: security)
+        server.workers = workers.compactMap { $0 as? WorkerService }
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: Self.idleTimeout))
         let builder: HTTPServerBuilder
         if let tls {
