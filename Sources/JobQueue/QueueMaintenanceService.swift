@@ -161,7 +161,7 @@ public struct QueueMaintenanceService: Service {
                     WHERE last_seen_at < now() - lease_seconds * interval '1 second' AND NOT (SELECT found FROM gap)
                 ),
                 expired AS (
-                    SELECT id, attempted_by IN (SELECT id FROM silent) AS silent FROM jobs
+                    SELECT id, lease_expires_at < now() AS lapsed FROM jobs
                     WHERE state = 'running' AND NOT (SELECT found FROM gap)
                       AND (lease_expires_at < now() OR attempted_by IN (SELECT id FROM silent))
                     ORDER BY lease_expires_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
@@ -173,7 +173,7 @@ public struct QueueMaintenanceService: Service {
                         lease_expires_at = NULL,
                         errors = errors || jsonb_build_object('attempt', attempt, 'at', \(unescaped: SQLTime.nowJSON),
                             'error', 'worker ' || coalesce(attempted_by, 'unknown') || ' vanished: '
-                                     || CASE WHEN expired.silent THEN 'its heartbeat stopped' ELSE 'its lease expired' END)
+                                     || CASE WHEN expired.lapsed THEN 'its lease expired' ELSE 'its heartbeat stopped' END)
                     FROM expired WHERE jobs.id = expired.id
                     RETURNING jobs.id, jobs.queue, jobs.state
                 )
