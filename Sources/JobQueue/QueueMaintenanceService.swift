@@ -135,23 +135,29 @@ public struct QueueMaintenanceService: Service {
     private func rescueBatch() async throws -> Int {
         try await withDeadline(StatementDeadline.standard, "rescuing expired jobs") { [client, configuration, logger] in
             // One statement, so that a rescue sent just before PostgreSQL froze, and run when it
-            // thaws, still sees the gap.
+            // thaws, still sees the gap. Two rescues at once (an old leader's, in flight through a
+            // freeze, and its successor's): one does nothing, since the other's snapshot may
+            // predate the leases the first one renewed. Rows are taken FOR UPDATE, so that a
+            // heartbeat or renewal committed after this statement's snapshot still counts. After
+            // a gap each job gets two of its worker's leases: time to reconnect a whole pool.
             let rows = try await client.query(
                 """
-                WITH previous AS (SELECT ticked_at FROM queue_rescue_clock FOR UPDATE),
+                WITH exclusive AS (SELECT pg_try_advisory_xact_lock(\(Self.rescueLock)) AS held),
+                previous AS (SELECT ticked_at FROM queue_rescue_clock),
                 gap AS (
                     SELECT coalesce((SELECT now() - ticked_at FROM previous) > \(configuration.rescueGap.seconds) * interval '1 second', false)
                            AS found
+                    FROM exclusive WHERE held
                 ),
                 tick AS (
-                    INSERT INTO queue_rescue_clock (ticked_at) VALUES (now())
+                    INSERT INTO queue_rescue_clock (ticked_at) SELECT now() FROM exclusive WHERE held
                     ON CONFLICT (singleton) DO UPDATE SET ticked_at = excluded.ticked_at
                 ),
                 fresh_heartbeats AS (
                     UPDATE queue_workers SET last_seen_at = greatest(last_seen_at, now()) WHERE (SELECT found FROM gap)
                 ),
                 fresh_leases AS (
-                    UPDATE jobs SET lease_expires_at = greatest(lease_expires_at, now() + coalesce(
+                    UPDATE jobs SET lease_expires_at = greatest(lease_expires_at, now() + 2 * coalesce(
                         (SELECT lease_seconds FROM queue_workers w WHERE w.id = jobs.attempted_by), \(configuration.rescueGap.seconds)
                     ) * interval '1 second')
                     WHERE state = 'running' AND (SELECT found FROM gap)
@@ -159,6 +165,7 @@ public struct QueueMaintenanceService: Service {
                 silent AS (
                     SELECT id FROM queue_workers
                     WHERE last_seen_at < now() - lease_seconds * interval '1 second' AND NOT (SELECT found FROM gap)
+                    FOR UPDATE SKIP LOCKED
                 ),
                 expired AS (
                     SELECT id, lease_expires_at < now() AS lapsed FROM jobs
@@ -192,6 +199,9 @@ public struct QueueMaintenanceService: Service {
             return count
         }
     }
+
+    /// Names the rescue among the database's advisory locks.
+    static let rescueLock: Int64 = 0x4A51_5245_5343_5545
 
     /// Depth and the age of the oldest runnable job per queue, for dashboards and alerts; a queue
     /// that emptied reads 0, not its last depth.

@@ -75,7 +75,7 @@ import Testing
             try await client.query("INSERT INTO queue_rescue_clock (ticked_at) VALUES (now() - interval '1 minute')", logger: silentLogger)
             let maintenance = QueueMaintenanceService(client: client, configuration: .init(rescueInterval: .seconds(5)), logger: silentLogger)
             #expect(try await maintenance.rescueExpired() == 0)
-            #expect(try await client.integer("SELECT count(*) FROM jobs WHERE state = 'running' AND lease_expires_at > now() + interval '29 seconds'") == 1)
+            #expect(try await client.integer("SELECT count(*) FROM jobs WHERE state = 'running' AND lease_expires_at > now() + interval '59 seconds'") == 1, "two of the worker's 30 s leases")
             #expect(try await client.integer("SELECT count(*) FROM queue_workers WHERE last_seen_at > now() - interval '1 second'") == 1)
             // No gap now, and nothing expired: still nothing to take.
             #expect(try await maintenance.rescueExpired() == 0)

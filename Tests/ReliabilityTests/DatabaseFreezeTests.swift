@@ -76,7 +76,11 @@ extension ReliabilityTests {
                 var perJob: [Int64: Int] = [:]
                 for (job, _) in returns { perJob[job, default: 0] += 1 }
                 let repeated = perJob.filter { $0.value > 1 }
-                #expect(repeated.isEmpty, "jobs whose handler returned ran again: \(repeated.keys.sorted().prefix(20))")
+                if let first = repeated.keys.min() {
+                    let errors = try await client.text("SELECT errors::text FROM jobs WHERE id = \(first)")
+                    let logs = workers.map { String($0.stderr().suffix(6000)) }.joined(separator: "\n---\n")
+                    Issue.record("\(repeated.count) jobs whose handler returned ran again: \(repeated.keys.sorted().prefix(20)); job \(first)'s errors: \(errors)\n\(logs)")
+                }
                 #expect(Set(perJob.keys) == Set(ids), "every job's handler returned once")
                 // Handlers still running when their lease could not be renewed were stopped and ran
                 // again (a failed attempt each); the rest completed on their first attempt.
