@@ -16,11 +16,17 @@ public struct JobContext: Sendable {
     public let workerID: String
     /// A logger with `job.id`, `job.kind`, `job.attempt` and `queue.name` set.
     public let logger: Logger
+    /// How long the job waited between becoming runnable and being claimed.
+    public let queueWait: Duration
 
     /// True on the job's last allowed attempt.
     public var isLastAttempt: Bool { attempt >= maxAttempts }
 
-    package init(jobID: Int64, kind: String, queue: String, attempt: Int, maxAttempts: Int, workerID: String, logger: Logger) {
+    package init(
+        jobID: Int64, kind: String, queue: String, attempt: Int, maxAttempts: Int, workerID: String, logger: Logger,
+        queueWait: Duration = .zero
+    ) {
+        self.queueWait = queueWait
         self.jobID = jobID
         self.kind = kind
         self.queue = queue

@@ -52,9 +52,13 @@ public final class LeaderElection: Service, Sendable {
         public var retryInterval: Duration
         /// The election's name, so that separate deployments may share a database. Default: `default`.
         public var name: String
+        /// Starts the name of the `leader` gauge. Default: `jobqueue_`.
+        public var metricsPrefix: String
 
         /// Creates a configuration; every parameter has the default stated on its property.
-        public init(ttl: Duration = .seconds(10), retryInterval: Duration = .seconds(2), name: String = "default") {
+        public init(ttl: Duration = .seconds(10), retryInterval: Duration = .seconds(2), name: String = "default",
+                    metricsPrefix: String = "jobqueue_") {
+            self.metricsPrefix = metricsPrefix
             self.ttl = ttl
             self.retryInterval = retryInterval
             self.name = name
@@ -122,7 +126,7 @@ public final class LeaderElection: Service, Sendable {
     private func lead() async {
         // 1 while this process leads: the sum over processes is 1, and 0 means nobody plans,
         // rescues or prunes (an alert in deploy/prometheus/alerts.yml).
-        let gauge = Gauge(label: "creditops_leader", dimensions: [("election", configuration.name)])
+        let gauge = Gauge(label: configuration.metricsPrefix + "leader", dimensions: [("election", configuration.name)])
         gauge.record(1)
         defer { gauge.record(0) }
         await withTaskGroup(of: Void.self) { group in

@@ -25,12 +25,15 @@ public struct QueueMaintenanceService: Service {
         /// so an expired lease proves nothing. Keep it below two thirds of the shortest lease.
         /// Default: twice ``rescueInterval``, at least 1 second.
         public var rescueGap: Duration
+        /// Starts the names of the queue-depth gauges. Default: `jobqueue_`.
+        public var metricsPrefix: String
 
         /// Creates a configuration; every parameter has the default stated on its property.
         public init(
             promoteInterval: Duration = .seconds(1), rescueInterval: Duration = .seconds(5), batchSize: Int = 1000,
-            rescueGap: Duration? = nil
+            rescueGap: Duration? = nil, metricsPrefix: String = "jobqueue_"
         ) {
+            self.metricsPrefix = metricsPrefix
             self.promoteInterval = promoteInterval
             self.rescueInterval = rescueInterval
             self.batchSize = batchSize
@@ -206,22 +209,23 @@ public struct QueueMaintenanceService: Service {
     /// Depth and the age of the oldest runnable job per queue, for dashboards and alerts; a queue
     /// that emptied reads 0, not its last depth.
     private func publishDepths() async throws {
+        let depth = configuration.metricsPrefix + "queue_depth", oldest = configuration.metricsPrefix + "queue_oldest_available_seconds"
         let seen = try await withDeadline(StatementDeadline.standard, "reading queue depths") { [client, logger] in
             let rows = try await client.query("""
                 SELECT queue, count(*)::int8, extract(epoch FROM now() - min(run_at))::float8
                 FROM jobs WHERE state = 'available' GROUP BY queue
                 """, logger: logger)
             var seen = Set<String>()
-            for try await (queue, depth, oldest) in rows.decode((String, Int64, Double).self) {
+            for try await (queue, count, age) in rows.decode((String, Int64, Double).self) {
                 seen.insert(queue)
-                Gauge(label: "creditops_queue_depth", dimensions: [("queue", queue)]).record(depth)
-                Gauge(label: "creditops_queue_oldest_available_seconds", dimensions: [("queue", queue)]).record(oldest)
+                Gauge(label: depth, dimensions: [("queue", queue)]).record(count)
+                Gauge(label: oldest, dimensions: [("queue", queue)]).record(age)
             }
             return seen
         }
         for queue in published.withLock({ $0.subtracting(seen) }) {
-            Gauge(label: "creditops_queue_depth", dimensions: [("queue", queue)]).record(0)
-            Gauge(label: "creditops_queue_oldest_available_seconds", dimensions: [("queue", queue)]).record(0)
+            Gauge(label: depth, dimensions: [("queue", queue)]).record(0)
+            Gauge(label: oldest, dimensions: [("queue", queue)]).record(0)
         }
         published.withLock { $0.formUnion(seen) }
     }

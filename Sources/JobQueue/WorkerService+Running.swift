@@ -17,62 +17,70 @@ extension WorkerService {
         logger[metadataKey: "job.kind"] = "\(job.kind)"
         logger[metadataKey: "job.attempt"] = "\(job.attempt)"
         logger[metadataKey: "queue.name"] = "\(job.queue)"
-        let instruments = metrics.instruments(queue: job.queue, kind: job.kind)
-        instruments.started.increment()
-        metrics.queueWait(queue: job.queue).recordSeconds(job.queueWaitSeconds)
         let context = JobContext(
             jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
-            workerID: configuration.workerID, logger: logger)
-        let definition = running.definition
+            workerID: configuration.workerID, logger: logger, queueWait: .milliseconds(Int64(job.queueWaitSeconds * 1000)))
         let startedAt = ContinuousClock.now
-
-        let outcome: Outcome
-        if let definition {
-            outcome = await run(definition, running, context: context, logger: logger)
-        } else {
-            outcome = .failed(QueueError(
-                .unknownKind, jobID: job.id,
-                "unknown job kind '\(job.kind)': no handler is registered for it on worker \(configuration.workerID)"))
-        }
-        instruments.runTime.recordNanoseconds((ContinuousClock.now - startedAt).nanoseconds)
+        let outcome = await run(running, context: context, logger: logger)
+        let runTime = ContinuousClock.now - startedAt
         let attempt = JobAttempt(id: job.id, attempt: job.attempt)
 
+        let reported: JobOutcome
         switch outcome {
         case .succeeded:
-            instruments.completed.increment()
             completions.complete(attempt)
+            reported = .completed
         case .failed(let snooze as JobSnooze):
             logger.debug("Job snoozed", metadata: ["job.snooze": "\(snooze.delay)"])
             completions.snooze(attempt, for: snooze.delay)
+            reported = .snoozed(snooze.delay)
         case .failed(let error):
-            recordFailure(job, attempt: attempt, error: error, definition: definition, logger: logger, instruments: instruments)
+            reported = recordFailure(job, attempt: attempt, error: error, definition: running.definition, logger: logger)
         case .stopped(.timedOut(let limit)):
             let error = QueueError(.timedOut, jobID: job.id, "timed out after \(limit)")
-            recordFailure(job, attempt: attempt, error: error, definition: definition, logger: logger, instruments: instruments)
+            reported = recordFailure(job, attempt: attempt, error: error, definition: running.definition, logger: logger)
         case .stopped(.leaseUnrenewed):
             // Recorded as a failed attempt, so that the job runs again after its backoff instead of
             // waiting for the rescue; if the rescue took it meanwhile, the write changes nothing.
             let error = QueueError(.leaseLost, jobID: job.id, "stopped: the worker could not renew the job's lease (PostgreSQL slow or unreachable)")
-            recordFailure(job, attempt: attempt, error: error, definition: definition, logger: logger, instruments: instruments)
+            reported = recordFailure(job, attempt: attempt, error: error, definition: running.definition, logger: logger)
         case .stopped(.shutdown):
             completions.release(attempt)
-        case .stopped(.cancelled), .stopped(.leaseLost):
+            reported = .stopped(reason: "the worker shut down; the job was given back")
+        case .stopped(.cancelled):
+            reported = .stopped(reason: "cancelled")
+        case .stopped(.leaseLost):
             logger.debug("Job stopped: no longer ours")
+            reported = .stopped(reason: "no longer this worker's (rescued or finished elsewhere)")
         }
+        for middleware in middleware { middleware.finished(context, outcome: reported, runTime: runTime) }
         state.withLock { $0.finished(queue: job.queue, id: job.id) }
         wake.yield()
     }
 
-    /// Runs the handler until it returns or the job is stopped. A stopped handler is cancelled and
-    /// given ``Configuration/cancellationGrace`` to end; one that ignores its cancellation (a
-    /// driver call that never returns, say) is left behind, so that it cannot hold its job, its
-    /// slot or the worker's shutdown forever, and counted until it ends (``health``).
-    private func run(_ definition: AnyJobDefinition, _ running: RunningJob, context: JobContext, logger: Logger) async -> Outcome {
+    /// Runs the handler, inside the middleware, until it returns or the job is stopped. A stopped
+    /// handler is cancelled and given ``Configuration/cancellationGrace`` to end; one that ignores
+    /// its cancellation (a driver call that never returns, say) is left behind, so that it cannot
+    /// hold its job, its slot or the worker's shutdown forever, and counted until it ends (``health``).
+    private func run(_ running: RunningJob, context: JobContext, logger: Logger) async -> Outcome {
         let first = FirstOutcome<Outcome>()
+        let handler: @Sendable () async throws -> Void
+        if let definition = running.definition {
+            let args = running.job.argsJSON
+            handler = { try await definition.run(args, context) }
+        } else {
+            let error = QueueError(
+                .unknownKind, jobID: context.jobID,
+                "unknown job kind '\(context.kind)': no handler is registered for it on worker \(configuration.workerID)")
+            handler = { throw error }
+        }
+        let chain = middleware.reversed().reduce(handler) { next, middleware in
+            { try await middleware.run(context, next: next) }
+        }
         // Unstructured on purpose: a structured child would have to be awaited, however long it hangs.
-        let handler = Task {
+        let task = Task {
             do {
-                try await definition.run(running.job.argsJSON, context)
+                try await chain()
                 first.offer(.succeeded)
             } catch {
                 first.offer(.failed(error))
@@ -89,9 +97,9 @@ extension WorkerService {
             running.finish()
             return outcome
         }
-        handler.cancel()
+        task.cancel()
         do {
-            try await withDeadline(configuration.cancellationGrace, "waiting for a cancelled handler") { await handler.value }
+            try await withDeadline(configuration.cancellationGrace, "waiting for a cancelled handler") { await task.value }
         } catch {
             metrics.instruments(queue: running.job.queue, kind: running.job.kind).abandoned.increment()
             let abandoned = state.withLock { state in
@@ -105,7 +113,7 @@ extension WorkerService {
                              metadata: ["worker.abandoned_handlers": "\(abandoned)"])
             }
             Task {
-                await handler.value
+                await task.value
                 self.state.withLock { $0.abandoned -= 1 }
             }
         }
@@ -113,9 +121,8 @@ extension WorkerService {
     }
 
     private func recordFailure(
-        _ job: ClaimedJob, attempt: JobAttempt, error: any Error, definition: AnyJobDefinition?, logger: Logger,
-        instruments: QueueMetrics.Instruments
-    ) {
+        _ job: ClaimedJob, attempt: JobAttempt, error: any Error, definition: AnyJobDefinition?, logger: Logger
+    ) -> JobOutcome {
         let policy = definition?.retryPolicy ?? RetryPolicy()
         let retryAfter: Duration?
         let message: String
@@ -130,11 +137,12 @@ extension WorkerService {
             message = (error as? QueueError)?.message ?? String(describing: error)
             retryAfter = job.attempt < job.maxAttempts ? policy.delay(afterAttempt: job.attempt) : nil
         }
-        if retryAfter == nil { instruments.discarded.increment() } else { instruments.failed.increment() }
         logger.debug("Job failed", metadata: ["error": "\(message)", "job.retry_in": "\(retryAfter.map { "\($0)" } ?? "never")"])
         // Through the same retried path as completions: written however late, its lease renewed
         // until then, so that a rescue never skips the backoff or undoes a discard.
-        completions.fail(attempt, error: Self.storable(message), retryAfter: retryAfter)
+        let stored = Self.storable(message)
+        completions.fail(attempt, error: stored, retryAfter: retryAfter)
+        return retryAfter.map { .failed(error: stored, retryIn: $0) } ?? .discarded(error: stored)
     }
 
     /// An error text PostgreSQL will store: no NUL byte (text cannot hold one, and a write that

@@ -43,6 +43,11 @@ public final class WorkerService: Service, Sendable {
         /// worker stops claiming and reports itself unhealthy (``WorkerService/health``): each
         /// holds memory and perhaps a connection that the process may never get back. Default: 10.
         public var maxAbandonedHandlers: Int
+        /// Code run around every job, outermost first (``JobMiddleware``); the queue's metrics
+        /// always run outside it. Default: none.
+        public var middleware: [any JobMiddleware]
+        /// Starts the name of every metric the worker records. Default: `jobqueue_`.
+        public var metricsPrefix: String
         /// Whether to `LISTEN` for new jobs and cancellations. Off for a server reached through a
         /// pooler in transaction mode (PgBouncer), where LISTEN cannot work: the worker then polls
         /// every ``pollInterval``, and a cancelled job is stopped at its next lease renewal. Default: true.
@@ -58,8 +63,12 @@ public final class WorkerService: Service, Sendable {
             drainTimeout: Duration = .seconds(30),
             cancellationGrace: Duration = .seconds(5),
             maxAbandonedHandlers: Int = 10,
+            middleware: [any JobMiddleware] = [],
+            metricsPrefix: String = "jobqueue_",
             listens: Bool = true
         ) {
+            self.middleware = middleware
+            self.metricsPrefix = metricsPrefix
             self.queues = queues
             self.workerID = workerID
             self.maxBatchSize = maxBatchSize
@@ -90,7 +99,9 @@ public final class WorkerService: Service, Sendable {
     let registry: JobRegistry
     let store: WorkerStore
     let logger: Logger
-    let metrics = QueueMetrics()
+    let metrics: QueueMetrics
+    /// The metrics, then the configured middleware.
+    let middleware: [any JobMiddleware]
     let state: Mutex<WorkerState>
     private let wakeups: AsyncStream<Void>
     let wake: AsyncStream<Void>.Continuation
@@ -103,6 +114,8 @@ public final class WorkerService: Service, Sendable {
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
+        metrics = QueueMetrics(prefix: configuration.metricsPrefix)
+        middleware = [metrics] + configuration.middleware
         self.store = WorkerStore(client: client, workerID: configuration.workerID, logger: logger)
         self.state = Mutex(WorkerState(concurrency: configuration.queues, maxAbandoned: configuration.maxAbandonedHandlers))
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

@@ -263,11 +263,11 @@ import Testing
                 }
             }
         }
-        let started = try metrics.expectCounter("creditops_jobs_started_total", [("queue", "default"), ("kind", "noop")])
+        let started = try metrics.expectCounter("jobqueue_jobs_started_total", [("queue", "default"), ("kind", "noop")])
         #expect(started.totalValue == 5)
-        let completed = try metrics.expectCounter("creditops_jobs_completed_total", [("queue", "default"), ("kind", "noop")])
+        let completed = try metrics.expectCounter("jobqueue_jobs_completed_total", [("queue", "default"), ("kind", "noop")])
         #expect(completed.totalValue == 5)
-        let discarded = try metrics.expectCounter("creditops_jobs_discarded_total", [("queue", "default"), ("kind", "mystery")])
+        let discarded = try metrics.expectCounter("jobqueue_jobs_discarded_total", [("queue", "default"), ("kind", "mystery")])
         #expect(discarded.totalValue == 1)
     }
 }

@@ -10,6 +10,10 @@ public enum JobKinds {
     /// The queues CreditOps' jobs use; a worker works all of them unless told otherwise.
     public static let queues = ["default", AggregateJobs.queue, ReminderPlanner.queue]
 
+    /// What CreditOps' queue metrics are called (`creditops_jobs_completed_total`, …): the
+    /// dashboards and alerts of `deploy/` use these names.
+    public static let metricsPrefix = "creditops_"
+
     /// A registry with every kind: the built-in `noop`, the diagnostic `sleep` and the jobs of
     /// the domain, whose handlers use `client`.
     /// Deliveries go through `channels` (the log unless gateways are configured).

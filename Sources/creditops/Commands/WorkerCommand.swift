@@ -101,7 +101,7 @@ struct WorkerOptions: ParsableArguments {
         let registry = JobKinds.registry(client: client, logger: logger, channels: try channelSetup(client: client, logger: logger))
         let workerConfiguration = configuration()
         let queueClient = PostgresClient(configuration: database.forQueue(), backgroundLogger: logger.quieter())
-        let maintenance = QueueMaintenanceService(client: queueClient, logger: logger)
+        let maintenance = QueueMaintenanceService(client: queueClient, configuration: .init(metricsPrefix: JobKinds.metricsPrefix), logger: logger)
         var services: [any Service] = [queueClient, maintenance]
         if !noLeader {
             let queue = JobQueue(client: queueClient, registry: registry, logger: logger)
@@ -124,7 +124,7 @@ struct WorkerOptions: ParsableArguments {
                         logger: logger
                     ).duty,
                 ],
-                configuration: .init(ttl: .milliseconds(Int64(leaderTTLSeconds * 1000))), logger: logger))
+                configuration: .init(ttl: .milliseconds(Int64(leaderTTLSeconds * 1000)), metricsPrefix: JobKinds.metricsPrefix), logger: logger))
         }
         services.append(WorkerService(client: queueClient, registry: registry, configuration: workerConfiguration, logger: logger))
         return services
@@ -148,7 +148,8 @@ struct WorkerOptions: ParsableArguments {
             queues: Dictionary(uniqueKeysWithValues: queueNames.map { ($0, concurrency) }),
             pollInterval: .milliseconds(pollMilliseconds),
             leaseDuration: .milliseconds(Int64(leaseSeconds * 1000)),
-            drainTimeout: .milliseconds(Int64(drainSeconds * 1000)))
+            drainTimeout: .milliseconds(Int64(drainSeconds * 1000)),
+            metricsPrefix: JobKinds.metricsPrefix)
     }
 }
 
