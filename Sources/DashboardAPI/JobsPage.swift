@@ -3,8 +3,9 @@ public import Hummingbird
 public import JobQueue
 public import CreditWorkers
 
-/// A page of `/api/v1/jobs`: newest first, filtered by `state`, `queue` and `kind`, `limit` at a
-/// time (1…500, default 50); `before` (a job id) pages on.
+/// A page of `/api/v1/jobs`: newest first, filtered by `state`, `queue`, `kind`, `tag` (repeat
+/// for all of several) and `meta.KEY=VALUE`, `limit` at a time (1…500, default 50); `before` (a
+/// job id) pages on.
 struct JobsPage: Codable, Sendable, ResponseEncodable {
     var jobs: [JobRecord]
     /// Pass as `before` for the next page; nil on the last one.
@@ -26,6 +27,13 @@ struct JobsPage: Codable, Sendable, ResponseEncodable {
                 }
                 filter[keyPath: keyPath] = value
             }
+        }
+        for (name, value) in query where name == "tag" || name.hasPrefix("meta.") {
+            let text = String(value)
+            guard !text.isEmpty, text.utf8.count <= 64, !text.contains("\u{0}"), name.count > 5 || name == "tag" else {
+                throw HTTPError(.badRequest, message: "\(name.prefix(40)): expected 1 to 64 bytes, no NUL")
+            }
+            if name == "tag" { filter.tags.append(text) } else { filter.metaMatches[String(name.dropFirst(5))] = text }
         }
         if let text = query["limit"].map(String.init) {
             guard let limit = Int(text), (1...500).contains(limit) else { throw HTTPError(.badRequest, message: "limit: expected 1 to 500") }

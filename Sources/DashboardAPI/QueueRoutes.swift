@@ -48,7 +48,12 @@ struct QueueRoutes {
                 var request = request
                 let body = try await request.collectBody(upTo: 256 * 1024)
                 let job = try await EnqueueRequest.parse(Data(body.readableBytesView), registry: registry, queue: queue)
-                let id = try await queue.enqueue(job)
+                let id: Int64
+                do {
+                    id = try await queue.enqueue(job)
+                } catch let error as QueueError where error.code == .invalidArgument {
+                    throw HTTPError(.badRequest, message: error.message)
+                }
                 let record = try await DashboardServer.job(id, queue: queue)
                 return try Response(status: .created, headers: [.location: "/api/v1/jobs/\(id)"], json: record)
             }
@@ -112,13 +117,13 @@ struct QueueActions {
     }
 }
 
-/// `POST /api/v1/jobs`: `{"kind", "args", "queue", "priority", "run_at", "unique_key"}`.
+/// `POST /api/v1/jobs`: `{"kind", "args", "queue", "priority", "run_at", "unique_key", "tags"}`.
 enum EnqueueRequest {
     static func parse(_ body: Data, registry: JobRegistry, queue: JobQueue) async throws -> NewJob {
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
             throw HTTPError(.badRequest, message: "the body must be a JSON object: {\"kind\": …, \"args\": {…}}")
         }
-        let known: Set<String> = ["kind", "args", "queue", "priority", "run_at", "unique_key"]
+        let known: Set<String> = ["kind", "args", "queue", "priority", "run_at", "unique_key", "tags"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw HTTPError(.badRequest, message: "\(unknown.prefix(40)): unknown field (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -159,6 +164,10 @@ enum EnqueueRequest {
                 throw HTTPError(.badRequest, message: "unique_key: expected 1 to 512 bytes of text")
             }
             job.uniqueKey = key
+        }
+        if let value = object["tags"] {
+            guard let tags = value as? [String] else { throw HTTPError(.badRequest, message: "tags: expected an array of strings") }
+            job.tags = tags
         }
         return job
     }

@@ -14,11 +14,14 @@ public struct EnqueueOptions: Sendable, Hashable {
     public var maxAttempts: Int?
     /// See ``NewJob/meta``. Default: empty.
     public var meta: [String: String]
+    /// See ``NewJob/tags``. Default: none.
+    public var tags: [String]
 
     /// Creates options; every parameter has the default stated on its property.
     public init(queue: String? = nil, priority: Int = 0, runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int? = nil,
-                meta: [String: String] = [:]) {
+                meta: [String: String] = [:], tags: [String] = []) {
         self.meta = meta
+        self.tags = tags
         self.queue = queue
         self.priority = priority
         self.runAt = runAt
@@ -46,11 +49,16 @@ public struct NewJob: Sendable, Hashable {
     /// What the job belongs to, opaque to the queue (an application may say `["unit": "T01"]`
     /// and show each user only the jobs of what they may see).
     public var meta: [String: String]
+    /// Labels to find the job by (`jobs list --tag`), as Oban's and River's tags: at most 20, each
+    /// 1 to 64 bytes. Default: none.
+    public var tags: [String]
 
     /// Creates a job from raw JSON arguments.
     public init(kind: String, argsJSON: String = "{}", queue: String = "default", priority: Int = 0,
-                runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int = 20, meta: [String: String] = [:]) {
+                runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int = 20, meta: [String: String] = [:],
+                tags: [String] = []) {
         self.meta = meta
+        self.tags = tags
         self.kind = kind
         self.argsJSON = argsJSON
         self.queue = queue
@@ -65,7 +73,7 @@ public struct NewJob: Sendable, Hashable {
         self.init(
             kind: definition.kind, argsJSON: try JobArguments.encode(args), queue: options.queue ?? definition.queue,
             priority: options.priority, runAt: options.runAt, uniqueKey: options.uniqueKey,
-            maxAttempts: options.maxAttempts ?? definition.maxAttempts, meta: options.meta)
+            maxAttempts: options.maxAttempts ?? definition.maxAttempts, meta: options.meta, tags: options.tags)
     }
 
     /// Checks the values the database would reject, so the caller gets a message naming the field.
@@ -86,6 +94,15 @@ public struct NewJob: Sendable, Hashable {
             throw QueueError(.invalidArgument, "unique key must be 1 to 512 bytes long")
         }
         guard metaJSON.utf8.count <= 4096 else { throw QueueError(.invalidArgument, "meta must be at most 4 KB as JSON") }
+        guard tags.count <= 20 else { throw QueueError(.invalidArgument, "a job has at most 20 tags, not \(tags.count)") }
+        if let bad = tags.first(where: { $0.isEmpty || $0.utf8.count > 64 || $0.contains("\u{0}") }) {
+            throw QueueError(.invalidArgument, "tag '\(bad.prefix(64))' must be 1 to 64 bytes, without NUL")
+        }
+    }
+
+    /// ``tags`` as a JSON array, for the bulk insert.
+    var tagsJSON: String {
+        (try? JSONEncoder().encode(tags)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 
     /// ``meta`` as a JSON object.

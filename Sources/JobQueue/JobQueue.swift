@@ -104,14 +104,14 @@ public struct JobQueue: Sendable {
         for job in jobs { try job.validate() }
         let rows = try await connection.query(
             """
-            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta)
+            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags)
             SELECT q, k, a::jsonb, p, CASE WHEN r < 0 THEN now() ELSE to_timestamp(r) END,
                    CASE WHEN r > extract(epoch FROM now()) THEN 'scheduled'::job_state ELSE 'available'::job_state END,
-                   m, NULLIF(u, ''), e::jsonb
+                   m, NULLIF(u, ''), e::jsonb, CASE WHEN g = '[]' THEN '{}' ELSE ARRAY(SELECT jsonb_array_elements_text(g::jsonb)) END
             FROM unnest(\(jobs.map(\.queue))::text[], \(jobs.map(\.kind))::text[], \(jobs.map(\.argsJSON))::text[],
                         \(jobs.map(\.priority))::int8[], \(jobs.map { $0.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
                         \(jobs.map(\.maxAttempts))::int8[], \(jobs.map { $0.uniqueKey ?? "" })::text[],
-                        \(jobs.map(\.metaJSON))::text[]) AS t(q, k, a, p, r, m, u, e)
+                        \(jobs.map(\.metaJSON))::text[], \(jobs.map(\.tagsJSON))::text[]) AS t(q, k, a, p, r, m, u, e, g)
             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN \(unescaped: QueueSQL.pendingStates)
             DO NOTHING
             RETURNING id, unique_key
@@ -232,6 +232,8 @@ public struct JobQueue: Sendable {
                   AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
                   AND (\(filter.beforeID)::int8 IS NULL OR id < \(filter.beforeID))
                   AND (\(filter.meta?.key)::text IS NULL OR meta ->> \(filter.meta?.key) = ANY(\(filter.meta?.values ?? [])::text[]))
+                  AND (cardinality(\(filter.tags)::text[]) = 0 OR (tags <> '{}' AND tags @> \(filter.tags)::text[]))
+                  AND (\(filter.metaMatchesJSON)::text = '{}' OR meta @> \(filter.metaMatchesJSON)::jsonb)
                 ORDER BY id DESC LIMIT \(limit)
                 """, logger: logger)
             var records: [JobRecord] = []

@@ -31,6 +31,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var finalizedAt: Date?
     /// See ``NewJob/meta``; values that are not strings are left out.
     public var meta: [String: String]
+    /// See ``NewJob/tags``.
+    public var tags: [String]
 }
 
 /// Counts of one queue's jobs, for `jobs stats`, `queues list` and the operations page.
@@ -59,6 +61,16 @@ public struct JobFilter: Sendable, Hashable {
     public var beforeID: Int64?
     /// Only jobs whose ``JobRecord/meta`` has one of these values under this key.
     public var meta: MetaFilter?
+    /// Only jobs with every one of these tags. Default: none.
+    public var tags: [String] = []
+    /// Only jobs whose ``JobRecord/meta`` has each of these values under its key. Default: none.
+    public var metaMatches: [String: String] = [:]
+
+    var metaMatchesJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(metaMatches)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
 
     /// A condition on one key of ``JobRecord/meta``.
     public struct MetaFilter: Sendable, Hashable {

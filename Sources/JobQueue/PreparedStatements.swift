@@ -7,20 +7,20 @@ import PostgresNIO
 /// enqueue measured 2,269 jobs/s before and 2,256 after.
 struct InsertJobStatement: PostgresPreparedStatement {
     static let sql = """
-        INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta)
+        INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags)
         VALUES ($1, $2, $3::jsonb, $4, coalesce($5, now()),
-                CASE WHEN $5 > now() THEN 'scheduled'::job_state ELSE 'available'::job_state END, $6, $7, $8::jsonb)
+                CASE WHEN $5 > now() THEN 'scheduled'::job_state ELSE 'available'::job_state END, $6, $7, $8::jsonb, $9)
         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN \(QueueSQL.pendingStates)
         DO NOTHING
         RETURNING id
         """
-    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .timestamptz, .int8, .text, .text]
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .timestamptz, .int8, .text, .text, .textArray]
     typealias Row = Int64
 
     let job: NewJob
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 8)
+        var bindings = PostgresBindings(capacity: 9)
         bindings.append(job.queue)
         bindings.append(job.kind)
         bindings.append(job.argsJSON)
@@ -29,6 +29,7 @@ struct InsertJobStatement: PostgresPreparedStatement {
         bindings.append(job.maxAttempts)
         bindings.append(job.uniqueKey)
         bindings.append(job.metaJSON)
+        bindings.append(job.tags)
         return bindings
     }
 

@@ -18,12 +18,12 @@ public struct QueueMaintenanceService: Service {
         public var rescueInterval: Duration
         /// The most rows one statement changes, so no statement holds locks for long. Default: 1000.
         public var batchSize: Int
-        /// A rescue that finds the previous one (by any leader) longer ago than this rescues
-        /// nothing that time: it gives every running job a fresh lease instead. A gap that long
-        /// means PostgreSQL was frozen or unreachable, or the leader stalled or changed: the
+        /// A rescue that finds the previous one (by any leader) longer ago than this does not take
+        /// the jobs whose lease ran out in between: it gives them a fresh lease instead. A gap that
+        /// long means PostgreSQL was frozen or unreachable, or the leader stalled or changed: the
         /// workers could not renew meanwhile, and a finished job's outcome may still be on its way,
-        /// so an expired lease proves nothing. Keep it below two thirds of the shortest lease.
-        /// Default: twice ``rescueInterval``, at least 1 second.
+        /// so a lease that expired then proves nothing. Keep it below two thirds of the shortest
+        /// lease. Default: twice ``rescueInterval``, at least 1 second.
         public var rescueGap: Duration
         /// Starts the names of the queue-depth gauges. Default: `jobqueue_`.
         public var metricsPrefix: String
@@ -142,14 +142,18 @@ public struct QueueMaintenanceService: Service {
             // freeze, and its successor's): one does nothing, since the other's snapshot may
             // predate the leases the first one renewed. Rows are taken FOR UPDATE, so that a
             // heartbeat or renewal committed after this statement's snapshot still counts. After
-            // a gap each job gets two of its worker's leases: time to reconnect a whole pool.
+            // a gap, the jobs whose lease ran out during it (and the workers whose heartbeat did)
+            // get two of their worker's leases, time to reconnect a whole pool; what had run out
+            // before it, while this rescue was watching, is rescued as usual — so a leader slowed
+            // down by load postpones nothing for long.
             let rows = try await client.query(
                 """
                 WITH exclusive AS (SELECT pg_try_advisory_xact_lock(\(Self.rescueLock)) AS held),
                 previous AS (SELECT ticked_at FROM queue_rescue_clock),
                 gap AS (
                     SELECT coalesce((SELECT now() - ticked_at FROM previous) > \(configuration.rescueGap.seconds) * interval '1 second', false)
-                           AS found
+                               AS found,
+                           coalesce((SELECT ticked_at FROM previous), '-infinity') AS since
                     FROM exclusive WHERE held
                 ),
                 tick AS (
@@ -157,22 +161,26 @@ public struct QueueMaintenanceService: Service {
                     ON CONFLICT (singleton) DO UPDATE SET ticked_at = excluded.ticked_at
                 ),
                 fresh_heartbeats AS (
-                    UPDATE queue_workers SET last_seen_at = greatest(last_seen_at, now()) WHERE (SELECT found FROM gap)
+                    UPDATE queue_workers SET last_seen_at = greatest(last_seen_at, now())
+                    WHERE (SELECT found FROM gap) AND last_seen_at + lease_seconds * interval '1 second' > (SELECT since FROM gap)
+                    RETURNING id
                 ),
                 fresh_leases AS (
                     UPDATE jobs SET lease_expires_at = greatest(lease_expires_at, now() + 2 * coalesce(
                         (SELECT lease_seconds FROM queue_workers w WHERE w.id = jobs.attempted_by), \(configuration.rescueGap.seconds)
                     ) * interval '1 second')
-                    WHERE state = 'running' AND (SELECT found FROM gap)
+                    WHERE state = 'running' AND (SELECT found FROM gap) AND lease_expires_at > (SELECT since FROM gap)
+                    RETURNING id
                 ),
                 silent AS (
                     SELECT id FROM queue_workers
-                    WHERE last_seen_at < now() - lease_seconds * interval '1 second' AND NOT (SELECT found FROM gap)
+                    WHERE last_seen_at < now() - lease_seconds * interval '1 second' AND (SELECT held FROM exclusive)
+                      AND id NOT IN (SELECT id FROM fresh_heartbeats)
                     FOR UPDATE SKIP LOCKED
                 ),
                 expired AS (
                     SELECT id, lease_expires_at < now() AS lapsed FROM jobs
-                    WHERE state = 'running' AND NOT (SELECT found FROM gap)
+                    WHERE state = 'running' AND (SELECT held FROM exclusive) AND id NOT IN (SELECT id FROM fresh_leases)
                       AND (lease_expires_at < now() OR attempted_by IN (SELECT id FROM silent))
                     ORDER BY lease_expires_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
                 ),

@@ -30,19 +30,19 @@ extension WorkerService {
     /// written yet, in one statement. A job whose lease is no longer ours (cancelled, rescued) is
     /// stopped. A failed renewal is retried after a second.
     func renewLeases() async {
-        var untilRenewal = Duration.zero
-        let tick = Duration.milliseconds(100)
+        // Due times on the monotonic clock, not counted sleeps: on a loaded machine a 100 ms sleep
+        // can take far longer, and counting ticks stretched a third of a lease into a whole one.
+        var due = ContinuousClock.now
         while !Task.isCancelled {
             let renewNow = state.withLock { state in
                 defer { state.renewLeasesNow = false }
                 return state.renewLeasesNow
             }
-            guard untilRenewal <= .zero || renewNow else {
-                try? await Task.sleep(for: tick)
-                untilRenewal -= tick
+            guard ContinuousClock.now >= due || renewNow else {
+                try? await Task.sleep(for: .milliseconds(100))
                 continue
             }
-            untilRenewal = configuration.leaseDuration / 3
+            due = ContinuousClock.now + configuration.leaseDuration / 3
             let running = state.withLock { Array($0.running.values) }
             let runningAttempts = running.map { JobAttempt(id: $0.job.id, attempt: $0.job.attempt) }
             let held = Array(Set(runningAttempts + completions.unwritten))
@@ -58,7 +58,7 @@ extension WorkerService {
                 }
             } catch {
                 logger.warning("Renewing leases failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-                untilRenewal = .seconds(1)
+                due = min(due, ContinuousClock.now + .seconds(1))
             }
         }
     }

@@ -28,21 +28,28 @@ import Testing
                 CREATE FUNCTION refuse_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN RAISE EXCEPTION 'renewal refused for the test'; END $$
                 """, logger: silentLogger)
+            // Every write to the running job refused: renewals, and its failure record until the test allows it.
             try await client.query("""
                 CREATE TRIGGER refuse_renewal BEFORE UPDATE ON jobs FOR EACH ROW
-                WHEN (OLD.state = 'running' AND NEW.state = 'running') EXECUTE FUNCTION refuse_renewal()
+                WHEN (OLD.state = 'running') EXECUTE FUNCTION refuse_renewal()
                 """, logger: silentLogger)
             // A 6 s lease: renewals every 2 s all fail, so the handler must stop by 4.5 s.
-            try await withRunningServices([worker(client, registry, lease: .seconds(6))]) {
+            let expiry = try await withRunningServices([worker(client, registry, lease: .seconds(6))]) {
                 try await expectEventually(timeout: .seconds(30)) { stoppedAt.withLock { $0 } != nil }
+                let leaseEnd = try await client.query(
+                    "SELECT extract(epoch FROM lease_expires_at)::float8 FROM jobs WHERE id = \(id)", logger: silentLogger)
+                var expiry: Double?
+                for try await value in leaseEnd.decode(Double?.self) { expiry = value }
+                try await client.query("DROP TRIGGER refuse_renewal ON jobs", logger: silentLogger)
+                // The stop is recorded as a failed attempt, so the job runs again after its backoff.
+                try await expectEventually { try await JobTable(client: client).state(of: id) != .running }
+                return expiry
             }
-            let leaseEnd = try await client.query("SELECT extract(epoch FROM lease_expires_at)::float8 FROM jobs WHERE id = \(id)",
-                                                  logger: silentLogger)
-            var expiry: Double?
-            for try await value in leaseEnd.decode(Double?.self) { expiry = value }
             let stopped = try #require(stoppedAt.withLock { $0 })
             // Still held in the database when the handler stopped: nobody else could have had it.
             #expect(stopped.timeIntervalSince1970 < (expiry ?? 0), "stopped at \(stopped), lease to \(String(describing: expiry))")
+            let record = try await JobQueue(client: client, registry: registry, logger: silentLogger).job(id: id)
+            #expect(record.errors.map(\.error) == ["stopped: the worker could not renew the job's lease (PostgreSQL slow or unreachable)"])
         }
     }
 }

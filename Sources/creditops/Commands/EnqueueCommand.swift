@@ -17,6 +17,7 @@ struct EnqueueCommand: AsyncParsableCommand {
               creditops enqueue noop
               creditops enqueue sleep --args '{"milliseconds": 500}' --queue default --priority -1
               creditops enqueue noop --run-at 2026-12-01T07:00:00+07:00 --unique-key nightly-2026-12-01
+              creditops enqueue aggregates.rebuild --tag audit-2026 --meta unit=T01
             """
     )
 
@@ -41,6 +42,12 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-attempts"), help: "Attempts before the job is discarded (1...1000).")
     var maxAttempts: Int?
 
+    @Option(name: .customLong("tag"), help: "A tag to find the job by; repeat for more (at most 20).")
+    var tags: [String] = []
+
+    @Option(name: .customLong("meta"), help: "KEY=VALUE kept with the job (meta); repeat for more. `unit` scopes who sees the job.")
+    var meta: [String] = []
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -56,6 +63,7 @@ struct EnqueueCommand: AsyncParsableCommand {
                 }
                 parsedRunAt = parsed
             }
+            let metaPairs = try MetaOption.parse(meta)
             let logger = logging.logger()
             let runDate = parsedRunAt
             let id = try await database.withClient(logger: logger) { client in
@@ -64,12 +72,27 @@ struct EnqueueCommand: AsyncParsableCommand {
                 let defaults = registry.defaults(for: kind)
                 let job = NewJob(
                     kind: kind, argsJSON: args, queue: queue ?? defaults?.queue ?? "default", priority: priority,
-                    runAt: runDate, uniqueKey: uniqueKey, maxAttempts: maxAttempts ?? defaults?.maxAttempts ?? 20)
+                    runAt: runDate, uniqueKey: uniqueKey, maxAttempts: maxAttempts ?? defaults?.maxAttempts ?? 20,
+                    meta: metaPairs, tags: tags)
                 let id = try await JobQueue(client: client, registry: registry, logger: logger).enqueue(job)
                 await AuditLog(client: client, logger: logger).record(.commandLine, action: "job.enqueue", target: "job \(id) (\(kind))", outcome: "ok")
                 return id
             }
             print(json ? #"{"id":\#(id)}"# : "\(id)")
         }
+    }
+}
+
+/// `--meta KEY=VALUE`, repeated.
+enum MetaOption {
+    static func parse(_ options: [String]) throws -> [String: String] {
+        var pairs: [String: String] = [:]
+        for option in options {
+            guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
+                throw CLIError("--meta '\(shown(option))' is not KEY=VALUE, e.g. --meta unit=T01")
+            }
+            pairs[String(option[..<equals])] = String(option[option.index(after: equals)...])
+        }
+        return pairs
     }
 }

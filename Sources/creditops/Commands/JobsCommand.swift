@@ -13,7 +13,7 @@ struct JobsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List jobs, newest first.",
-            discussion: "Example:\n  creditops jobs list --state discarded --queue default --limit 20")
+            discussion: "Examples:\n  creditops jobs list --state discarded --queue default --limit 20\n  creditops jobs list --tag audit-2026 --meta unit=T01")
 
         @Option(help: "available, scheduled, running, retryable, completed, discarded or cancelled.")
         var state: JobState?
@@ -21,6 +21,8 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(help: "Only this kind.") var kind: String?
         @Option(help: "At most this many (1...1000).") var limit: Int = 50
         @Option(name: .customLong("before-id"), help: "Page: only jobs with a smaller id.") var beforeID: Int64?
+        @Option(name: .customLong("tag"), help: "Only jobs with this tag; repeat for jobs with all of them.") var tags: [String] = []
+        @Option(name: .customLong("meta"), help: "Only jobs whose meta has KEY=VALUE; repeat for all of them.") var meta: [String] = []
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var logging: LoggingOptions
@@ -36,14 +38,18 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let filter = JobFilter(state: state, queue: queue, kind: kind, limit: limit, beforeID: beforeID)
+                var wanted = JobFilter(state: state, queue: queue, kind: kind, limit: limit, beforeID: beforeID)
+                wanted.tags = tags
+                wanted.metaMatches = try MetaOption.parse(meta)
+                let filter = wanted
                 let jobs = try await withQueue(database, logging) { try await $0.jobs(filter) }
                 if json { return try printJSON(jobs) }
                 printTable(
-                    ["ID", "QUEUE", "KIND", "STATE", "ATTEMPT", "RUN AT", "LAST ERROR"],
+                    ["ID", "QUEUE", "KIND", "STATE", "ATTEMPT", "RUN AT", "TAGS", "LAST ERROR"],
                     jobs.map { job in
                         [String(job.id), job.queue, job.kind, job.state.rawValue, "\(job.attempt)/\(job.maxAttempts)",
-                         Display.time(job.runAt), job.errors.last.map { Display.clip($0.error, 50) } ?? ""]
+                         Display.time(job.runAt), Display.clip(job.tags.joined(separator: ","), 30),
+                         job.errors.last.map { Display.clip($0.error, 50) } ?? ""]
                     })
             }
         }
@@ -70,6 +76,8 @@ struct JobsCommand: AsyncParsableCommand {
                     ("attempted at", job.attemptedAt.map(Display.time) ?? "-"), ("attempted by", job.attemptedBy ?? "-"),
                     ("lease until", job.leaseExpiresAt.map(Display.time) ?? "-"), ("unique key", job.uniqueKey ?? "-"),
                     ("created at", Display.time(job.createdAt)), ("finalized at", job.finalizedAt.map(Display.time) ?? "-"),
+                    ("tags", job.tags.isEmpty ? "-" : job.tags.joined(separator: ", ")),
+                    ("meta", job.meta.isEmpty ? "-" : job.meta.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")),
                 ]
                 for (label, value) in lines { print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + value) }
                 if !job.errors.isEmpty {
