@@ -12,34 +12,36 @@ struct JobsPage: Codable, Sendable, ResponseEncodable {
     var nextBefore: Int64?
 
     static func filter(from request: Request) throws -> JobFilter {
-        let query = request.uri.queryParameters
+        // An empty value is no filter: what the /ops form sends for a field left blank or "all".
+        let parameters = request.uri.queryParameters.filter { !$0.value.isEmpty }
+        func value(_ name: String) -> String? { parameters.first { $0.key == name }.map { String($0.value) } }
         var filter = JobFilter()
-        if let state = query["state"].map(String.init) {
+        if let state = value("state") {
             guard let parsed = JobState(rawValue: state) else {
                 throw HTTPError(.badRequest, message: "state: expected one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             filter.state = parsed
         }
         for (name, keyPath) in [("queue", \JobFilter.queue), ("kind", \JobFilter.kind)] {
-            if let value = query[Substring(name)].map(String.init) {
+            if let value = value(name) {
                 guard !value.isEmpty, value.count <= 128, !value.contains("\u{0}") else {
                     throw HTTPError(.badRequest, message: "\(name): expected 1 to 128 characters, no NUL")
                 }
                 filter[keyPath: keyPath] = value
             }
         }
-        for (name, value) in query where name == "tag" || name.hasPrefix("meta.") {
+        for (name, value) in parameters where name == "tag" || name.hasPrefix("meta.") {
             let text = String(value)
             guard !text.isEmpty, text.utf8.count <= 64, !text.contains("\u{0}"), name.count > 5 || name == "tag" else {
                 throw HTTPError(.badRequest, message: "\(name.prefix(40)): expected 1 to 64 bytes, no NUL")
             }
             if name == "tag" { filter.tags.append(text) } else { filter.metaMatches[String(name.dropFirst(5))] = text }
         }
-        if let text = query["limit"].map(String.init) {
+        if let text = value("limit") {
             guard let limit = Int(text), (1...500).contains(limit) else { throw HTTPError(.badRequest, message: "limit: expected 1 to 500") }
             filter.limit = limit
         }
-        if let text = query["before"].map(String.init) {
+        if let text = value("before") {
             guard let before = Int64(text), before > 0 else { throw HTTPError(.badRequest, message: "before: expected a positive job id") }
             filter.beforeID = before
         }

@@ -89,21 +89,25 @@ struct OpsPage {
             body += "<option value=\"\(state.rawValue)\"\(filter.state == state ? " selected" : "")>\(stateLabels[state] ?? state.rawValue)</option>"
         }
         body += "</select> Hàng đợi <input name=\"queue\" value=\"\(escapeHTML(filter.queue ?? ""))\" size=\"10\">"
-        body += " Loại <input name=\"kind\" value=\"\(escapeHTML(filter.kind ?? ""))\" size=\"18\"> <button type=\"submit\">Lọc</button></form>"
-        body += "<table><thead><tr><th>Mã</th><th>Loại</th><th>Hàng đợi</th><th>Trạng thái</th><th>Lần thử</th><th>Chạy lúc</th><th>Lỗi gần nhất</th></tr></thead><tbody>"
+        body += " Loại <input name=\"kind\" value=\"\(escapeHTML(filter.kind ?? ""))\" size=\"18\">"
+        body += " Nhãn <input name=\"tag\" value=\"\(escapeHTML(filter.tags.first ?? ""))\" size=\"12\"> <button type=\"submit\">Lọc</button></form>"
+        body += "<table><thead><tr><th>Mã</th><th>Loại</th><th>Hàng đợi</th><th>Trạng thái</th><th>Lần thử</th><th>Chạy lúc</th><th>Nhãn</th><th>Lỗi gần nhất</th></tr></thead><tbody>"
         for job in jobs {
             let lastError = job.errors.last.map { escapeHTML(String($0.error.prefix(80))) } ?? ""
             body += "<tr><td><a href=\"/ops/jobs/\(job.id)\">\(job.id)</a></td><td>\(escapeHTML(job.kind))</td><td>\(escapeHTML(job.queue))</td>"
                 + "<td>\(stateLabels[job.state] ?? job.state.rawValue)</td><td>\(job.attempt)/\(job.maxAttempts)</td>"
-                + "<td>\(ISO8601DateFormatter().string(from: job.runAt))</td><td class=\"error\">\(lastError)</td></tr>"
+                + "<td>\(ISO8601DateFormatter().string(from: job.runAt))</td><td>\(escapeHTML(job.tags.joined(separator: ", ")))</td>"
+                + "<td class=\"error\">\(lastError)</td></tr>"
         }
-        if jobs.isEmpty { body += "<tr><td colspan=\"7\" class=\"muted\">Không có công việc nào.</td></tr>" }
+        if jobs.isEmpty { body += "<tr><td colspan=\"8\" class=\"muted\">Không có công việc nào.</td></tr>" }
         body += "</tbody></table>"
         if jobs.count == filter.limit, let last = jobs.last {
             var query = ["before=\(last.id)"]
             if let state = filter.state { query.append("state=\(state.rawValue)") }
             if let queue = filter.queue { query.append("queue=\(queryValue(queue))") }
             if let kind = filter.kind { query.append("kind=\(queryValue(kind))") }
+            for tag in filter.tags { query.append("tag=\(queryValue(tag))") }
+            for (key, value) in filter.metaMatches.sorted(by: { $0.key < $1.key }) { query.append("meta.\(queryValue(key))=\(queryValue(value))") }
             body += "<p><a href=\"/ops?\(escapeHTML(query.joined(separator: "&")))\">Trang sau →</a></p>"
         }
         return body
@@ -120,7 +124,7 @@ struct OpsPage {
             ("Hàng đợi", job.queue), ("Trạng thái", stateLabels[job.state] ?? job.state.rawValue),
             ("Lần thử", "\(job.attempt)/\(job.maxAttempts)"), ("Chạy lúc", ISO8601DateFormatter().string(from: job.runAt)),
             ("Tạo lúc", ISO8601DateFormatter().string(from: job.createdAt)), ("Tiến trình", job.attemptedBy ?? "—"),
-            ("Khóa duy nhất", job.uniqueKey ?? "—"),
+            ("Khóa duy nhất", job.uniqueKey ?? "—"), ("Nhãn", job.tags.isEmpty ? "—" : job.tags.joined(separator: ", ")),
         ]
         for (label, value) in rows { body += "<tr><th>\(label)</th><td>\(escapeHTML(value))</td></tr>" }
         body += "</table><h3>Tham số</h3><pre>\(escapeHTML(job.args))</pre><h3>Lỗi các lần thử</h3>"

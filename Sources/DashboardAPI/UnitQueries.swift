@@ -1,3 +1,4 @@
+import JobQueue
 import CreditDomain
 import CreditWorkers
 import Foundation
@@ -20,7 +21,7 @@ struct UnitLookup {
 
     func unit(code: String, scope: AccessScope) async throws -> Unit {
         guard !code.isEmpty, code.count <= 200 else { throw HTTPError(.badRequest, message: "unit code: expected 1 to 200 characters") }
-        for try await (id, code, name, level, visible) in try await client.execute(
+        for try await (id, code, name, level, visible) in try await client.run(
             UnitInScopeStatement(code: code, scopeUnitID: scope.unitID), logger: logger)
         {
             guard visible else { throw HTTPError(.forbidden, message: "unit \(code) is outside this token's units") }

@@ -1,3 +1,4 @@
+import JobQueue
 import CreditDomain
 import CreditWorkers
 import Hummingbird
@@ -52,7 +53,7 @@ struct UnitSummary: Codable, Sendable {
     static func json(code: String, scope: AccessScope, client: PostgresClient, logger: Logger) async throws -> String {
         guard !code.isEmpty, code.count <= 200 else { throw HTTPError(.badRequest, message: "unit code: expected 1 to 200 characters") }
         let statement = SummaryStatement(code: code, scopeUnitID: scope.unitID, today: JobKinds.vietnamToday().iso)
-        for try await (_, visible, json) in try await client.execute(statement, logger: logger) {
+        for try await (_, visible, json) in try await client.run(statement, logger: logger) {
             guard visible else { throw HTTPError(.forbidden, message: "unit \(code) is outside this token's units") }
             return json
         }

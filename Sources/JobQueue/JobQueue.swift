@@ -55,7 +55,7 @@ public struct JobQueue: Sendable {
             try job.validate()
             // A unique job may finish between our insert's conflict and the look-up; try again then.
             for _ in 0..<5 {
-                for try await id in try await client.execute(InsertJobStatement(job: job), logger: logger) { return id }
+                for try await id in try await client.run(InsertJobStatement(job: job), logger: logger) { return id }
                 if let id = try await pendingJob(uniqueKey: job.uniqueKey, run: { try await client.query($0, logger: logger) }) {
                     return id
                 }
@@ -68,7 +68,12 @@ public struct JobQueue: Sendable {
     @discardableResult
     public func enqueue(_ job: NewJob, on connection: PostgresConnection) async throws -> Int64 {
         try job.validate()
-        for try await id in try await connection.execute(InsertJobStatement(job: job), logger: logger) { return id }
+        let statement = InsertJobStatement(job: job)
+        let inserted = QueueConnections.transactionPooling
+            ? try await connection.query(PostgresQuery(unsafeSQL: InsertJobStatement.sql, binds: try statement.makeBindings()), logger: logger)
+                .map { try statement.decodeRow($0) }
+            : try await connection.execute(statement, logger: logger)
+        for try await id in inserted { return id }
         guard let id = try await pendingJob(uniqueKey: job.uniqueKey, run: { try await connection.query($0, logger: logger) }) else {
             throw QueueError(.invalidState, "the job with unique key '\(job.uniqueKey ?? "")' finished while enqueuing; try again")
         }

@@ -20,22 +20,49 @@ extension WorkerService {
                                 state.renewLeasesNow = true
                             }
                             self.wake.yield()
-                            try await withThrowingTaskGroup(of: Void.self) { group in
-                                group.addTask { for try await note in cancellations { self.cancelRunning(jobID: note.payload) } }
-                                group.addTask { for try await note in work { self.workArrived(queue: note.payload) } }
-                                // Either stream ending means the connection is gone: listen anew.
-                                try await group.next()
+                            let probe = ListenProbe()
+                            // True when a stream ended: the connection is gone, listen anew.
+                            try await withThrowingTaskGroup(of: Bool.self) { group in
+                                group.addTask {
+                                    for try await note in cancellations { self.cancelRunning(jobID: note.payload) }
+                                    return true
+                                }
+                                group.addTask {
+                                    for try await note in work where !probe.heard(note.payload) { self.workArrived(queue: note.payload) }
+                                    return true
+                                }
+                                group.addTask {
+                                    try await self.expectToHear(probe)
+                                    return false
+                                }
+                                while let streamEnded = try await group.next(), !streamEnded {}
                                 group.cancelAll()
                             }
                         }
                     }
                 }
+            } catch is ListenProbe.Unheard {
+                logger.warning(
+                    "LISTEN does not deliver notifications on this connection (a pooler in transaction mode?): polling every \(configuration.pollInterval) instead",
+                    metadata: ["hint": "use DATABASE_URL=…?pooling=transaction or --no-listen to skip this check"])
+                return
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
                 logger.warning("Listening for jobs failed; reconnecting", metadata: ["error": "\(String(reflecting: error))"])
             }
             try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 5), 3000)))
+        }
+    }
+
+    /// Sends a notification to ourselves over another connection and waits up to 10 s for it:
+    /// through a pooler in transaction mode, LISTEN "succeeds" but nothing ever arrives.
+    private func expectToHear(_ probe: ListenProbe) async throws {
+        try await store.client.query("SELECT pg_notify(\(QueueSQL.jobsChannel), \(probe.token))", logger: logger)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !probe.wasHeard {
+            guard ContinuousClock.now < deadline else { throw ListenProbe.Unheard() }
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 
@@ -58,5 +85,23 @@ extension WorkerService {
             state.withLock { $0.markAllHaveWork() }
             wake.yield()
         }
+    }
+}
+
+/// A notification a worker sends itself to learn whether LISTEN works. Its payload is no valid
+/// queue name, so no other worker mistakes it for work.
+final class ListenProbe: Sendable {
+    struct Unheard: Error {}
+
+    let token = "~probe~" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    private let received = Mutex(false)
+
+    var wasHeard: Bool { received.withLock { $0 } }
+
+    /// Whether `payload` is this probe (and notes that it arrived).
+    func heard(_ payload: String) -> Bool {
+        guard payload == token else { return false }
+        received.withLock { $0 = true }
+        return true
     }
 }

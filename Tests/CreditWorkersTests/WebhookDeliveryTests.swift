@@ -24,7 +24,7 @@ import Testing
 
     /// Runs a worker delivering to `url` until `condition` holds (bounded).
     static func deliver(_ client: PostgresClient, url: String, timeout: Duration = .seconds(2),
-                        clock: @escaping @Sendable () -> Date = { ReminderPlannerTests.morning },
+                        clock: @escaping @Sendable () -> Date = { ReminderPlannerTests.morning }, within: Duration = .seconds(30),
                         until condition: @escaping @Sendable () async throws -> Bool) async throws -> Bool {
         let channel = WebhookChannel(configuration: WebhookConfiguration(url: url, secret: secret, timeout: timeout))
         let registry = JobRegistry()
@@ -40,7 +40,7 @@ import Testing
             logger: silentLogger)
         let maintenance = QueueMaintenanceService(client: client, configuration: .init(promoteInterval: .milliseconds(100)), logger: silentLogger)
         return try await withRunningServices([maintenance, worker]) {
-            try await eventually(timeout: .seconds(30), condition)
+            try await eventually(timeout: within, condition)
         }
     }
 
@@ -229,7 +229,10 @@ import Testing
             // The first request of each key hangs past the 0.5 s time-out; the next is answered.
             let sink = WebhookSink { _, seenBefore in seenBefore == 0 ? .init(status: 200, delay: .seconds(3)) : .init(status: 200) }
             let delivered = try await sink.run { url in
-                try await Self.deliver(client, url: url, timeout: .milliseconds(500)) { try await Self.states(client)["sent"] == planned }
+                // Every key waits 3 s once, then is retried: slow on a loaded machine, hence 90 s.
+                try await Self.deliver(client, url: url, timeout: .milliseconds(500), within: .seconds(90)) {
+                    try await Self.states(client)["sent"] == planned
+                }
             }
             #expect(delivered)
             #expect(sink.countsByKey.values.allSatisfy { $0 >= 2 })

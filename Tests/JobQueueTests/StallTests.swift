@@ -47,7 +47,9 @@ final class Gated: Sendable {
 /// The queue when the network between a worker and PostgreSQL, or PostgreSQL itself, stalls or
 /// drops connections: driven through a TCP proxy (``TCPProxy``) that holds or cuts the bytes.
 @Suite struct StallTests {
-    static let lease = Duration.seconds(3)
+    // Long enough that a loaded machine (a whole `swift test` on 2 cores) renews in time: a
+    // 3 s lease was lost to load there, its handlers stopped before the test stalled anything.
+    static let lease = Duration.seconds(6)
 
     static func stallingWorker(_ client: PostgresClient, _ registry: JobRegistry, id: String) -> WorkerService {
         WorkerService(

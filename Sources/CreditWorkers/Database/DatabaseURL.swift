@@ -29,11 +29,28 @@ public enum DatabaseURL {
         case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
         default: throw DatabaseURLError("DATABASE_URL sslmode '\(sslMode)' is not one of disable, prefer, require")
         }
+        _ = try pooling(components)
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: user.removingPercentEncoding ?? user,
             password: components.password?.removingPercentEncoding, database: database.isEmpty ? nil : database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
         return configuration
+    }
+
+    /// Whether the URL says the server is reached through a pooler in transaction mode
+    /// (`?pooling=transaction`, PgBouncer's `pool_mode = transaction`): then nothing may rely on a
+    /// session — no LISTEN, no named prepared statements.
+    public static func transactionPooling(_ url: String) throws -> Bool {
+        guard let components = URLComponents(string: url) else { return false }
+        return try pooling(components)
+    }
+
+    private static func pooling(_ components: URLComponents) throws -> Bool {
+        switch components.queryItems?.first(where: { $0.name == "pooling" })?.value ?? "session" {
+        case "session": return false
+        case "transaction": return true
+        case let other: throw DatabaseURLError("DATABASE_URL pooling '\(other)' is not one of session, transaction")
+        }
     }
 }
 

@@ -53,6 +53,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("drain-seconds"), help: "How long shutdown waits for running jobs.")
     var drainSeconds: Double = 30
 
+    @Flag(name: .customLong("no-listen"), help: "Poll for jobs instead of LISTEN, as through PgBouncer in transaction mode (implied by ?pooling=transaction).")
+    var noListen = false
+
     @Flag(name: .customLong("no-leader"), help: "Never take the leader duties (periodic jobs, rescue, pruning) in this process.")
     var noLeader = false
 
@@ -149,7 +152,8 @@ struct WorkerOptions: ParsableArguments {
             pollInterval: .milliseconds(pollMilliseconds),
             leaseDuration: .milliseconds(Int64(leaseSeconds * 1000)),
             drainTimeout: .milliseconds(Int64(drainSeconds * 1000)),
-            metricsPrefix: JobKinds.metricsPrefix)
+            metricsPrefix: JobKinds.metricsPrefix,
+            listens: !noListen && !QueueConnections.transactionPooling)
     }
 }
 

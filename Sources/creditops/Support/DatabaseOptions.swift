@@ -1,4 +1,5 @@
 public import ArgumentParser
+import JobQueue
 import CreditWorkers
 import Foundation
 import Logging
@@ -17,9 +18,14 @@ struct DatabaseOptions: ParsableArguments {
         return fromEnvironment
     }
 
+    /// The configuration of `url()`; with `?pooling=transaction` it also tells the queue, for the
+    /// whole process, to rely on no session (``QueueConnections/transactionPooling``).
     func configuration() throws -> PostgresClient.Configuration {
         do {
-            return try DatabaseURL.configuration(try url())
+            let url = try url()
+            let configuration = try DatabaseURL.configuration(url)
+            if try DatabaseURL.transactionPooling(url) { QueueConnections.transactionPooling = true }
+            return configuration
         } catch let error as DatabaseURLError {
             throw CLIError(error.description)
         }
