@@ -769,3 +769,15 @@ CREATE TABLE queue_rescue_clock (
 -- the many untagged jobs cost an insert nothing; filters repeat its predicate to use it.
 ALTER TABLE jobs ADD COLUMN tags text[] NOT NULL DEFAULT '{}';
 CREATE INDEX jobs_tags ON jobs USING gin (tags) WHERE tags <> '{}';
+
+-- migrate:step 16 job queue: limits per queue across every worker
+-- At most `concurrency_limit` jobs of the queue run at once, whatever the number of workers, and
+-- at most `rate_limit` start per `rate_period_seconds` (a fixed window: the gateways' per-second
+-- and daily quotas). NULL: no limit. A limited queue's claims take its row's lock, one at a time.
+ALTER TABLE job_queues
+    ADD COLUMN concurrency_limit   integer     CHECK (concurrency_limit > 0),
+    ADD COLUMN rate_limit          integer     CHECK (rate_limit > 0),
+    ADD COLUMN rate_period_seconds float8      CHECK (rate_period_seconds > 0),
+    ADD COLUMN window_started_at   timestamptz,
+    ADD COLUMN window_starts       integer     NOT NULL DEFAULT 0,
+    ADD CONSTRAINT job_queues_rate_has_period CHECK ((rate_limit IS NULL) = (rate_period_seconds IS NULL));

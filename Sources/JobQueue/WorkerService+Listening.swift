@@ -78,9 +78,14 @@ extension WorkerService {
     }
 
     /// The fallback poll (the only way to find work without LISTEN): a missed notification delays
-    /// a job by at most one interval.
+    /// a job by at most one interval. It also learns which queues have limits across workers, so
+    /// a limit set or lifted takes effect within one interval.
     func poll() async {
+        let queues = configuration.queues.keys.sorted()
         while !Task.isCancelled {
+            if let limited = try? await store.limitedQueues(queues) {
+                state.withLock { $0.limitedQueues = limited }
+            }
             try? await Task.sleep(for: configuration.pollInterval)
             state.withLock { $0.markAllHaveWork() }
             wake.yield()

@@ -174,7 +174,8 @@ public final class WorkerService: Service, Sendable {
                 guard reserved > 0 else { continue }
                 do {
                     let asked = ContinuousClock.now
-                    let claimed = try await store.claim(queue: queue, limit: reserved, lease: configuration.leaseDuration)
+                    let limited = state.withLock { $0.limitedQueues.contains(queue) }
+                    let claimed = try await store.claim(queue: queue, limit: reserved, lease: configuration.leaseDuration, limited: limited)
                     failures = 0
                     let started = state.withLock { state in
                         state.claimed(queue: queue, reserved: reserved, got: claimed.count)

@@ -20,6 +20,9 @@ package struct WorkerState: Sendable {
     private var wakeupsAtReservation: [String: Int] = [:]
     var running: [Int64: RunningJob] = [:]
     var shuttingDown = false
+    /// This worker's queues that have a concurrency or rate limit across workers (refreshed every
+    /// poll): claimed under the queue's lock.
+    var limitedQueues: Set<String> = []
     /// Set when the listener (re)connects: a cancellation sent while it was away is caught by
     /// renewing the leases at once (a cancelled job's lease cannot be renewed).
     var renewLeasesNow = false
@@ -53,6 +56,9 @@ package struct WorkerState: Sendable {
     mutating func finished(queue: String, id: Int64) {
         inFlight[queue, default: 0] -= 1
         running[id] = nil
+        // A limited queue's claim may have come back short for the limit, not for want of jobs:
+        // the slot this job frees may be claimable now.
+        if limitedQueues.contains(queue) { _ = markHasWork(queue: queue) }
     }
 
     /// Returns true when the queue is one of ours.

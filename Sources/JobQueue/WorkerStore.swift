@@ -10,37 +10,95 @@ struct WorkerStore: Sendable {
     /// The longest any of these statements may take (see ``withDeadline(_:_:_:)``).
     var deadline = StatementDeadline.standard
 
-    /// Claims up to `limit` runnable jobs of `queue` unless it is paused, best priority first.
-    func claim(queue: String, limit: Int, lease: Duration) async throws -> [ClaimedJob] {
+    /// Claims up to `limit` runnable jobs of `queue` unless it is paused, best priority first. A
+    /// queue with limits (``JobQueue/setLimits(queue:concurrency:rate:)``) is claimed under its
+    /// row's lock, so that workers take turns and each sees the others' claims.
+    func claim(queue: String, limit: Int, lease: Duration, limited: Bool) async throws -> [ClaimedJob] {
         try await withDeadline(deadline, "claiming jobs") { [client, workerID, logger] in
-            let rows = try await client.query(
-                """
-                WITH next AS (
-                    SELECT id FROM jobs
-                    WHERE state = 'available' AND queue = \(queue)
-                      AND NOT EXISTS (SELECT 1 FROM job_queues WHERE name = \(queue) AND paused)
-                    ORDER BY priority, run_at, id
-                    LIMIT \(limit)
-                    FOR UPDATE SKIP LOCKED
-                )
+            let taking = """
                 UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, attempted_at = now(),
-                                attempted_by = \(workerID), lease_expires_at = now() + \(lease.seconds) * interval '1 second'
+                                attempted_by = $1, lease_expires_at = now() + $2 * interval '1 second'
                 FROM next WHERE jobs.id = next.id
                 RETURNING jobs.id, jobs.kind, jobs.args::text, jobs.attempt::int8, jobs.max_attempts::int8, jobs.priority::int8,
                           extract(epoch FROM now() - jobs.run_at)::float8
-                """, logger: logger)
-            var claimed: [ClaimedJob] = []
-            claimed.reserveCapacity(limit)
-            for try await (id, kind, args, attempt, maxAttempts, priority, wait) in rows.decode(
-                (Int64, String, String, Int64, Int64, Int64, Double).self)
-            {
-                claimed.append(ClaimedJob(
-                    id: id, queue: queue, kind: kind, argsJSON: args, attempt: Int(attempt), maxAttempts: Int(maxAttempts),
-                    priority: Int(priority), queueWaitSeconds: max(0, wait)))
+                """
+            var binds = PostgresBindings()
+            binds.append(workerID)
+            binds.append(lease.seconds)
+            binds.append(queue)
+            binds.append(limit)
+            guard limited else {
+                let rows = try await client.query(PostgresQuery(unsafeSQL: """
+                    WITH next AS (
+                        SELECT id FROM jobs
+                        WHERE state = 'available' AND queue = $3
+                          AND NOT EXISTS (SELECT 1 FROM job_queues WHERE name = $3 AND paused)
+                        ORDER BY priority, run_at, id
+                        LIMIT $4
+                        FOR UPDATE SKIP LOCKED
+                    )
+                    \(taking)
+                    """, binds: binds), logger: logger)
+                return try await Self.claimed(rows, queue: queue, limit: limit)
             }
-            // The UPDATE returns rows in no particular order; start the most urgent first.
-            claimed.sort { ($0.priority, $0.id) < ($1.priority, $1.id) }
-            return claimed
+            // The lock first, in a statement of its own: the claim's snapshot is then taken after
+            // every earlier claim of this queue committed, so its count of running jobs is true.
+            return try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT 1 FROM job_queues WHERE name = \(queue) FOR UPDATE", logger: logger)
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                    WITH q AS (
+                        SELECT concurrency_limit, rate_limit,
+                               CASE WHEN window_started_at > now() - rate_period_seconds * interval '1 second'
+                                    THEN window_starts ELSE 0 END AS started
+                        FROM job_queues WHERE name = $3
+                    ),
+                    next AS (
+                        SELECT id FROM jobs
+                        WHERE state = 'available' AND queue = $3 AND NOT EXISTS (SELECT 1 FROM job_queues WHERE name = $3 AND paused)
+                        ORDER BY priority, run_at, id
+                        LIMIT (SELECT greatest(0, least($4,
+                                   coalesce(concurrency_limit - (SELECT count(*) FROM jobs WHERE queue = $3 AND state = 'running'), $4),
+                                   coalesce(rate_limit - started, $4))) FROM q)
+                        FOR UPDATE SKIP LOCKED
+                    ),
+                    counted AS (
+                        UPDATE job_queues SET
+                            window_starts = (SELECT count(*) FROM next) + (SELECT started FROM q),
+                            window_started_at = CASE WHEN (SELECT started FROM q) > 0 THEN window_started_at ELSE now() END
+                        WHERE name = $3 AND rate_limit IS NOT NULL AND EXISTS (SELECT 1 FROM next)
+                    )
+                    \(taking)
+                    """, binds: binds), logger: logger)
+                return try await Self.claimed(rows, queue: queue, limit: limit)
+            }
+        }
+    }
+
+    private static func claimed(_ rows: PostgresRowSequence, queue: String, limit: Int) async throws -> [ClaimedJob] {
+        var claimed: [ClaimedJob] = []
+        claimed.reserveCapacity(limit)
+        for try await (id, kind, args, attempt, maxAttempts, priority, wait) in rows.decode(
+            (Int64, String, String, Int64, Int64, Int64, Double).self)
+        {
+            claimed.append(ClaimedJob(
+                id: id, queue: queue, kind: kind, argsJSON: args, attempt: Int(attempt), maxAttempts: Int(maxAttempts),
+                priority: Int(priority), queueWaitSeconds: max(0, wait)))
+        }
+        // The UPDATE returns rows in no particular order; start the most urgent first.
+        claimed.sort { ($0.priority, $0.id) < ($1.priority, $1.id) }
+        return claimed
+    }
+
+    /// The worker's queues that have a concurrency or rate limit.
+    func limitedQueues(_ queues: [String]) async throws -> Set<String> {
+        try await withDeadline(deadline, "reading queue limits") { [client, logger] in
+            let rows = try await client.query("""
+                SELECT name FROM job_queues
+                WHERE name = ANY(\(queues)::text[]) AND (concurrency_limit IS NOT NULL OR rate_limit IS NOT NULL)
+                """, logger: logger)
+            var limited = Set<String>()
+            for try await name in rows.decode(String.self) { limited.insert(name) }
+            return limited
         }
     }
 

@@ -113,7 +113,7 @@ func worker(
         client: client, registry: registry,
         configuration: .init(queues: queues, pollInterval: poll, leaseDuration: lease, drainTimeout: drain,
                              cancellationGrace: cancellationGrace),
-        logger: silentLogger)
+        logger: ProcessInfo.processInfo.environment["DEBUG_WORKER"] != nil ? Logger(label: "w") { StreamLogHandler.standardError(label: $0) } : silentLogger)
 }
 
 /// Expects `condition` to hold within `timeout`, checking every 20 ms.

@@ -19,37 +19,46 @@ import Testing
     @Test(arguments: [false, true]) func jobsCompleteByPollingThroughPgBouncer(detectsByItself: Bool) async throws {
         try await TestDatabase.withDatabase { client, database in
             let bouncer = try await PgBouncer.start(to: try #require(database.configuration.port))
-            defer { bouncer.stop() }
-            let pooled = Self.pooledClient(database, bouncer)
-            QueueConnections.markTransactionPooled(pooled)
-            let recorder = Recorder()
-            let registry = JobRegistry()
-            registry.register(.recording(recorder))
-            let queue = JobQueue(client: pooled, registry: registry, logger: silentLogger)
-            let worker = WorkerService(
-                client: pooled, registry: registry,
-                configuration: .init(queues: ["default": 5], pollInterval: .milliseconds(500), listens: detectsByItself),
-                logger: silentLogger)
-            try await withRunningServices([pooled, fastMaintenance(pooled), worker]) {
-                // Many single enqueues (a named statement would be missing on other server connections) and a batch.
-                var enqueued: [Int64] = []
-                for index in 0..<40 { enqueued.append(try await queue.enqueue(NewJob(kind: "record", argsJSON: #"{"tag": "\#(index)"}"#))) }
-                enqueued += try await queue.enqueue(batch: (0..<40).map { NewJob(kind: "record", argsJSON: #"{"tag": "b\#($0)"}"#) })
-                let ids = enqueued
-                try await expectEventually(timeout: .seconds(60)) { try await JobTable(client: client).count(.completed) == ids.count }
-                #expect(Set(recorder.runs.keys) == Set(ids) && recorder.runs.values.allSatisfy { $0 == 1 })
-                // Idle now: a new job waits at most about one poll (0.5 s) before it starts.
-                try await Task.sleep(for: .seconds(1))
-                let late = try await queue.enqueue(NewJob(kind: "record", argsJSON: #"{"tag": "late"}"#))
-                try await expectEventually { try await JobTable(client: client).state(of: late) == .completed }
-                let waited = try await client.integer(
-                    "SELECT (extract(epoch FROM attempted_at - created_at) * 1000)::int FROM jobs WHERE id = \(late)")
-                #expect(waited < 3000, "waited \(waited) ms for a 500 ms poll")
+            do {
+                try await Self.workThrough(bouncer, database: database, client: client, detectsByItself: detectsByItself)
+            } catch {
+                await bouncer.stop()
+                throw error
             }
-            if !detectsByItself {
-                #expect(try await client.integer("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%' AND datname = current_database()") == 0,
-                        "a worker told not to listen never sent LISTEN")
-            }
+            await bouncer.stop()
+        }
+    }
+
+    static func workThrough(_ bouncer: PgBouncer, database: TestDatabase, client: PostgresClient, detectsByItself: Bool) async throws {
+        let pooled = Self.pooledClient(database, bouncer)
+        QueueConnections.markTransactionPooled(pooled)
+        let recorder = Recorder()
+        let registry = JobRegistry()
+        registry.register(.recording(recorder))
+        let queue = JobQueue(client: pooled, registry: registry, logger: silentLogger)
+        let worker = WorkerService(
+            client: pooled, registry: registry,
+            configuration: .init(queues: ["default": 5], pollInterval: .milliseconds(500), listens: detectsByItself),
+            logger: silentLogger)
+        try await withRunningServices([pooled, fastMaintenance(pooled), worker]) {
+            // Many single enqueues (a named statement would be missing on other server connections) and a batch.
+            var enqueued: [Int64] = []
+            for index in 0..<40 { enqueued.append(try await queue.enqueue(NewJob(kind: "record", argsJSON: #"{"tag": "\#(index)"}"#))) }
+            enqueued += try await queue.enqueue(batch: (0..<40).map { NewJob(kind: "record", argsJSON: #"{"tag": "b\#($0)"}"#) })
+            let ids = enqueued
+            try await expectEventually(timeout: .seconds(60)) { try await JobTable(client: client).count(.completed) == ids.count }
+            #expect(Set(recorder.runs.keys) == Set(ids) && recorder.runs.values.allSatisfy { $0 == 1 })
+            // Idle now: a new job waits at most about one poll (0.5 s) before it starts.
+            try await Task.sleep(for: .seconds(1))
+            let late = try await queue.enqueue(NewJob(kind: "record", argsJSON: #"{"tag": "late"}"#))
+            try await expectEventually { try await JobTable(client: client).state(of: late) == .completed }
+            let waited = try await client.integer(
+                "SELECT (extract(epoch FROM attempted_at - created_at) * 1000)::int FROM jobs WHERE id = \(late)")
+            #expect(waited < 3000, "waited \(waited) ms for a 500 ms poll")
+        }
+        if !detectsByItself {
+            #expect(try await client.integer("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%' AND datname = current_database()") == 0,
+                    "a worker told not to listen never sent LISTEN")
         }
     }
 }

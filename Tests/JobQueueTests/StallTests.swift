@@ -11,6 +11,7 @@ final class Gated: Sendable {
         var open = false
         var starts: [Int64: [String]] = [:]
         var returns: [Int64: Int] = [:]
+        var returnedAt: [Int64: ContinuousClock.Instant] = [:]
         var stopped: [Int64: Date] = [:]
     }
 
@@ -21,6 +22,7 @@ final class Gated: Sendable {
 
     func starts(_ id: Int64) -> [String] { state.withLock { $0.starts[id] ?? [] } }
     func returns(_ id: Int64) -> Int { state.withLock { $0.returns[id] ?? 0 } }
+    func returnedAt(_ id: Int64) -> ContinuousClock.Instant? { state.withLock { $0.returnedAt[id] } }
     func stoppedAt(_ id: Int64) -> Date? { state.withLock { $0.stopped[id] } }
 
     /// A kind whose handler waits for ``open()`` (at most 5 minutes), then returns, or throws
@@ -38,7 +40,10 @@ final class Gated: Sendable {
                     throw error
                 }
             }
-            self.state.withLock { $0.returns[context.jobID, default: 0] += 1 }
+            self.state.withLock { state in
+                state.returns[context.jobID, default: 0] += 1
+                state.returnedAt[context.jobID] = .now
+            }
             if let failure { throw failure }
         }
     }
@@ -46,7 +51,13 @@ final class Gated: Sendable {
 
 /// The queue when the network between a worker and PostgreSQL, or PostgreSQL itself, stalls or
 /// drops connections: driven through a TCP proxy (``TCPProxy``) that holds or cuts the bytes.
-@Suite struct StallTests {
+///
+/// On a machine loaded by a whole `swift test`, a handler may lose its lease before the test
+/// stalls anything (its worker could not renew in time, and stopped it): such a job runs again,
+/// rightly. So the tests count what must never happen — a handler that returned running again —
+/// rather than expecting every job to run exactly once. One test at a time: they hold stalls of
+/// seconds, and share the machine with every other suite.
+@Suite(.serialized) struct StallTests {
     // Long enough that a loaded machine (a whole `swift test` on 2 cores) renews in time: a
     // 3 s lease was lost to load there, its handlers stopped before the test stalled anything.
     static let lease = Duration.seconds(6)
@@ -84,22 +95,30 @@ final class Gated: Sendable {
             registry.register(gated.definition())
             let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
             let ids = try await queue.enqueue(batch: (0..<5).map { _ in NewJob(kind: "gated", argsJSON: #"{"tag": "x"}"#, maxAttempts: 5) })
-            try await withRunningServices([queueClient, Self.leader(queueClient, id: "leader"), Self.stallingWorker(queueClient, registry, id: "A")]) {
-                try await expectEventually { ids.allSatisfy { gated.starts($0).count == 1 } }
+            let stall = try await withRunningServices([queueClient, Self.leader(queueClient, id: "leader"), Self.stallingWorker(queueClient, registry, id: "A")]) {
+                try await expectEventually { ids.allSatisfy { !gated.starts($0).isEmpty } }
                 try await Task.sleep(for: .milliseconds(500))
                 proxy.stall()
+                let stalledAt = ContinuousClock.now
                 gated.open()
                 try await Task.sleep(for: Self.lease * 2)
+                let resumedAt = ContinuousClock.now
                 proxy.resume()
-                try await expectEventually { try await JobTable(client: client).count(.completed) == ids.count }
+                try await expectEventually(timeout: .seconds(90)) { try await JobTable(client: client).count(.completed) == ids.count }
                 // Rescues keep running: nothing may come back.
                 try await Task.sleep(for: Self.lease)
+                return stalledAt..<resumedAt
             }
             await proxy.stop()
+            let returnedDuringTheStall = ids.filter { gated.returnedAt($0).map(stall.contains) == true }
+            #expect(!returnedDuringTheStall.isEmpty, "no handler returned while PostgreSQL was away")
             for id in ids {
-                #expect(gated.starts(id) == ["A"], "job \(id) ran \(gated.starts(id).count) times")
+                #expect(gated.returns(id) == 1, "job \(id): its handler returned \(gated.returns(id)) times")
+                #expect(try await queue.job(id: id).state == .completed)
+            }
+            for id in returnedDuringTheStall {
                 let record = try await queue.job(id: id)
-                #expect(record.state == .completed && record.attempt == 1 && record.errors.isEmpty, "\(record)")
+                #expect(record.attempt == 1 && record.errors.isEmpty, "\(record)")
             }
         }
     }
@@ -120,21 +139,23 @@ final class Gated: Sendable {
                 try await expectEventually { gated.starts(id) == ["A"] }
                 proxy.stall()
                 try await withRunningServices([Self.leader(client, id: "leader"), Self.stallingWorker(client, registry, id: "B")]) {
-                    try await expectEventually { try await JobTable(client: client).state(of: id) == .completed }
+                    try await expectEventually(timeout: .seconds(90)) { try await JobTable(client: client).state(of: id) == .completed }
                 }
                 let stopped = try #require(gated.stoppedAt(id), "worker A stopped its handler")
-                let record = try await queue.job(id: id)
-                #expect(record.errors.count == 1 && Self.isRescue(of: "A", record.errors[0].error), "\(record.errors)")
-                #expect(stopped < record.errors[0].at, "A stopped at \(stopped), before the rescue at \(record.errors[0].at)")
+                let rescue = try await queue.job(id: id).errors.first { Self.isRescue(of: "A", $0.error) }
+                #expect(stopped < (rescue?.at ?? .distantFuture), "A stopped at \(stopped), before the rescue at \(String(describing: rescue?.at))")
                 proxy.resume()
                 // A's failure record ("could not renew") is written now, and must change nothing.
                 try await Task.sleep(for: .seconds(2))
             }
             await proxy.stop()
             let record = try await queue.job(id: id)
-            #expect(record.state == .completed && record.attempt == 2 && record.attemptedBy == "B", "\(record)")
-            #expect(record.errors.count == 1)
-            #expect(gated.starts(id) == ["A", "B"] && gated.returns(id) == 1)
+            #expect(record.state == .completed && record.attemptedBy == "B" && gated.returns(id) == 1, "\(record)")
+            // Every earlier attempt was A's, ended by the rescue (or, under load, by A itself before the stall).
+            #expect(record.errors.count == record.attempt - 1)
+            #expect(record.errors.allSatisfy {
+                Self.isRescue(of: "A", $0.error) || $0.error.hasPrefix("stopped: the worker could not renew")
+            }, "\(record.errors)")
         }
     }
 
@@ -158,7 +179,7 @@ final class Gated: Sendable {
                 gatedA.open()
                 try await expectEventually { gatedA.returns(id) == 1 }
                 try await withRunningServices([Self.leader(client, id: "leader"), Self.stallingWorker(client, registryB, id: "B")]) {
-                    try await expectEventually { try await JobTable(client: client).state(of: id) == .discarded }
+                    try await expectEventually(timeout: .seconds(90)) { try await JobTable(client: client).state(of: id) == .discarded }
                 }
                 proxy.resume()
                 try await Task.sleep(for: .seconds(2))
@@ -183,16 +204,16 @@ final class Gated: Sendable {
             let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
             let ids = try await queue.enqueue(batch: (0..<5).map { _ in NewJob(kind: "gated", argsJSON: #"{"tag": "x"}"#, maxAttempts: 5) })
             try await withRunningServices([queueClient, Self.leader(client, id: "leader"), Self.stallingWorker(queueClient, registry, id: "A")]) {
-                try await expectEventually { ids.allSatisfy { gated.starts($0).count == 1 } }
+                try await expectEventually { ids.allSatisfy { !gated.starts($0).isEmpty } }
                 proxy.stall()
                 gated.open()
-                try await expectEventually { ids.allSatisfy { gated.returns($0) == 1 } }
+                try await Task.sleep(for: .milliseconds(300))
                 proxy.cut()
                 proxy.resume()
-                try await expectEventually { try await JobTable(client: client).count(.completed) == ids.count }
+                try await expectEventually(timeout: .seconds(90)) { try await JobTable(client: client).count(.completed) == ids.count }
             }
             await proxy.stop()
-            for id in ids { #expect(gated.starts(id) == ["A"]) }
+            for id in ids { #expect(gated.returns(id) == 1, "job \(id): its handler returned \(gated.returns(id)) times") }
         }
     }
 }
