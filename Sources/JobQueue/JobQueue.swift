@@ -263,16 +263,22 @@ public struct JobQueue: Sendable {
                        coalesce(sum(n) FILTER (WHERE state = 'discarded'), 0)::int8,
                        coalesce(sum(n) FILTER (WHERE state = 'cancelled'), 0)::int8,
                        (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs
-                         WHERE jobs.queue = names.name AND state = 'available')
+                         WHERE jobs.queue = names.name AND state = 'available'),
+                       q.concurrency_limit::int8, q.rate_limit::int8, q.rate_period_seconds
                 FROM names LEFT JOIN job_queues q ON q.name = names.name LEFT JOIN counts ON counts.queue = names.name
-                GROUP BY names.name, q.paused ORDER BY names.name
+                GROUP BY names.name, q.paused, q.concurrency_limit, q.rate_limit, q.rate_period_seconds ORDER BY names.name
                 """, logger: logger)
             var result: [QueueStats] = []
-            for try await row in rows.decode((String, Bool, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Double?).self) {
+            for try await row in rows {
+                let (name, paused, available, scheduled, running, retryable, completed, discarded, cancelled, oldest) = try row.decode(
+                    (String, Bool, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Double?).self)
+                let cells = row.makeRandomAccess()
+                let period = try cells[12].decode(Double?.self) ?? 1
+                let rate = try cells[11].decode(Int64?.self).map { RateLimit(starts: Int($0), per: .milliseconds(Int64(period * 1000))) }
                 result.append(QueueStats(
-                    queue: row.0, paused: row.1, available: Int(row.2), scheduled: Int(row.3), running: Int(row.4),
-                    retryable: Int(row.5), completed: Int(row.6), discarded: Int(row.7), cancelled: Int(row.8),
-                    oldestAvailableAgeSeconds: row.9))
+                    queue: name, paused: paused, available: Int(available), scheduled: Int(scheduled), running: Int(running),
+                    retryable: Int(retryable), completed: Int(completed), discarded: Int(discarded), cancelled: Int(cancelled),
+                    oldestAvailableAgeSeconds: oldest, concurrencyLimit: try cells[10].decode(Int64?.self).map(Int.init), rateLimit: rate))
             }
             return result
         }
@@ -312,6 +318,28 @@ public struct JobQueue: Sendable {
     /// Pauses a queue: workers start nothing new from it; running jobs finish.
     public func pause(queue: String) async throws {
         try await setPaused(queue: queue, paused: true)
+    }
+
+    /// Limits a queue across every worker: at most `concurrency` of its jobs run at once, and at
+    /// most `rate.starts` start per `rate.period` (a fixed window). nil lifts a limit. Workers
+    /// learn of a change within their poll interval.
+    public func setLimits(queue: String, concurrency: Int?, rate: RateLimit?) async throws {
+        guard QueueName.isValid(queue) else {
+            throw QueueError(.invalidArgument, "queue '\(queue)' is invalid: use 1 to 128 letters, digits, '_', '-' or '.'")
+        }
+        if let concurrency, concurrency < 1 { throw QueueError(.invalidArgument, "a concurrency limit must be at least 1, not \(concurrency)") }
+        if let rate, rate.starts < 1 || rate.period <= .zero {
+            throw QueueError(.invalidArgument, "a rate limit needs at least 1 start per a period longer than 0")
+        }
+        try await bounded("limiting a queue") { [client, logger] in
+            try await client.query(
+                """
+                INSERT INTO job_queues (name, concurrency_limit, rate_limit, rate_period_seconds)
+                VALUES (\(queue), \(concurrency), \(rate?.starts), \(rate?.period.seconds))
+                ON CONFLICT (name) DO UPDATE SET concurrency_limit = excluded.concurrency_limit, rate_limit = excluded.rate_limit,
+                    rate_period_seconds = excluded.rate_period_seconds, updated_at = now()
+                """, logger: logger)
+        }
     }
 
     /// Resumes a paused queue and wakes its workers.

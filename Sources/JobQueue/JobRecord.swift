@@ -48,6 +48,50 @@ public struct QueueStats: Sendable, Hashable, Codable {
     public var cancelled: Int
     /// Seconds the oldest runnable job has waited; nil when none waits.
     public var oldestAvailableAgeSeconds: Double?
+    /// At most this many of its jobs run at once across all workers; nil for no limit.
+    public var concurrencyLimit: Int? = nil
+    /// At most this many of its jobs start per period across all workers; nil for no limit.
+    public var rateLimit: RateLimit? = nil
+}
+
+/// At most `starts` job starts per `period`, across all workers.
+public struct RateLimit: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var starts: Int
+    public var period: Duration
+
+    public init(starts: Int, per period: Duration) {
+        self.starts = starts
+        self.period = period
+    }
+
+    /// `20/1s`, `5000/86400s`.
+    public var description: String {
+        let seconds = period.seconds
+        return "\(starts)/\(seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds))s"
+    }
+
+    /// Reads `N/SECONDSs` (or `N/SECONDS`), as ``description`` writes it.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let starts = Int(parts[0]), starts > 0 else { return nil }
+        let period = parts[1].hasSuffix("s") ? parts[1].dropLast() : parts[1]
+        guard let seconds = Double(period), seconds > 0, seconds <= 366 * 86_400 else { return nil }
+        self.init(starts: starts, per: .milliseconds(Int64(seconds * 1000)))
+    }
+
+    enum CodingKeys: String, CodingKey { case starts, periodSeconds }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        starts = try container.decode(Int.self, forKey: .starts)
+        period = .milliseconds(Int64(try container.decode(Double.self, forKey: .periodSeconds) * 1000))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(starts, forKey: .starts)
+        try container.encode(period.seconds, forKey: .periodSeconds)
+    }
 }
 
 /// Filters and paging of a job listing.

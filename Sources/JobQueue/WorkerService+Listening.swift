@@ -77,16 +77,23 @@ extension WorkerService {
         if state.withLock({ $0.markHasWork(queue: queue) }) { wake.yield() }
     }
 
+    /// Learns which of the worker's queues have limits across workers.
+    func refreshLimits() async {
+        do {
+            let limited = try await store.limitedQueues(configuration.queues.keys.sorted())
+            state.withLock { $0.limitedQueues = limited }
+        } catch {
+            logger.warning("Reading the queues' limits failed; keeping the last known", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
     /// The fallback poll (the only way to find work without LISTEN): a missed notification delays
     /// a job by at most one interval. It also learns which queues have limits across workers, so
     /// a limit set or lifted takes effect within one interval.
     func poll() async {
-        let queues = configuration.queues.keys.sorted()
         while !Task.isCancelled {
-            if let limited = try? await store.limitedQueues(queues) {
-                state.withLock { $0.limitedQueues = limited }
-            }
             try? await Task.sleep(for: configuration.pollInterval)
+            await refreshLimits()
             state.withLock { $0.markAllHaveWork() }
             wake.yield()
         }

@@ -136,6 +136,8 @@ public final class WorkerService: Service, Sendable {
 
     public func run() async throws {
         logger.info("Worker starting", metadata: ["worker.queues": "\(configuration.queues)"])
+        // Before the first claim: a limited queue must never be claimed as if it were not.
+        await refreshLimits()
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { background in
                 if configuration.listens { background.addTask { await self.listen() } }

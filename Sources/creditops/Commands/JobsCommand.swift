@@ -188,10 +188,12 @@ struct QueueOverview: Encodable {
 
 func printQueueStats(_ stats: [QueueStats]) {
     printTable(
-        ["QUEUE", "PAUSED", "AVAILABLE", "SCHEDULED", "RUNNING", "RETRYABLE", "COMPLETED", "DISCARDED", "CANCELLED", "OLDEST WAIT"],
+        ["QUEUE", "PAUSED", "AVAILABLE", "SCHEDULED", "RUNNING", "RETRYABLE", "COMPLETED", "DISCARDED", "CANCELLED", "OLDEST WAIT", "LIMITS"],
         stats.map { queue in
-            [queue.queue, queue.paused ? "yes" : "no", String(queue.available), String(queue.scheduled), String(queue.running),
-             String(queue.retryable), String(queue.completed), String(queue.discarded), String(queue.cancelled),
-             queue.oldestAvailableAgeSeconds.map { String(format: "%.1fs", $0) } ?? "-"]
+            let limits = [queue.concurrencyLimit.map { "≤\($0) running" }, queue.rateLimit.map { "\($0)" }].compactMap { $0 }
+            return [queue.queue, queue.paused ? "yes" : "no", String(queue.available), String(queue.scheduled), String(queue.running),
+                    String(queue.retryable), String(queue.completed), String(queue.discarded), String(queue.cancelled),
+                    queue.oldestAvailableAgeSeconds.map { String(format: "%.1fs", $0) } ?? "-",
+                    limits.isEmpty ? "-" : limits.joined(separator: ", ")]
         })
 }
