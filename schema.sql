@@ -781,3 +781,13 @@ ALTER TABLE job_queues
     ADD COLUMN window_started_at   timestamptz,
     ADD COLUMN window_starts       integer     NOT NULL DEFAULT 0,
     ADD CONSTRAINT job_queues_rate_has_period CHECK ((rate_limit IS NULL) = (rate_period_seconds IS NULL));
+
+-- migrate:step 17 job queue: uniqueness over chosen states
+-- A unique job counts while it is in one of its `unique_states` (the pending ones unless told:
+-- "once a day, even if the first one finished" adds completed). Every insert names this index in
+-- its ON CONFLICT clause, so a worker of an older binary fails to enqueue once it is gone: stop
+-- the old workers before this step (`creditops migrate` then the new binary).
+ALTER TABLE jobs ADD COLUMN unique_states job_state[];
+UPDATE jobs SET unique_states = '{available,scheduled,running,retryable}' WHERE unique_key IS NOT NULL;
+CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key) WHERE unique_key IS NOT NULL AND state = ANY(unique_states);
+DROP INDEX jobs_unique_pending;

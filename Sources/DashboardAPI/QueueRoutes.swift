@@ -160,8 +160,8 @@ enum EnqueueRequest {
             job.runAt = date
         }
         if let value = object["unique_key"] {
-            guard let key = value as? String, !key.isEmpty, key.utf8.count <= 512 else {
-                throw HTTPError(.badRequest, message: "unique_key: expected 1 to 512 bytes of text")
+            guard let key = value as? String, !key.isEmpty, key.utf8.count <= 480 else {
+                throw HTTPError(.badRequest, message: "unique_key: expected 1 to 480 bytes of text")
             }
             job.uniqueKey = key
         }

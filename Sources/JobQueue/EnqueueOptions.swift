@@ -8,8 +8,14 @@ public struct EnqueueOptions: Sendable, Hashable {
     public var priority: Int
     /// When to run; nil or a past time for now.
     public var runAt: Date?
-    /// While a job with this key is pending, enqueuing another returns the pending job's id.
-    public var uniqueKey: String?
+    /// While a job with this key is pending, enqueuing another returns the pending job's id
+    /// (``UniqueOptions`` with the defaults). Default: nil.
+    public var uniqueKey: String? {
+        get { if case .key(let key) = unique?.key { key } else { nil } }
+        set { unique = newValue.map { UniqueOptions(key: .key($0)) } }
+    }
+    /// When the job is the same as a queued one, and what happens then. Default: nil (never).
+    public var unique: UniqueOptions?
     /// Attempts before discarding; nil for the kind's default.
     public var maxAttempts: Int?
     /// See ``NewJob/meta``. Default: empty.
@@ -19,13 +25,13 @@ public struct EnqueueOptions: Sendable, Hashable {
 
     /// Creates options; every parameter has the default stated on its property.
     public init(queue: String? = nil, priority: Int = 0, runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int? = nil,
-                meta: [String: String] = [:], tags: [String] = []) {
+                meta: [String: String] = [:], tags: [String] = [], unique: UniqueOptions? = nil) {
         self.meta = meta
         self.tags = tags
+        self.unique = unique ?? uniqueKey.map { UniqueOptions(key: .key($0)) }
         self.queue = queue
         self.priority = priority
         self.runAt = runAt
-        self.uniqueKey = uniqueKey
         self.maxAttempts = maxAttempts
     }
 }
@@ -43,7 +49,12 @@ public struct NewJob: Sendable, Hashable {
     /// When to run; nil for now.
     public var runAt: Date?
     /// See ``EnqueueOptions/uniqueKey``.
-    public var uniqueKey: String?
+    public var uniqueKey: String? {
+        get { if case .key(let key) = unique?.key { key } else { nil } }
+        set { unique = newValue.map { UniqueOptions(key: .key($0)) } }
+    }
+    /// See ``EnqueueOptions/unique``.
+    public var unique: UniqueOptions?
     /// Attempts before discarding.
     public var maxAttempts: Int
     /// What the job belongs to, opaque to the queue (an application may say `["unit": "T01"]`
@@ -56,7 +67,7 @@ public struct NewJob: Sendable, Hashable {
     /// Creates a job from raw JSON arguments.
     public init(kind: String, argsJSON: String = "{}", queue: String = "default", priority: Int = 0,
                 runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int = 20, meta: [String: String] = [:],
-                tags: [String] = []) {
+                tags: [String] = [], unique: UniqueOptions? = nil) {
         self.meta = meta
         self.tags = tags
         self.kind = kind
@@ -64,7 +75,7 @@ public struct NewJob: Sendable, Hashable {
         self.queue = queue
         self.priority = priority
         self.runAt = runAt
-        self.uniqueKey = uniqueKey
+        self.unique = unique ?? uniqueKey.map { UniqueOptions(key: .key($0)) }
         self.maxAttempts = maxAttempts
     }
 
@@ -72,8 +83,8 @@ public struct NewJob: Sendable, Hashable {
     public init<Args>(_ definition: JobDefinition<Args>, _ args: Args, options: EnqueueOptions = .init()) throws {
         self.init(
             kind: definition.kind, argsJSON: try JobArguments.encode(args), queue: options.queue ?? definition.queue,
-            priority: options.priority, runAt: options.runAt, uniqueKey: options.uniqueKey,
-            maxAttempts: options.maxAttempts ?? definition.maxAttempts, meta: options.meta, tags: options.tags)
+            priority: options.priority, runAt: options.runAt,
+            maxAttempts: options.maxAttempts ?? definition.maxAttempts, meta: options.meta, tags: options.tags, unique: options.unique)
     }
 
     /// Checks the values the database would reject, so the caller gets a message naming the field.
@@ -90,9 +101,7 @@ public struct NewJob: Sendable, Hashable {
         guard (1...1000).contains(maxAttempts) else {
             throw QueueError(.invalidArgument, "max attempts \(maxAttempts) is out of range 1...1000")
         }
-        if let uniqueKey, uniqueKey.isEmpty || uniqueKey.utf8.count > 512 {
-            throw QueueError(.invalidArgument, "unique key must be 1 to 512 bytes long")
-        }
+        try unique?.validate()
         guard metaJSON.utf8.count <= 4096 else { throw QueueError(.invalidArgument, "meta must be at most 4 KB as JSON") }
         guard tags.count <= 20 else { throw QueueError(.invalidArgument, "a job has at most 20 tags, not \(tags.count)") }
         if let bad = tags.first(where: { $0.isEmpty || $0.utf8.count > 64 || $0.contains("\u{0}") }) {

@@ -27,7 +27,7 @@ public struct JobQueue: Sendable {
         self.deadline = deadline
     }
 
-    private func bounded<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    func bounded<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withDeadline(deadline, what, operation)
     }
 
@@ -46,108 +46,6 @@ public struct JobQueue: Sendable {
         _ definition: JobDefinition<Args>, _ args: Args, options: EnqueueOptions = .init(), on connection: PostgresConnection
     ) async throws -> Int64 {
         try await enqueue(NewJob(definition, args, options: options), on: connection)
-    }
-
-    /// Enqueues one job given as raw JSON.
-    @discardableResult
-    public func enqueue(_ job: NewJob) async throws -> Int64 {
-        try await bounded("enqueuing a job") {
-            try job.validate()
-            // A unique job may finish between our insert's conflict and the look-up; try again then.
-            for _ in 0..<5 {
-                for try await id in try await client.run(InsertJobStatement(job: job), logger: logger) { return id }
-                if let id = try await pendingJob(uniqueKey: job.uniqueKey, run: { try await client.query($0, logger: logger) }) {
-                    return id
-                }
-            }
-            throw QueueError(.invalidState, "the job with unique key '\(job.uniqueKey ?? "")' kept changing; try again")
-        }
-    }
-
-    /// Enqueues one job given as raw JSON inside the caller's transaction.
-    @discardableResult
-    public func enqueue(_ job: NewJob, on connection: PostgresConnection) async throws -> Int64 {
-        try job.validate()
-        let statement = InsertJobStatement(job: job)
-        let inserted = QueueConnections.transactionPooling
-            ? try await connection.query(PostgresQuery(unsafeSQL: InsertJobStatement.sql, binds: try statement.makeBindings()), logger: logger)
-                .map { try statement.decodeRow($0) }
-            : try await connection.execute(statement, logger: logger)
-        for try await id in inserted { return id }
-        guard let id = try await pendingJob(uniqueKey: job.uniqueKey, run: { try await connection.query($0, logger: logger) }) else {
-            throw QueueError(.invalidState, "the job with unique key '\(job.uniqueKey ?? "")' finished while enqueuing; try again")
-        }
-        return id
-    }
-
-    /// The pending job holding `uniqueKey`, after an insert that conflicted.
-    private func pendingJob(uniqueKey: String?, run: (PostgresQuery) async throws -> PostgresRowSequence) async throws -> Int64? {
-        guard let uniqueKey else { return nil }
-        let existing = try await run(
-            """
-            SELECT id FROM jobs WHERE unique_key = \(uniqueKey)
-              AND state IN \(unescaped: QueueSQL.pendingStates)
-            """)
-        for try await id in existing.decode(Int64.self) { return id }
-        return nil
-    }
-
-    /// Enqueues many jobs in one round trip and returns their ids in the same order. Jobs whose
-    /// unique key is held by a pending job get that job's id.
-    @discardableResult
-    public func enqueue(batch jobs: [NewJob]) async throws -> [Int64] {
-        try await bounded("enqueuing jobs") {
-            guard !jobs.isEmpty else { return [] }
-            return try await client.withConnection { try await enqueue(batch: jobs, on: $0) }
-        }
-    }
-
-    /// Enqueues many jobs in one round trip on the caller's connection (and transaction, if any).
-    @discardableResult
-    public func enqueue(batch jobs: [NewJob], on connection: PostgresConnection) async throws -> [Int64] {
-        guard !jobs.isEmpty else { return [] }
-        for job in jobs { try job.validate() }
-        let rows = try await connection.query(
-            """
-            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags)
-            SELECT q, k, a::jsonb, p, CASE WHEN r < 0 THEN now() ELSE to_timestamp(r) END,
-                   CASE WHEN r > extract(epoch FROM now()) THEN 'scheduled'::job_state ELSE 'available'::job_state END,
-                   m, NULLIF(u, ''), e::jsonb, CASE WHEN g = '[]' THEN '{}' ELSE ARRAY(SELECT jsonb_array_elements_text(g::jsonb)) END
-            FROM unnest(\(jobs.map(\.queue))::text[], \(jobs.map(\.kind))::text[], \(jobs.map(\.argsJSON))::text[],
-                        \(jobs.map(\.priority))::int8[], \(jobs.map { $0.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
-                        \(jobs.map(\.maxAttempts))::int8[], \(jobs.map { $0.uniqueKey ?? "" })::text[],
-                        \(jobs.map(\.metaJSON))::text[], \(jobs.map(\.tagsJSON))::text[]) AS t(q, k, a, p, r, m, u, e, g)
-            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN \(unescaped: QueueSQL.pendingStates)
-            DO NOTHING
-            RETURNING id, unique_key
-            """, logger: logger)
-        // PostgreSQL returns inserted rows in the order of the SELECT; keyed rows are matched by key
-        // since a conflict skips them.
-        var unkeyed: [Int64] = []
-        var keyed: [String: Int64] = [:]
-        for try await (id, key) in rows.decode((Int64, String?).self) {
-            if let key { keyed[key] = id } else { unkeyed.append(id) }
-        }
-        let missingKeys = Set(jobs.compactMap(\.uniqueKey)).subtracting(keyed.keys)
-        if !missingKeys.isEmpty {
-            let existing = try await connection.query(
-                """
-                SELECT id, unique_key FROM jobs WHERE unique_key = ANY(\(Array(missingKeys))::text[])
-                  AND state IN \(unescaped: QueueSQL.pendingStates)
-                """, logger: logger)
-            for try await (id, key) in existing.decode((Int64, String).self) { keyed[key] = id }
-        }
-        var next = unkeyed.makeIterator()
-        return try jobs.map { job in
-            if let key = job.uniqueKey {
-                guard let id = keyed[key] else {
-                    throw QueueError(.invalidState, "the job with unique key '\(key)' finished while enqueuing; try again")
-                }
-                return id
-            }
-            guard let id = next.next() else { throw QueueError(.invalidState, "the database returned fewer ids than jobs") }
-            return id
-        }
     }
 
     // MARK: - Managing jobs

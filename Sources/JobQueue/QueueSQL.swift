@@ -1,8 +1,11 @@
 /// Facts of the schema that many of the queue's statements repeat, spelled once.
 enum QueueSQL {
-    /// The states in which a job holds its unique key. `ON CONFLICT` finds the `jobs_unique_pending`
-    /// index only when its predicate is written exactly as the index's: so every statement uses this.
+    /// The states of a job not finished yet.
     static let pendingStates = "('available', 'scheduled', 'running', 'retryable')"
+
+    /// The conflict target of every insert: `ON CONFLICT` finds the `jobs_unique` index only when
+    /// its predicate is written exactly as the index's, so every statement uses this.
+    static let uniqueConflict = "(unique_key) WHERE unique_key IS NOT NULL AND state = ANY(unique_states)"
 
     /// Where runnable work is announced: the payload is the queue's name. The `jobs_notify_inserted`
     /// trigger of the schema uses the same name.

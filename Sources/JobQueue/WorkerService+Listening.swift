@@ -82,9 +82,9 @@ extension WorkerService {
         do {
             let limited = try await store.limitedQueues(configuration.queues.keys.sorted())
             state.withLock { $0.limitedQueues = limited }
-        } catch {
+        } catch where !Task.isCancelled {
             logger.warning("Reading the queues' limits failed; keeping the last known", metadata: ["error": "\(String(reflecting: error))"])
-        }
+        } catch {}
     }
 
     /// The fallback poll (the only way to find work without LISTEN): a missed notification delays

@@ -1,0 +1,203 @@
+import Foundation
+import Logging
+public import PostgresNIO
+
+/// A job ready for the insert: its unique key as stored (the period's start appended, the
+/// arguments' digest in place) and the states in which it counts.
+struct KeyedJob: Sendable {
+    var job: NewJob
+    var key: String?
+    var states: [String]?
+    /// Whether a conflict updates the queued job (replace the arguments, push `run_at`).
+    var updatesOnConflict: Bool { job.unique.map { $0.onConflict != .keep } ?? false }
+}
+
+extension JobQueue {
+    /// Enqueues one job given as raw JSON. A job the same as a queued one (``NewJob/unique``) is
+    /// not queued twice: the queued job's id is returned, after it took the new arguments or time
+    /// if so asked.
+    @discardableResult
+    public func enqueue(_ job: NewJob) async throws -> Int64 {
+        try await bounded("enqueuing a job") {
+            try job.validate()
+            return try await client.withConnection { connection in
+                let keyed = try await Self.keyed([job], on: connection, logger: logger)[0]
+                // A unique job may finish between our insert's conflict and the look-up; try again then.
+                for _ in 0..<5 {
+                    let id: Int64?
+                    do {
+                        id = try await insert(keyed, on: connection, prepared: !QueueConnections.isTransactionPooled(client))
+                    } catch let error as PSQLError where ["26000", "42P05"].contains(error.serverInfo?[.sqlState]) {
+                        // A pooler in transaction mode moved us to a server connection without our
+                        // named statement: none from now on for this client.
+                        logger.warning("Named prepared statements do not work on this connection (a pooler in transaction mode?); preparing none from now on")
+                        QueueConnections.markTransactionPooled(client)
+                        id = try await insert(keyed, on: connection, prepared: false)
+                    }
+                    if let id { return id }
+                    if let id = try await queuedJob(keyed, on: connection) { return id }
+                }
+                throw QueueError(.invalidState, "the job with unique key '\(keyed.key ?? "")' kept changing; try again")
+            }
+        }
+    }
+
+    /// Enqueues one job given as raw JSON inside the caller's transaction.
+    @discardableResult
+    public func enqueue(_ job: NewJob, on connection: PostgresConnection) async throws -> Int64 {
+        try job.validate()
+        let keyed = try await Self.keyed([job], on: connection, logger: logger)[0]
+        if let id = try await insert(keyed, on: connection) { return id }
+        guard let id = try await queuedJob(keyed, on: connection) else {
+            throw QueueError(.invalidState, "the job with unique key '\(keyed.key ?? "")' finished while enqueuing; try again")
+        }
+        return id
+    }
+
+    /// Enqueues many jobs and returns their ids in the same order: in one statement, but for
+    /// unique jobs that replace or push back a queued one, which take a round trip each. Jobs the
+    /// same as a queued one (or as an earlier one of the batch) get that job's id.
+    @discardableResult
+    public func enqueue(batch jobs: [NewJob]) async throws -> [Int64] {
+        try await bounded("enqueuing jobs") {
+            guard !jobs.isEmpty else { return [] }
+            return try await client.withConnection { try await enqueue(batch: jobs, on: $0) }
+        }
+    }
+
+    /// Enqueues many jobs on the caller's connection (and transaction, if any); see ``enqueue(batch:)``.
+    @discardableResult
+    public func enqueue(batch jobs: [NewJob], on connection: PostgresConnection) async throws -> [Int64] {
+        guard !jobs.isEmpty else { return [] }
+        for job in jobs { try job.validate() }
+        let keyed = try await Self.keyed(jobs, on: connection, logger: logger)
+        let plain = keyed.filter { !$0.updatesOnConflict }
+        var plainIDs = try await insert(batch: plain, on: connection).makeIterator()
+        var ids: [Int64] = []
+        ids.reserveCapacity(jobs.count)
+        for job in keyed {
+            if !job.updatesOnConflict {
+                guard let id = plainIDs.next() else { throw QueueError(.invalidState, "the database returned fewer ids than jobs") }
+                ids.append(id)
+            } else if let id = try await insert(job, on: connection) {
+                ids.append(id)
+            } else if let id = try await queuedJob(job, on: connection) {
+                ids.append(id)
+            } else {
+                throw QueueError(.invalidState, "the job with unique key '\(job.key ?? "")' finished while enqueuing; try again")
+            }
+        }
+        return ids
+    }
+
+    // MARK: - Statements
+
+    /// Stored unique keys: the digest of a job's arguments comes from PostgreSQL (`md5` of the
+    /// arguments as `jsonb`, whose text has one form whatever the order of the keys).
+    static func keyed(_ jobs: [NewJob], on connection: PostgresConnection, logger: Logger) async throws -> [KeyedJob] {
+        let byArguments = jobs.indices.filter { jobs[$0].unique?.key == .arguments }
+        var digests: [Int: String] = [:]
+        if !byArguments.isEmpty {
+            let rows = try await connection.query(
+                "SELECT md5(a::jsonb::text) FROM unnest(\(byArguments.map { jobs[$0].argsJSON })::text[]) WITH ORDINALITY AS t(a, n) ORDER BY n",
+                logger: logger)
+            var index = byArguments.makeIterator()
+            for try await digest in rows.decode(String.self) { if let at = index.next() { digests[at] = digest } }
+        }
+        let now = Date()
+        return jobs.enumerated().map { index, job in
+            KeyedJob(
+                job: job, key: job.unique?.storedKey(kind: job.kind, argumentsDigest: digests[index], at: now),
+                states: job.unique?.stateNames)
+        }
+    }
+
+    /// Inserts one job; nil when the same job is queued and was left as it is (look it up).
+    /// `prepared`: as a named prepared statement, which a pooler in transaction mode cannot keep.
+    func insert(
+        _ keyed: KeyedJob, on connection: PostgresConnection, prepared: Bool = !QueueConnections.transactionPooling
+    ) async throws -> Int64? {
+        let statement = InsertJobStatement(job: keyed.job, uniqueKey: keyed.key, uniqueStates: keyed.states)
+        guard let unique = keyed.job.unique, unique.onConflict != .keep else {
+            let rows = !prepared
+                ? try await connection.query(PostgresQuery(unsafeSQL: InsertJobStatement.sql, binds: try statement.makeBindings()), logger: logger)
+                    .map { try statement.decodeRow($0) }
+                : try await connection.execute(statement, logger: logger)
+            for try await id in rows { return id }
+            return nil
+        }
+        var binds = try statement.makeBindings()
+        binds.append(unique.onConflict == .pushRunAt)
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            \(InsertJobStatement.values)
+            ON CONFLICT \(QueueSQL.uniqueConflict)
+            DO UPDATE SET args = excluded.args,
+                          run_at = CASE WHEN $11 THEN excluded.run_at ELSE jobs.run_at END,
+                          state = CASE WHEN $11 AND jobs.state <> 'retryable' THEN excluded.state ELSE jobs.state END
+            WHERE jobs.state IN ('available', 'scheduled', 'retryable')
+            RETURNING id
+            """, binds: binds), logger: logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        return nil
+    }
+
+    /// Inserts jobs that never update a queued one, in one statement; the ids in order.
+    private func insert(batch jobs: [KeyedJob], on connection: PostgresConnection) async throws -> [Int64] {
+        guard !jobs.isEmpty else { return [] }
+        let rows = try await connection.query(
+            """
+            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags, unique_states)
+            SELECT q, k, a::jsonb, p, CASE WHEN r < 0 THEN now() ELSE to_timestamp(r) END,
+                   CASE WHEN r > extract(epoch FROM now()) THEN 'scheduled'::job_state ELSE 'available'::job_state END,
+                   m, NULLIF(u, ''), e::jsonb, CASE WHEN g = '[]' THEN '{}' ELSE ARRAY(SELECT jsonb_array_elements_text(g::jsonb)) END,
+                   CASE WHEN s = '' THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(s::jsonb))::job_state[] END
+            FROM unnest(\(jobs.map(\.job.queue))::text[], \(jobs.map(\.job.kind))::text[], \(jobs.map(\.job.argsJSON))::text[],
+                        \(jobs.map(\.job.priority))::int8[], \(jobs.map { $0.job.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
+                        \(jobs.map(\.job.maxAttempts))::int8[], \(jobs.map { $0.key ?? "" })::text[],
+                        \(jobs.map(\.job.metaJSON))::text[], \(jobs.map(\.job.tagsJSON))::text[],
+                        \(jobs.map { $0.states.map(Self.jsonArray) ?? "" })::text[]) AS t(q, k, a, p, r, m, u, e, g, s)
+            ON CONFLICT \(unescaped: QueueSQL.uniqueConflict)
+            DO NOTHING
+            RETURNING id, unique_key
+            """, logger: logger)
+        // PostgreSQL returns inserted rows in the order of the SELECT; keyed rows are matched by key
+        // since a conflict skips them.
+        var unkeyed: [Int64] = []
+        var keyed: [String: Int64] = [:]
+        for try await (id, key) in rows.decode((Int64, String?).self) {
+            if let key { keyed[key] = id } else { unkeyed.append(id) }
+        }
+        let missingKeys = Set(jobs.compactMap(\.key)).subtracting(keyed.keys)
+        if !missingKeys.isEmpty {
+            let existing = try await connection.query(
+                """
+                SELECT id, unique_key FROM jobs WHERE unique_key = ANY(\(Array(missingKeys))::text[]) AND state = ANY(unique_states)
+                """, logger: logger)
+            for try await (id, key) in existing.decode((Int64, String).self) { keyed[key] = id }
+        }
+        var next = unkeyed.makeIterator()
+        return try jobs.map { job in
+            if let key = job.key {
+                guard let id = keyed[key] else {
+                    throw QueueError(.invalidState, "the job with unique key '\(key)' finished while enqueuing; try again")
+                }
+                return id
+            }
+            guard let id = next.next() else { throw QueueError(.invalidState, "the database returned fewer ids than jobs") }
+            return id
+        }
+    }
+
+    /// The queued job that holds `keyed`'s unique key, after an insert that conflicted.
+    private func queuedJob(_ keyed: KeyedJob, on connection: PostgresConnection) async throws -> Int64? {
+        guard let key = keyed.key else { return nil }
+        let rows = try await connection.query(
+            "SELECT id FROM jobs WHERE unique_key = \(key) AND state = ANY(unique_states)", logger: logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        return nil
+    }
+
+    private static func jsonArray(_ values: [String]) -> String {
+        (try? JSONEncoder().encode(values)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+}
