@@ -144,7 +144,7 @@ final class CompletionBatcher: Sendable {
                     logger.warning(
                         "Recording finished jobs failed; retrying",
                         metadata: ["jobs.count": "\(count)", "error": "\(String(reflecting: error))"])
-                    try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 6), 5000)))
+                    try? await Task.sleep(for: ReconnectBackoff.delay(afterFailures: failures, maximum: .seconds(5)))
                 }
             }
         }

@@ -47,3 +47,11 @@ extension Duration {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
+
+/// The wait before the queue tries one of its own statements again while PostgreSQL is away:
+/// 200 ms doubling per failure in a row, at most `maximum`.
+enum ReconnectBackoff {
+    static func delay(afterFailures failures: Int, maximum: Duration = .seconds(3)) -> Duration {
+        min(.milliseconds(100 << min(max(failures, 0), 6)), maximum)
+    }
+}

@@ -51,7 +51,7 @@ extension WorkerService {
                 failures += 1
                 logger.warning("Listening for jobs failed; reconnecting", metadata: ["error": "\(String(reflecting: error))"])
             }
-            try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 5), 3000)))
+            try? await Task.sleep(for: ReconnectBackoff.delay(afterFailures: failures))
         }
     }
 

@@ -193,7 +193,7 @@ public final class WorkerService: Service, Sendable {
                     failures += 1
                     logger.warning("Claiming jobs failed; retrying", metadata: ["queue.name": "\(queue)", "error": "\(String(reflecting: error))"])
                     // Back off (bounded) while the database is away, then look again.
-                    try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 5), 3000)))
+                    try? await Task.sleep(for: ReconnectBackoff.delay(afterFailures: failures))
                     wake.yield()
                 }
             }
