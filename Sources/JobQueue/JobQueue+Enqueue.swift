@@ -144,18 +144,21 @@ extension JobQueue {
     /// Inserts jobs that never update a queued one, in one statement; the ids in order.
     private func insert(batch jobs: [KeyedJob], on connection: PostgresConnection) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
+        // The unique states' column only when a job of the batch is unique: building it for every
+        // row cost a plain bulk enqueue 18 % (BENCHMARKS.md, issue 18).
+        let anyUnique = jobs.contains { $0.key != nil }
         let rows = try await connection.query(
             """
-            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags, unique_states)
+            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags\(unescaped: anyUnique ? ", unique_states" : ""))
             SELECT q, k, a::jsonb, p, CASE WHEN r < 0 THEN now() ELSE to_timestamp(r) END,
                    CASE WHEN r > extract(epoch FROM now()) THEN 'scheduled'::job_state ELSE 'available'::job_state END,
-                   m, NULLIF(u, ''), e::jsonb, CASE WHEN g = '[]' THEN '{}' ELSE ARRAY(SELECT jsonb_array_elements_text(g::jsonb)) END,
-                   CASE WHEN s = '' THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(s::jsonb))::job_state[] END
+                   m, NULLIF(u, ''), e::jsonb, CASE WHEN g = '[]' THEN '{}' ELSE ARRAY(SELECT jsonb_array_elements_text(g::jsonb)) END
+                   \(unescaped: anyUnique ? ", CASE WHEN s = '' THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(s::jsonb))::job_state[] END" : "")
             FROM unnest(\(jobs.map(\.job.queue))::text[], \(jobs.map(\.job.kind))::text[], \(jobs.map(\.job.argsJSON))::text[],
                         \(jobs.map(\.job.priority))::int8[], \(jobs.map { $0.job.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
                         \(jobs.map(\.job.maxAttempts))::int8[], \(jobs.map { $0.key ?? "" })::text[],
                         \(jobs.map(\.job.metaJSON))::text[], \(jobs.map(\.job.tagsJSON))::text[],
-                        \(jobs.map { $0.states.map(Self.jsonArray) ?? "" })::text[]) AS t(q, k, a, p, r, m, u, e, g, s)
+                        \(anyUnique ? jobs.map { $0.states.map(Self.jsonArray) ?? "" } : [])::text[]) AS t(q, k, a, p, r, m, u, e, g, s)
             ON CONFLICT \(unescaped: QueueSQL.uniqueConflict)
             DO NOTHING
             RETURNING id, unique_key
