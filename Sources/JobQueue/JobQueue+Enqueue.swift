@@ -70,9 +70,15 @@ extension JobQueue {
     public func enqueue(batch jobs: [NewJob], on connection: PostgresConnection) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
         for job in jobs { try job.validate() }
+        // The common case, no unique job: straight to one statement, nothing computed per job.
+        guard jobs.contains(where: { $0.unique != nil }) else {
+            return try await insert(batch: jobs, keys: [], states: [], on: connection)
+        }
         let keyed = try await Self.keyed(jobs, on: connection, logger: logger)
         let plain = keyed.filter { !$0.updatesOnConflict }
-        var plainIDs = try await insert(batch: plain, on: connection).makeIterator()
+        var plainIDs = try await insert(
+            batch: plain.map(\.job), keys: plain.map(\.key), states: plain.map(\.states), on: connection
+        ).makeIterator()
         var ids: [Int64] = []
         ids.reserveCapacity(jobs.count)
         for job in keyed {
@@ -141,12 +147,14 @@ extension JobQueue {
         return nil
     }
 
-    /// Inserts jobs that never update a queued one, in one statement; the ids in order.
-    private func insert(batch jobs: [KeyedJob], on connection: PostgresConnection) async throws -> [Int64] {
+    /// Inserts jobs that never update a queued one, in one statement; the ids in order. `keys`
+    /// and `states` (stored unique keys and their states) are empty when no job is unique.
+    private func insert(
+        batch jobs: [NewJob], keys: [String?], states: [[String]?], on connection: PostgresConnection
+    ) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
-        // The unique states' column only when a job of the batch is unique: building it for every
-        // row cost a plain bulk enqueue 18 % (BENCHMARKS.md, issue 18).
-        let anyUnique = jobs.contains { $0.key != nil }
+        // The unique states' column only when a job of the batch is unique.
+        let anyUnique = keys.contains { $0 != nil }
         let rows = try await connection.query(
             """
             INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags\(unescaped: anyUnique ? ", unique_states" : ""))
@@ -154,11 +162,11 @@ extension JobQueue {
                    CASE WHEN r > extract(epoch FROM now()) THEN 'scheduled'::job_state ELSE 'available'::job_state END,
                    m, NULLIF(u, ''), e::jsonb, CASE WHEN g = '[]' THEN '{}' ELSE ARRAY(SELECT jsonb_array_elements_text(g::jsonb)) END
                    \(unescaped: anyUnique ? ", CASE WHEN s = '' THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(s::jsonb))::job_state[] END" : "")
-            FROM unnest(\(jobs.map(\.job.queue))::text[], \(jobs.map(\.job.kind))::text[], \(jobs.map(\.job.argsJSON))::text[],
-                        \(jobs.map(\.job.priority))::int8[], \(jobs.map { $0.job.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
-                        \(jobs.map(\.job.maxAttempts))::int8[], \(jobs.map { $0.key ?? "" })::text[],
-                        \(jobs.map(\.job.metaJSON))::text[], \(jobs.map(\.job.tagsJSON))::text[],
-                        \(anyUnique ? jobs.map { $0.states.map(Self.jsonArray) ?? "" } : [])::text[]) AS t(q, k, a, p, r, m, u, e, g, s)
+            FROM unnest(\(jobs.map(\.queue))::text[], \(jobs.map(\.kind))::text[], \(jobs.map(\.argsJSON))::text[],
+                        \(jobs.map(\.priority))::int8[], \(jobs.map { $0.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
+                        \(jobs.map(\.maxAttempts))::int8[], \(anyUnique ? keys.map { $0 ?? "" } : jobs.map { _ in "" })::text[],
+                        \(jobs.map(\.metaJSON))::text[], \(jobs.map(\.tagsJSON))::text[],
+                        \(anyUnique ? states.map { $0.map(Self.jsonArray) ?? "" } : [])::text[]) AS t(q, k, a, p, r, m, u, e, g, s)
             ON CONFLICT \(unescaped: QueueSQL.uniqueConflict)
             DO NOTHING
             RETURNING id, unique_key
@@ -170,7 +178,7 @@ extension JobQueue {
         for try await (id, key) in rows.decode((Int64, String?).self) {
             if let key { keyed[key] = id } else { unkeyed.append(id) }
         }
-        let missingKeys = Set(jobs.compactMap(\.key)).subtracting(keyed.keys)
+        let missingKeys = Set(keys.compactMap { $0 }).subtracting(keyed.keys)
         if !missingKeys.isEmpty {
             let existing = try await connection.query(
                 """
@@ -179,8 +187,8 @@ extension JobQueue {
             for try await (id, key) in existing.decode((Int64, String).self) { keyed[key] = id }
         }
         var next = unkeyed.makeIterator()
-        return try jobs.map { job in
-            if let key = job.key {
+        return try jobs.indices.map { index in
+            if anyUnique, let key = keys[index] {
                 guard let id = keyed[key] else {
                     throw QueueError(.invalidState, "the job with unique key '\(key)' finished while enqueuing; try again")
                 }

@@ -104,7 +104,8 @@ struct WorkerStore: Sendable {
 
     /// Marks finished jobs completed. A job that was cancelled, rescued or re-claimed meanwhile
     /// (its attempt or state no longer match) is left alone.
-    func complete(_ jobs: [JobAttempt]) async throws {
+    func complete(_ unsorted: [JobAttempt]) async throws {
+        let jobs = JobAttempt.lockOrder(unsorted)
         try await withDeadline(deadline, "recording finished jobs") { [client, logger] in
             _ = try await client.query(
                 """
@@ -116,7 +117,8 @@ struct WorkerStore: Sendable {
     }
 
     /// Gives jobs back, runnable, without counting the attempt: for jobs that a shutdown interrupted.
-    func release(_ jobs: [JobAttempt]) async throws {
+    func release(_ unsorted: [JobAttempt]) async throws {
+        let jobs = JobAttempt.lockOrder(unsorted)
         try await withDeadline(deadline, "giving jobs back") { [client, logger] in
             _ = try await client.query(
                 """
@@ -133,7 +135,8 @@ struct WorkerStore: Sendable {
 
     /// Records failed attempts: each retryable after its `retryAfter`, or discarded when it is nil.
     /// A job that is no longer ours (cancelled, rescued) is left alone.
-    func fail(_ failures: [CompletionBatcher.Failure]) async throws {
+    func fail(_ unsorted: [CompletionBatcher.Failure]) async throws {
+        let failures = unsorted.sorted { $0.job.id < $1.job.id }
         try await withDeadline(deadline, "recording failed attempts") { [client, logger] in
             _ = try await client.query(
                 """
@@ -152,8 +155,9 @@ struct WorkerStore: Sendable {
 
     /// Records the worker's heartbeat and extends the leases of jobs still running here (or whose
     /// outcome is not written yet), in one statement; returns the jobs that are no longer ours.
-    func heartbeat(_ beat: WorkerHeartbeat, extending jobs: [JobAttempt], lease: Duration) async throws -> Set<Int64> {
-        try await withDeadline(min(deadline, lease), "renewing leases") { [client, workerID, logger] in
+    func heartbeat(_ beat: WorkerHeartbeat, extending unsorted: [JobAttempt], lease: Duration) async throws -> Set<Int64> {
+        let jobs = JobAttempt.lockOrder(unsorted)
+        return try await withDeadline(min(deadline, lease), "renewing leases") { [client, workerID, logger] in
             let rows = try await client.query(
                 """
                 WITH beat AS (
@@ -216,6 +220,12 @@ struct WorkerHeartbeat: Sendable {
 struct JobAttempt: Sendable, Hashable {
     let id: Int64
     let attempt: Int
+
+    /// By id: statements that update many of a worker's rows lock them in one order, so that a
+    /// completion and a lease renewal never deadlock (seen in `bench queue` before this).
+    static func lockOrder(_ jobs: [JobAttempt]) -> [JobAttempt] {
+        jobs.sorted { $0.id < $1.id }
+    }
 }
 
 enum SQLTime {
