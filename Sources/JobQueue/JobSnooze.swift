@@ -1,5 +1,7 @@
 /// What a handler throws to run its job again later without using up an attempt: the job waits
-/// `delay`, then runs with the same attempt number (River's `JobSnooze`, Oban's `{:snooze, s}`).
+/// `delay`, then runs again with one more attempt allowed (Oban's `{:snooze, s}`; River's
+/// `JobSnooze`). The attempt counter still counts runs, so that a late write about this run can
+/// never be mistaken for one about the next.
 ///
 /// ```swift
 /// // The gateway's daily quota is spent: try again in an hour, as if this attempt never happened.

@@ -139,8 +139,8 @@ public struct QueueMaintenanceService: Service {
         try await withDeadline(StatementDeadline.standard, "rescuing expired jobs") { [client, configuration, logger] in
             // One statement, so that a rescue sent just before PostgreSQL froze, and run when it
             // thaws, still sees the gap. Two rescues at once (an old leader's, in flight through a
-            // freeze, and its successor's): one does nothing, since the other's snapshot may
-            // predate the leases the first one renewed. Rows are taken FOR UPDATE, so that a
+            // freeze, and its successor's): the one that does not get the lock does nothing. Rows
+            // are taken FOR UPDATE, so that a
             // heartbeat or renewal committed after this statement's snapshot still counts. After
             // a gap, the jobs whose lease ran out during it (and the workers whose heartbeat did)
             // get two of their worker's leases, time to reconnect a whole pool; what had run out
@@ -173,7 +173,7 @@ public struct QueueMaintenanceService: Service {
                     RETURNING id
                 ),
                 silent AS (
-                    SELECT id FROM queue_workers
+                    SELECT id, last_seen_at FROM queue_workers
                     WHERE last_seen_at < now() - lease_seconds * interval '1 second' AND (SELECT held FROM exclusive)
                       AND id NOT IN (SELECT id FROM fresh_heartbeats)
                     FOR UPDATE SKIP LOCKED
@@ -181,7 +181,10 @@ public struct QueueMaintenanceService: Service {
                 expired AS (
                     SELECT id, lease_expires_at < now() AS lapsed FROM jobs
                     WHERE state = 'running' AND (SELECT held FROM exclusive) AND id NOT IN (SELECT id FROM fresh_leases)
-                      AND (lease_expires_at < now() OR attempted_by IN (SELECT id FROM silent))
+                      AND (lease_expires_at < now()
+                           -- Only what the worker held at its last heartbeat: a job claimed since is
+                           -- the lease's to judge (its worker stops it before the lease runs out).
+                           OR EXISTS (SELECT 1 FROM silent WHERE silent.id = jobs.attempted_by AND jobs.attempted_at <= silent.last_seen_at))
                     ORDER BY lease_expires_at LIMIT \(configuration.batchSize) FOR UPDATE SKIP LOCKED
                 ),
                 rescued AS (
@@ -196,7 +199,7 @@ public struct QueueMaintenanceService: Service {
                     RETURNING jobs.id, jobs.queue, jobs.state
                 )
                 SELECT count(*)::int8, (SELECT count(pg_notify(\(QueueSQL.jobsChannel), queue)) FROM (SELECT DISTINCT queue FROM rescued) q),
-                       (SELECT found FROM gap)
+                       coalesce((SELECT found FROM gap), false)
                 FROM rescued
                 """, logger: logger)
             var count = 0

@@ -35,8 +35,8 @@ public struct UniqueOptions: Sendable, Hashable {
     /// Same only within one period of this length (counted from 1970 in UTC, by the enqueuing
     /// machine's clock): e.g. one a day. nil: whenever. Default: nil.
     public var period: Duration?
-    /// The states in which a queued job counts. Add `.completed` for "at most once per period, even
-    /// if the first one finished". Default: ``pendingStates``.
+    /// The states in which a queued job counts: the pending ones and any of the finished ones. Add
+    /// `.completed` for "at most once per period, even if the first one finished". Default: ``pendingStates``.
     public var states: Set<JobState>
     /// Default: ``OnConflict/keep``.
     public var onConflict: OnConflict
@@ -68,7 +68,12 @@ public struct UniqueOptions: Sendable, Hashable {
     var stateNames: [String] { JobState.allCases.filter(states.contains).map(\.rawValue) }
 
     func validate() throws {
-        guard !states.isEmpty else { throw QueueError(.invalidArgument, "unique states must name at least one state") }
+        // River's rule: a job that is not finished always counts. Otherwise a retried or rescued job
+        // could collide with a newer one on its way back to `available`, and that write would fail
+        // for good (and hold up the statements that carry it).
+        guard Self.pendingStates.isSubset(of: states) else {
+            throw QueueError(.invalidArgument, "unique states must include every pending state (available, scheduled, running, retryable)")
+        }
         if case .key(let key) = key, key.isEmpty || key.utf8.count > 480 {
             throw QueueError(.invalidArgument, "unique key must be 1 to 480 bytes long")
         }

@@ -63,7 +63,7 @@ extension WorkerService {
         }
     }
 
-    private func heartbeat(running: Int) -> WorkerHeartbeat {
+    func heartbeat(running: Int) -> WorkerHeartbeat {
         WorkerHeartbeat(
             queues: configuration.queues.keys.sorted(), concurrency: configuration.queues.values.reduce(0, +),
             lease: configuration.leaseDuration, running: running)

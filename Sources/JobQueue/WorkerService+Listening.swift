@@ -42,10 +42,12 @@ extension WorkerService {
                     }
                 }
             } catch is ListenProbe.Unheard {
+                // Poll meanwhile; one slow delivery on a loaded server must not end LISTEN for good.
                 logger.warning(
-                    "LISTEN does not deliver notifications on this connection (a pooler in transaction mode?): polling every \(configuration.pollInterval) instead",
+                    "LISTEN does not deliver notifications on this connection (a pooler in transaction mode?): polling every \(configuration.pollInterval), trying again in 5 minutes",
                     metadata: ["hint": "use DATABASE_URL=…?pooling=transaction or --no-listen to skip this check"])
-                return
+                try? await Task.sleep(for: .seconds(300))
+                continue
             } catch {
                 if Task.isCancelled { return }
                 failures += 1

@@ -136,8 +136,10 @@ public final class WorkerService: Service, Sendable {
 
     public func run() async throws {
         logger.info("Worker starting", metadata: ["worker.queues": "\(configuration.queues)"])
-        // Before the first claim: a limited queue must never be claimed as if it were not.
+        // Before the first claim: a limited queue must never be claimed as if it were not, and a
+        // row left by an earlier process with this id must not make the new one look silent.
         await refreshLimits()
+        _ = try? await store.heartbeat(heartbeat(running: 0), extending: [], lease: configuration.leaseDuration)
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { background in
                 if configuration.listens { background.addTask { await self.listen() } }

@@ -32,7 +32,9 @@ struct WorkerStore: Sendable {
                     WITH next AS (
                         SELECT id FROM jobs
                         WHERE state = 'available' AND queue = $3
-                          AND NOT EXISTS (SELECT 1 FROM job_queues WHERE name = $3 AND paused)
+                          -- A limit this worker has not heard of yet: nothing, until it has.
+                          AND NOT EXISTS (SELECT 1 FROM job_queues WHERE name = $3
+                                          AND (paused OR concurrency_limit IS NOT NULL OR rate_limit IS NOT NULL))
                         ORDER BY priority, run_at, id
                         LIMIT $4
                         FOR UPDATE SKIP LOCKED
@@ -164,7 +166,9 @@ struct WorkerStore: Sendable {
                     INSERT INTO queue_workers (id, host, pid, queues, concurrency, lease_seconds, running)
                     VALUES (\(workerID), \(WorkerHeartbeat.host), \(WorkerHeartbeat.pid), \(beat.queues)::text[],
                             \(beat.concurrency), \(beat.lease.seconds), \(beat.running))
-                    ON CONFLICT (id) DO UPDATE SET last_seen_at = now(), running = excluded.running
+                    ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
+                        concurrency = excluded.concurrency, lease_seconds = excluded.lease_seconds,
+                        last_seen_at = now(), running = excluded.running
                 )
                 UPDATE jobs SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
                 FROM unnest(\(jobs.map(\.id))::int8[], \(jobs.map(\.attempt))::int8[]) AS r(id, attempt)
@@ -184,7 +188,7 @@ struct WorkerStore: Sendable {
         }
     }
 
-    /// Snoozes jobs: each runs again after its delay, with its attempt given back.
+    /// Snoozes jobs: each runs again after its delay, with one more attempt allowed.
     func snooze(_ jobs: [(job: JobAttempt, delay: Duration)]) async throws {
         try await withDeadline(deadline, "snoozing jobs") { [client, logger] in
             _ = try await client.query(
@@ -192,7 +196,10 @@ struct WorkerStore: Sendable {
                 WITH snoozed AS (
                     UPDATE jobs SET
                         state = CASE WHEN s.delay > 0 THEN 'scheduled'::job_state ELSE 'available'::job_state END,
-                        run_at = now() + s.delay * interval '1 second', attempt = jobs.attempt - 1,
+                        -- One more attempt allowed rather than this one taken back: (id, attempt) then
+                        -- never names two claims, so a late, repeated write of this snooze cannot
+                        -- touch the job's next claim.
+                        run_at = now() + s.delay * interval '1 second', max_attempts = jobs.max_attempts + 1,
                         attempted_by = NULL, lease_expires_at = NULL
                     FROM unnest(\(jobs.map(\.job.id))::int8[], \(jobs.map(\.job.attempt))::int8[], \(jobs.map(\.delay.seconds))::float8[])
                         AS s(id, attempt, delay)

@@ -46,17 +46,20 @@ import Testing
                     ('silent', 'h1', 1, '{default}', 10, 30, now() - interval '31 seconds'),
                     ('alive',  'h2', 2, '{default}', 10, 30, now() - interval '5 seconds')
                 """, logger: silentLogger)
+            // The silent worker's second job was claimed after its last heartbeat: its lease decides.
             try await client.query("""
-                INSERT INTO jobs (kind, state, attempt, max_attempts, attempted_by, attempted_at, lease_expires_at)
-                VALUES ('noop', 'running', 1, 5, 'silent', now(), now() + interval '1 hour'),
-                       ('noop', 'running', 1, 5, 'alive', now(), now() + interval '1 hour')
+                INSERT INTO jobs (kind, state, attempt, max_attempts, attempted_by, attempted_at, lease_expires_at, meta)
+                VALUES ('noop', 'running', 1, 5, 'silent', now() - interval '1 minute', now() + interval '1 hour', '{"job": "held"}'),
+                       ('noop', 'running', 1, 5, 'silent', now(), now() + interval '1 hour', '{"job": "claimed since"}'),
+                       ('noop', 'running', 1, 5, 'alive', now() - interval '1 minute', now() + interval '1 hour', '{"job": "alive"}')
                 """, logger: silentLogger)
             let maintenance = QueueMaintenanceService(client: client, logger: silentLogger)
             #expect(try await maintenance.rescueExpired() == 1)
-            #expect(try await client.text("SELECT state::text FROM jobs WHERE attempted_by = 'silent'") == "available")
-            #expect(try await client.text("SELECT errors -> 0 ->> 'error' FROM jobs WHERE attempted_by = 'silent'")
+            #expect(try await client.text("SELECT state::text FROM jobs WHERE meta ->> 'job' = 'held'") == "available")
+            #expect(try await client.text("SELECT errors -> 0 ->> 'error' FROM jobs WHERE meta ->> 'job' = 'held'")
                     == "worker silent vanished: its heartbeat stopped")
-            #expect(try await client.text("SELECT state::text FROM jobs WHERE attempted_by = 'alive'") == "running")
+            #expect(try await client.text("SELECT state::text FROM jobs WHERE meta ->> 'job' = 'claimed since'") == "running")
+            #expect(try await client.text("SELECT state::text FROM jobs WHERE meta ->> 'job' = 'alive'") == "running")
         }
     }
 
@@ -129,10 +132,10 @@ import Testing
             try await withRunningServices([fastMaintenance(client), worker(client, registry)]) {
                 try await expectEventually { try await JobTable(client: client).state(of: id) == .completed }
             }
-            // One attempt allowed, three runs: snoozes used none.
-            #expect(runs.withLock { $0 } == [1, 1, 1])
+            // One attempt allowed, three runs: each snooze allowed one more, so none was used up.
+            #expect(runs.withLock { $0 } == [1, 2, 3])
             let record = try await queue.job(id: id)
-            #expect(record.attempt == 1 && record.errors.isEmpty)
+            #expect(record.attempt == 3 && record.maxAttempts == 3 && record.errors.isEmpty)
         }
     }
 

@@ -66,10 +66,15 @@ import Testing
             #expect(try await queue.enqueue(NewJob(kind: "digest", argsJSON: #"{"items": 3}"#, unique: replace)) == id)
             #expect(try await Self.args(of: id, client) == #"{"items": 2}"#)
 
-            let invalid = await #expect(throws: QueueError.self) {
-                try await queue.enqueue(NewJob(kind: "digest", unique: .init(key: .key("k"), states: [.completed], onConflict: .replaceArgs)))
+            let notPending = await #expect(throws: QueueError.self) {
+                try await queue.enqueue(NewJob(kind: "digest", unique: .init(key: .key("k"), states: [.completed])))
             }
-            #expect(invalid?.message.contains("pending jobs only") == true)
+            #expect(notPending?.message.contains("must include every pending state") == true)
+            let replacingFinished = await #expect(throws: QueueError.self) {
+                try await queue.enqueue(NewJob(kind: "digest", unique: .init(
+                    key: .key("k"), states: UniqueOptions.pendingStates.union([.completed]), onConflict: .replaceArgs)))
+            }
+            #expect(replacingFinished?.message.contains("pending jobs only") == true)
         }
     }
 
