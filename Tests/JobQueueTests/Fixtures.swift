@@ -113,6 +113,7 @@ func worker(
         client: client, registry: registry,
         configuration: .init(queues: queues, pollInterval: poll, leaseDuration: lease, drainTimeout: drain,
                              cancellationGrace: cancellationGrace),
+        // DEBUG_WORKER=1 swift test --filter …: the fixture workers' logs on stderr, to see why a test waits.
         logger: ProcessInfo.processInfo.environment["DEBUG_WORKER"] != nil ? Logger(label: "w") { StreamLogHandler.standardError(label: $0) } : silentLogger)
 }
 
