@@ -27,11 +27,8 @@ extension JobQueue {
                     let id: Int64?
                     do {
                         id = try await insert(keyed, on: connection, prepared: !QueueConnections.isTransactionPooled(client))
-                    } catch let error as PSQLError where ["26000", "42P05"].contains(error.serverInfo?[.sqlState]) {
-                        // A pooler in transaction mode moved us to a server connection without our
-                        // named statement: none from now on for this client.
-                        logger.warning("Named prepared statements do not work on this connection (a pooler in transaction mode?); preparing none from now on")
-                        QueueConnections.markTransactionPooled(client)
+                    } catch let error where QueueConnections.lostNamedStatement(error) {
+                        QueueConnections.stopPreparing(client, after: error, logger: logger)
                         id = try await insert(keyed, on: connection, prepared: false)
                     }
                     if let id { return id }
@@ -125,10 +122,9 @@ extension JobQueue {
     ) async throws -> Int64? {
         let statement = InsertJobStatement(job: keyed.job, uniqueKey: keyed.key, uniqueStates: keyed.states)
         guard let unique = keyed.job.unique, unique.onConflict != .keep else {
-            let rows = !prepared
-                ? try await connection.query(PostgresQuery(unsafeSQL: InsertJobStatement.sql, binds: try statement.makeBindings()), logger: logger)
-                    .map { try statement.decodeRow($0) }
-                : try await connection.execute(statement, logger: logger)
+            let rows = prepared
+                ? try await connection.execute(statement, logger: logger)
+                : try await connection.query(try statement.unnamed(), logger: logger).map { try statement.decodeRow($0) }
             for try await id in rows { return id }
             return nil
         }

@@ -74,13 +74,33 @@ extension PostgresClient {
         if !QueueConnections.isTransactionPooled(self) {
             do {
                 return try await execute(statement, logger: logger)
-            } catch let error as PSQLError where ["26000", "42P05"].contains(error.serverInfo?[.sqlState]) {
-                logger.warning("Named prepared statements do not work on this connection (a pooler in transaction mode?); preparing none from now on",
-                               metadata: ["error": "\(String(reflecting: error))"])
-                QueueConnections.markTransactionPooled(self)
+            } catch let error where QueueConnections.lostNamedStatement(error) {
+                QueueConnections.stopPreparing(self, after: error, logger: logger)
             }
         }
-        let rows = try await query(PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings()), logger: logger)
-        return rows.map { try statement.decodeRow($0) }
+        return try await query(try statement.unnamed(), logger: logger).map { try statement.decodeRow($0) }
+    }
+}
+
+extension QueueConnections {
+    /// Whether the server says a named prepared statement is missing or exists already: a pooler
+    /// in transaction mode moved us to another server connection.
+    static func lostNamedStatement(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        return ["26000", "42P05"].contains(error.serverInfo?[.sqlState])
+    }
+
+    /// Prepares nothing by name for `client` from now on, and says so.
+    static func stopPreparing(_ client: PostgresClient, after error: any Error, logger: Logger) {
+        logger.warning("Named prepared statements do not work on this connection (a pooler in transaction mode?); preparing none from now on",
+                       metadata: ["error": "\(String(reflecting: error))"])
+        markTransactionPooled(client)
+    }
+}
+
+extension PostgresPreparedStatement {
+    /// The same statement as an unnamed query, planned each time: what a pooler in transaction mode can carry.
+    func unnamed() throws -> PostgresQuery {
+        PostgresQuery(unsafeSQL: Self.sql, binds: try makeBindings())
     }
 }

@@ -32,7 +32,8 @@ final class Gated: Sendable {
             self.state.withLock { $0.starts[context.jobID, default: []].append(context.workerID) }
             if context.workerID != quickWorker {
                 do {
-                    for _ in 0..<30_000 where !self.state.withLock({ $0.open }) {
+                    let giveUp = ContinuousClock.now + .seconds(300)
+                    while !self.state.withLock({ $0.open }), ContinuousClock.now < giveUp {
                         try await Task.sleep(for: .milliseconds(10))
                     }
                 } catch {
