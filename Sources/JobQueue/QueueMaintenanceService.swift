@@ -140,8 +140,8 @@ public struct QueueMaintenanceService: Service {
             // One statement, so that a rescue sent just before PostgreSQL froze, and run when it
             // thaws, still sees the gap. Two rescues at once (an old leader's, in flight through a
             // freeze, and its successor's): the one that does not get the lock does nothing. Rows
-            // are taken FOR UPDATE, so that a
-            // heartbeat or renewal committed after this statement's snapshot still counts. After
+            // are taken FOR UPDATE, so that a heartbeat or renewal committed after this statement's
+            // snapshot still counts. After
             // a gap, the jobs whose lease ran out during it (and the workers whose heartbeat did)
             // get two of their worker's leases, time to reconnect a whole pool; what had run out
             // before it, while this rescue was watching, is rescued as usual — so a leader slowed
