@@ -37,6 +37,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
+            resources: [.embedInCode("Resources/jobqueue.sql")],
             swiftSettings: swiftSettings
         ),
         .target(name: "CreditDomain", swiftSettings: swiftSettings),

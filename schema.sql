@@ -6,6 +6,16 @@
 -- to run when an applied step's text has changed, so a silently diverging schema cannot happen.
 --
 -- A step starts with a line `-- migrate:step N short description`; N counts up from 1.
+--
+-- The job queue's tables (steps 1, 2, 15, 16, 17 and the queue's part of step 7 below) now have a
+-- history of their own, shipped with the JobQueue module: Sources/JobQueue/Resources/jobqueue.sql,
+-- recorded in `jobqueue_migrations`. `migrate` applies these steps first, then the queue's, whose
+-- first step adopts the tables these steps built. New queue changes go there, not here.
+--
+-- The job queue's tables (steps 1, 2, 15, 16, 17 and the queue's part of step 7 below) now have a
+-- history of their own, shipped with the JobQueue module: Sources/JobQueue/Resources/jobqueue.sql,
+-- recorded in `jobqueue_migrations`. `migrate` applies these steps first, then the queue's, whose
+-- first step adopts the tables these steps built. New queue changes go there, not here.
 
 -- migrate:step 1 job queue
 CREATE TYPE job_state AS ENUM (

@@ -67,6 +67,11 @@ public struct DashboardServer: Sendable {
                 guard version == Schema.latestVersion else {
                     return Self.plain(.serviceUnavailable, "schema version \(version), this binary needs \(Schema.latestVersion): run creditops migrate\n")
                 }
+                let queueVersion = try await JobQueue.schema.currentVersion(client, logger: logger)
+                guard queueVersion == JobQueue.schema.latestVersion else {
+                    return Self.plain(
+                        .serviceUnavailable, "queue schema version \(queueVersion), this binary needs \(JobQueue.schema.latestVersion): run creditops migrate\n")
+                }
                 for worker in workers {
                     if case .unhealthy(let reason) = worker.health { return Self.plain(.serviceUnavailable, "worker: \(reason)\n") }
                 }

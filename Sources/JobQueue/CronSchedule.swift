@@ -23,9 +23,9 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     let daysOfMonthRestricted: Bool
     let weekdaysRestricted: Bool
 
-    /// Parses `expression`.
+    /// Parses `expression`, read in `timeZone` (UTC unless given).
     /// - Throws: ``CronError`` naming the field at fault and why.
-    public init(_ expression: String, timeZone: TimeZone = CronSchedule.vietnam) throws {
+    public init(_ expression: String, timeZone: TimeZone = CronSchedule.utc) throws {
         let fields = expression.split(whereSeparator: \.isWhitespace).map(String.init)
         guard fields.count == 5 else {
             throw CronError("cron expression '\(expression)' has \(fields.count) fields; expected 5: minute hour day-of-month month day-of-week")
@@ -42,8 +42,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         weekdaysRestricted = fields[4] != "*"
     }
 
-    /// Asia/Ho_Chi_Minh (UTC+7, no daylight saving).
-    public static let vietnam = TimeZone(identifier: "Asia/Ho_Chi_Minh")!
+    /// UTC, the default: a schedule in local time names its zone.
+    public static let utc = TimeZone(identifier: "UTC")!
 
     public var description: String { "\(expression) (\(timeZone.identifier))" }
 

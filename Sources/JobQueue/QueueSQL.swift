@@ -8,10 +8,10 @@ enum QueueSQL {
     static let uniqueConflict = "(unique_key) WHERE unique_key IS NOT NULL AND state = ANY(unique_states)"
 
     /// Where runnable work is announced: the payload is the queue's name. The `jobs_notify_inserted`
-    /// trigger of the schema uses the same name.
-    static let jobsChannel = "creditops_jobs"
+    /// trigger of `jobqueue.sql` uses the same name.
+    static let jobsChannel = "jobqueue_jobs"
 
     /// Where the cancellation of a running job is announced: the payload is the job's id. A channel
     /// of its own, so that a queue may have any name and a cancellation is never read as one.
-    static let cancelChannel = "creditops_job_cancel"
+    static let cancelChannel = "jobqueue_job_cancel"
 }

@@ -1,4 +1,5 @@
 import CreditWorkers
+import JobQueue
 import Logging
 import PostgresNIO
 import TestSupport

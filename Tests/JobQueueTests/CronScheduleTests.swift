@@ -32,15 +32,21 @@ import Testing
     }
 
     @Test func readsFieldsInTheScheduleTimeZone() throws {
-        let daily = try CronSchedule("0 7 * * *")  // Asia/Ho_Chi_Minh by default: UTC+7
-        #expect(daily.timeZone.identifier == "Asia/Ho_Chi_Minh")
+        let hanoi = TimeZone(identifier: "Asia/Ho_Chi_Minh")!  // UTC+7
+        let daily = try CronSchedule("0 7 * * *", timeZone: hanoi)
         // 07:30 in Hà Nội is 00:30 UTC: the next 07:00 there is tomorrow 00:00 UTC.
         #expect(daily.next(after: date("2026-11-27T00:30:00Z")) == date("2026-11-28T00:00:00Z"))
         // 06:59 in Hà Nội: today at 07:00.
         #expect(daily.next(after: date("2026-11-26T23:59:00Z")) == date("2026-11-27T00:00:00Z"))
         // A month end in local time that is still the previous day in UTC.
-        let monthEnd = try CronSchedule("0 1 1 * *")
+        let monthEnd = try CronSchedule("0 1 1 * *", timeZone: hanoi)
         #expect(monthEnd.next(after: date("2026-11-27T00:00:00Z")) == date("2026-11-30T18:00:00Z"))
+    }
+
+    @Test func aScheduleWithoutAZoneIsReadInUTC() throws {
+        let daily = try CronSchedule("0 7 * * *")
+        #expect(daily.timeZone.secondsFromGMT() == 0)
+        #expect(daily.next(after: date("2026-11-27T00:30:00Z")) == date("2026-11-27T07:00:00Z"))
     }
 
     @Test func previousRun() throws {

@@ -9,7 +9,7 @@ import Testing
     @Test func catchUpEnqueuesOnlyTheLatestMissedPeriodAndNeverTwice() async throws {
         try await TestDatabase.withDatabase { client, _ in
             let queue = JobQueue(client: client, registry: JobRegistry(), logger: silentLogger)
-            let job = PeriodicJob(name: "daily-plan", schedule: .cron(try CronSchedule("0 7 * * *"))) { scheduledAt in
+            let job = PeriodicJob(name: "daily-plan", schedule: .cron(try CronSchedule("0 7 * * *", timeZone: TimeZone(identifier: "Asia/Ho_Chi_Minh")!))) { scheduledAt in
                 NewJob(kind: "noop", argsJSON: #"{"for": \#(Int(scheduledAt.timeIntervalSince1970))}"#)
             }
             let clock = Mutex(try Date.ISO8601FormatStyle().parse("2026-11-20T01:00:00Z"))  // 08:00 in Hà Nội

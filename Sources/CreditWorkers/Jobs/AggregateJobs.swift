@@ -38,7 +38,7 @@ public struct AggregateJobs: Sendable {
 
     /// At 00:05 in Vietnam, after the day changes.
     public static let dailyRefresh = PeriodicJob(
-        name: "aggregates-refresh", schedule: .cron(try! CronSchedule("5 0 * * *"))
+        name: "aggregates-refresh", schedule: .cron(try! CronSchedule(vietnam: "5 0 * * *"))
     ) { _ in
         NewJob(kind: "aggregates.rebuild", queue: queue, maxAttempts: 5)
     }

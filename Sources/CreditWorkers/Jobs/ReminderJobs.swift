@@ -14,7 +14,7 @@ public struct ReminderJobs: Sendable {
         public var at: Double?
     }
 
-    public static let defaultSchedule = try! CronSchedule("0 7 * * *")
+    public static let defaultSchedule = try! CronSchedule(vietnam: "0 7 * * *")
 
     let planner: ReminderPlanner
     /// The current time; tests move it.

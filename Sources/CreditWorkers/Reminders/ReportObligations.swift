@@ -75,7 +75,7 @@ public struct ReportObligations: Sendable {
     }
 
     /// The leader's run at 00:10 every 1 January (Asia/Ho_Chi_Minh), for the year that begins.
-    public static let yearly = PeriodicJob(name: "reports-generate", schedule: .cron(try! CronSchedule("10 0 1 1 *"))) { scheduledAt in
+    public static let yearly = PeriodicJob(name: "reports-generate", schedule: .cron(try! CronSchedule(vietnam: "10 0 1 1 *"))) { scheduledAt in
         let year = CalendarDate(unixTime: scheduledAt.timeIntervalSince1970).year
         return NewJob(kind: "reports.generate", argsJSON: #"{"year":\#(year)}"#, queue: "default", maxAttempts: 10)
     }

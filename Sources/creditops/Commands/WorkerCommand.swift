@@ -82,7 +82,7 @@ struct WorkerOptions: ParsableArguments {
         guard leaderTTLSeconds >= 2, leaderTTLSeconds <= 300 else { throw ValidationError("--leader-ttl-seconds must be within 2...300") }
         guard (1...86_400).contains(heartbeatSeconds) else { throw ValidationError("--heartbeat-seconds must be within 1...86400") }
         do {
-            _ = try CronSchedule(planCron)
+            _ = try CronSchedule(vietnam: planCron)
         } catch {
             throw ValidationError("--plan-cron '\(shown(planCron))': \(error)")
         }
@@ -123,7 +123,7 @@ struct WorkerOptions: ParsableArguments {
                 duties: [
                     maintenance.rescueDuty, pruner.duty,
                     PeriodicScheduler(
-                        queue: queue, jobs: [heartbeat] + JobKinds.periodicJobs(planSchedule: try CronSchedule(planCron)),
+                        queue: queue, jobs: [heartbeat] + JobKinds.periodicJobs(planSchedule: try CronSchedule(vietnam: planCron)),
                         logger: logger
                     ).duty,
                 ],

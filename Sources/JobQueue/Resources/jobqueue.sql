@@ -1,0 +1,142 @@
+-- JobQueue's schema: the module's own migrations, applied by `JobQueue.migrate(on:)` and
+-- recorded in `jobqueue_migrations`. A step that has been applied somewhere is never edited: add
+-- a new step at the end. A step starts with a line `-- migrate:step N short description`.
+--
+-- Step 1 is the queue as an application that kept the queue's tables in its own migrations built
+-- it (CreditOps' schema.sql steps 1, 2, 7, 15, 16 and 17), written so that it creates what is
+-- missing and leaves what exists alone: such a database adopts this history without a change,
+-- and a new one gets the same tables, indexes and triggers.
+
+-- migrate:step 1 the queue: jobs, queues, leaders, periodic jobs, workers, the rescue's clock
+DO $jobqueue$ BEGIN
+    IF to_regtype('job_state') IS NULL THEN
+        CREATE TYPE job_state AS ENUM (
+            'available',  -- runnable now
+            'scheduled',  -- waits for run_at
+            'running',    -- claimed by a worker that holds a lease
+            'retryable',  -- failed, waits for run_at to try again
+            'completed',
+            'discarded',  -- failed for good (out of attempts or told not to retry)
+            'cancelled'
+        );
+    END IF;
+END $jobqueue$;
+
+CREATE TABLE IF NOT EXISTS jobs (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    queue            text        NOT NULL DEFAULT 'default' CHECK (queue <> '' AND length(queue) <= 128),
+    kind             text        NOT NULL CHECK (kind <> '' AND length(kind) <= 128),
+    args             jsonb       NOT NULL DEFAULT '{}',
+    -- Lower runs first, as in Oban and River; 0 is the default.
+    priority         smallint    NOT NULL DEFAULT 0 CHECK (priority BETWEEN -100 AND 100),
+    state            job_state   NOT NULL DEFAULT 'available',
+    attempt          integer     NOT NULL DEFAULT 0 CHECK (attempt >= 0),
+    max_attempts     integer     NOT NULL DEFAULT 20 CHECK (max_attempts >= 1),
+    run_at           timestamptz NOT NULL DEFAULT now(),
+    attempted_at     timestamptz,
+    attempted_by     text,
+    lease_expires_at timestamptz,
+    -- One object per failed attempt: {"attempt": n, "at": timestamp, "error": text}.
+    errors           jsonb       NOT NULL DEFAULT '[]',
+    unique_key       text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    finalized_at     timestamptz,
+    CHECK ((state = 'running') = (lease_expires_at IS NOT NULL))
+);
+-- What a job belongs to, an object opaque to the queue; and free-form labels to find jobs by.
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS meta jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS tags text[] NOT NULL DEFAULT '{}';
+-- A unique job counts while it is in one of its `unique_states`.
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS unique_states job_state[];
+
+-- The hot path: claims read runnable rows in exactly this order, and the index holds nothing else,
+-- so it stays small however long the history grows.
+CREATE INDEX IF NOT EXISTS jobs_claim ON jobs (queue, priority, run_at, id) WHERE state = 'available';
+-- Promotion of scheduled and retryable jobs whose time has come scans this small index only.
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (run_at) WHERE state IN ('scheduled', 'retryable');
+-- Rescue finds expired leases among the running jobs, never touching the rest.
+CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';
+-- Every insert names this index's predicate in its ON CONFLICT clause.
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique ON jobs (unique_key) WHERE unique_key IS NOT NULL AND state = ANY(unique_states);
+-- Pruning deletes the oldest finished jobs in bounded batches.
+CREATE INDEX IF NOT EXISTS jobs_finalized ON jobs (finalized_at) WHERE state IN ('completed', 'cancelled', 'discarded');
+-- Listing and staff tools filter by kind and state.
+CREATE INDEX IF NOT EXISTS jobs_kind_state ON jobs (kind, state);
+-- Tagged jobs only: the many untagged ones cost an insert nothing; filters repeat the predicate.
+CREATE INDEX IF NOT EXISTS jobs_tags ON jobs USING gin (tags) WHERE tags <> '{}';
+
+-- A queue's pause, and its limits across every worker: at most `concurrency_limit` running, at
+-- most `rate_limit` starts per `rate_period_seconds` (a fixed window). NULL: no limit.
+CREATE TABLE IF NOT EXISTS job_queues (
+    name       text        PRIMARY KEY,
+    paused     boolean     NOT NULL DEFAULT false,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE job_queues
+    ADD COLUMN IF NOT EXISTS concurrency_limit   integer     CHECK (concurrency_limit > 0),
+    ADD COLUMN IF NOT EXISTS rate_limit          integer     CHECK (rate_limit > 0),
+    ADD COLUMN IF NOT EXISTS rate_period_seconds float8      CHECK (rate_period_seconds > 0),
+    ADD COLUMN IF NOT EXISTS window_started_at   timestamptz,
+    ADD COLUMN IF NOT EXISTS window_starts       integer     NOT NULL DEFAULT 0;
+DO $jobqueue$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'job_queues_rate_has_period') THEN
+        ALTER TABLE job_queues
+            ADD CONSTRAINT job_queues_rate_has_period CHECK ((rate_limit IS NULL) = (rate_period_seconds IS NULL));
+    END IF;
+END $jobqueue$;
+
+-- Wakes idle workers the moment a runnable job is committed, whoever inserted it. One
+-- notification per queue per statement; PostgreSQL folds equal payloads per transaction too.
+CREATE OR REPLACE FUNCTION jobs_notify_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('jobqueue_jobs', q.queue)
+    FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'available') AS q;
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS jobs_notify_inserted ON jobs;
+CREATE TRIGGER jobs_notify_inserted AFTER INSERT ON jobs
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_inserted();
+
+-- One row per election: whoever holds an unexpired row leads. A row with a TTL rather than an
+-- advisory lock: a leader whose network was cut holds a lock until the server notices the dead
+-- connection (minutes or hours), while a row simply expires.
+CREATE TABLE IF NOT EXISTS queue_leaders (
+    name       text        PRIMARY KEY,
+    leader_id  text        NOT NULL,
+    elected_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL
+);
+
+-- The last period each periodic job was enqueued for; only forward moves succeed, in the
+-- enqueueing transaction, so no period is enqueued twice.
+CREATE TABLE IF NOT EXISTS periodic_jobs (
+    name              text        PRIMARY KEY,
+    schedule          text        NOT NULL,
+    last_scheduled_at timestamptz,
+    last_job_id       bigint,
+    next_run_at       timestamptz,
+    updated_at        timestamptz NOT NULL DEFAULT now()
+);
+
+-- Every worker process records itself at start and every third of its lease; the leader's rescue
+-- takes the running jobs of a worker whose heartbeat is older than its lease.
+CREATE TABLE IF NOT EXISTS queue_workers (
+    id            text        PRIMARY KEY,
+    host          text        NOT NULL,
+    pid           integer     NOT NULL,
+    queues        text[]      NOT NULL,
+    concurrency   integer     NOT NULL,
+    lease_seconds float8      NOT NULL,
+    started_at    timestamptz NOT NULL DEFAULT now(),
+    last_seen_at  timestamptz NOT NULL DEFAULT now(),
+    running       integer     NOT NULL DEFAULT 0
+);
+
+-- When the leader's rescue last ran: a rescue that finds it too old (the database frozen or away,
+-- the leader stalled or replaced) renews every lease instead of rescuing.
+CREATE TABLE IF NOT EXISTS queue_rescue_clock (
+    singleton boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    ticked_at timestamptz NOT NULL
+);

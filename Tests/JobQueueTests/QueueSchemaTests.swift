@@ -1,0 +1,85 @@
+import JobQueue
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// The queue's own migrations: a database that only JobQueue migrated has the same queue as one
+/// that an application built through its older steps and then handed over to JobQueue's history.
+@Suite struct QueueSchemaTests {
+    @Test func migrateOnAnEmptyDatabaseBuildsTheQueueAndIsANoOpTheSecondTime() async throws {
+        try await TestDatabase.withDatabase(migrated: false) { client, _ in
+            let first = try await JobQueue.migrate(client, logger: silentLogger)
+            #expect(first.from == 0)
+            #expect(first.applied == Array(1...JobQueue.schema.latestVersion))
+            let shape = try await queueShape(client)
+            let second = try await JobQueue.migrate(client, logger: silentLogger)
+            #expect(second.applied.isEmpty)
+            #expect(try await queueShape(client) == shape)
+
+            // The queue works on it: a job goes in and is claimed.
+            let queue = JobQueue(client: client, registry: JobRegistry(), logger: silentLogger)
+            let id = try await queue.enqueue(NewJob(kind: "noop"))
+            #expect(try await queue.job(id: id).state == .available)
+        }
+    }
+
+    @Test func aQueueMigratedAloneEqualsTheOneAnApplicationBuiltAndHandedOver() async throws {
+        let alone = try await TestDatabase.withDatabase(migrated: false) { client, _ in
+            try await JobQueue.migrate(client, logger: silentLogger)
+            return try await queueShape(client)
+        }
+        // Test databases are CreditOps': schema.sql's steps, then JobQueue.migrate adopting them.
+        let adopted = try await TestDatabase.withDatabase { client, _ in
+            try await queueShape(client)
+        }
+        #expect(alone.count > 40)
+        // The application's own index on the queue's opaque `meta` is the one difference.
+        #expect(adopted.subtracting(alone).filter { !$0.contains("jobs_meta_unit") } == [])
+        #expect(alone.subtracting(adopted) == [])
+    }
+
+    @Test func theNotifyTriggerUsesTheQueuesOwnChannel() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let rows = try await client.query(
+                "SELECT prosrc FROM pg_proc WHERE proname = 'jobs_notify_inserted'", logger: silentLogger)
+            for try await source in rows.decode(String.self) {
+                #expect(source.contains("'jobqueue_jobs'"))
+                #expect(!source.contains("creditops"))
+            }
+        }
+    }
+
+    /// The queue's tables as text: columns with type, default and nullability; indexes,
+    /// constraints and triggers; the functions its triggers call.
+    private func queueShape(_ client: PostgresClient) async throws -> Set<String> {
+        let statement = """
+            WITH queue_tables AS (
+                SELECT c.oid FROM pg_class c
+                WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+                  AND c.relname IN ('jobs', 'job_queues', 'queue_leaders', 'periodic_jobs', 'queue_workers', 'queue_rescue_clock')
+            )
+            SELECT 'column ' || a.attrelid::regclass || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                   || ' null=' || (NOT a.attnotnull) || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+                   || ' identity=' || a.attidentity::text
+            FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid IN (SELECT oid FROM queue_tables) AND a.attnum > 0 AND NOT a.attisdropped
+            UNION ALL
+            SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid IN (SELECT oid FROM queue_tables)
+            UNION ALL
+            SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+            FROM pg_constraint WHERE conrelid IN (SELECT oid FROM queue_tables)
+            UNION ALL
+            SELECT 'trigger ' || pg_get_triggerdef(t.oid) || ' ' || p.prosrc
+            FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+            WHERE t.tgrelid IN (SELECT oid FROM queue_tables) AND NOT t.tgisinternal AND t.tgname LIKE 'jobs_notify%'
+            UNION ALL
+            SELECT 'type job_state ' || string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum
+            WHERE enumtypid = 'job_state'::regtype
+            """
+        var shape = Set<String>()
+        for try await line in try await client.query(PostgresQuery(unsafeSQL: statement), logger: silentLogger).decode(String.self) {
+            shape.insert(line)
+        }
+        return shape
+    }
+}
