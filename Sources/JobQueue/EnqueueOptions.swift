@@ -22,10 +22,13 @@ public struct EnqueueOptions: Sendable, Hashable {
     public var meta: [String: String]
     /// See ``NewJob/tags``. Default: none.
     public var tags: [String]
+    /// See ``NewJob/dependsOn``. Default: none.
+    public var dependsOn: [Int64]
 
     /// Creates options; every parameter has the default stated on its property.
     public init(queue: String? = nil, priority: Int = 0, runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int? = nil,
-                meta: [String: String] = [:], tags: [String] = [], unique: UniqueOptions? = nil) {
+                meta: [String: String] = [:], tags: [String] = [], unique: UniqueOptions? = nil, dependsOn: [Int64] = []) {
+        self.dependsOn = dependsOn
         self.meta = meta
         self.tags = tags
         self.unique = unique ?? uniqueKey.map { UniqueOptions(key: .key($0)) }
@@ -63,11 +66,17 @@ public struct NewJob: Sendable, Hashable {
     /// Labels to find the job by (`jobs list --tag`), as Oban's and River's tags: at most 20, each
     /// 1 to 64 bytes. Default: none.
     public var tags: [String]
+    /// The jobs this one waits for: it stays ``JobState/waiting`` until every one of them
+    /// completed, and is cancelled if one of them is discarded or cancelled (a small workflow:
+    /// "rebuild the aggregates after these imports"). At most 100 ids, of jobs that exist.
+    /// Default: none, the job is runnable at once.
+    public var dependsOn: [Int64]
 
     /// Creates a job from raw JSON arguments.
     public init(kind: String, argsJSON: String = "{}", queue: String = "default", priority: Int = 0,
                 runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int = 20, meta: [String: String] = [:],
-                tags: [String] = [], unique: UniqueOptions? = nil) {
+                tags: [String] = [], unique: UniqueOptions? = nil, dependsOn: [Int64] = []) {
+        self.dependsOn = dependsOn
         self.meta = meta
         self.tags = tags
         self.kind = kind
@@ -84,7 +93,8 @@ public struct NewJob: Sendable, Hashable {
         self.init(
             kind: definition.kind, argsJSON: try JobArguments.encode(args), queue: options.queue ?? definition.queue,
             priority: options.priority, runAt: options.runAt,
-            maxAttempts: options.maxAttempts ?? definition.maxAttempts, meta: options.meta, tags: options.tags, unique: options.unique)
+            maxAttempts: options.maxAttempts ?? definition.maxAttempts, meta: options.meta, tags: options.tags, unique: options.unique,
+            dependsOn: options.dependsOn)
     }
 
     /// Checks the values the database would reject, so the caller gets a message naming the field.
@@ -106,6 +116,12 @@ public struct NewJob: Sendable, Hashable {
         guard tags.count <= 20 else { throw QueueError(.invalidArgument, "a job has at most 20 tags, not \(tags.count)") }
         if let bad = tags.first(where: { $0.isEmpty || $0.utf8.count > 64 || $0.contains("\u{0}") }) {
             throw QueueError(.invalidArgument, "tag '\(bad.prefix(64))' must be 1 to 64 bytes, without NUL")
+        }
+        guard dependsOn.count <= 100 else {
+            throw QueueError(.invalidArgument, "a job depends on at most 100 jobs, not \(dependsOn.count)")
+        }
+        if let bad = dependsOn.first(where: { $0 <= 0 }) {
+            throw QueueError(.invalidArgument, "job id \(bad) in dependsOn is not a job's id")
         }
     }
 

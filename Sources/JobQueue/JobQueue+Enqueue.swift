@@ -21,6 +21,7 @@ extension JobQueue {
         try await bounded("enqueuing a job") {
             try job.validate()
             return try await client.withConnection { connection in
+                try await Self.checkDependencies([job], on: connection, logger: logger)
                 let keyed = try await Self.keyed([job], on: connection, logger: logger)[0]
                 // A unique job may finish between our insert's conflict and the look-up; try again then.
                 for _ in 0..<5 {
@@ -43,6 +44,7 @@ extension JobQueue {
     @discardableResult
     public func enqueue(_ job: NewJob, on connection: PostgresConnection) async throws -> Int64 {
         try job.validate()
+        try await Self.checkDependencies([job], on: connection, logger: logger)
         let keyed = try await Self.keyed([job], on: connection, logger: logger)[0]
         if let id = try await insert(keyed, on: connection) { return id }
         guard let id = try await queuedJob(keyed, on: connection) else {
@@ -67,6 +69,7 @@ extension JobQueue {
     public func enqueue(batch jobs: [NewJob], on connection: PostgresConnection) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
         for job in jobs { try job.validate() }
+        try await Self.checkDependencies(jobs, on: connection, logger: logger)
         // The common case, no unique job: straight to one statement, nothing computed per job.
         guard jobs.contains(where: { $0.unique != nil }) else {
             return try await insert(batch: jobs, keys: [], states: [], on: connection)
@@ -94,6 +97,22 @@ extension JobQueue {
     }
 
     // MARK: - Statements
+
+    /// A job may depend only on jobs that exist (a typo would otherwise wait forever, or be read
+    /// as a pruned, completed job).
+    static func checkDependencies(_ jobs: [NewJob], on connection: PostgresConnection, logger: Logger) async throws {
+        let parents = Set(jobs.flatMap(\.dependsOn))
+        guard !parents.isEmpty else { return }
+        let rows = try await connection.query(
+            """
+            SELECT coalesce(array_agg(p ORDER BY p), '{}') FROM unnest(\(Array(parents))::int8[]) AS p
+            WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE id = p)
+            """, logger: logger)
+        for try await missing in rows.decode([Int64].self) where !missing.isEmpty {
+            let list = missing.prefix(10).map(String.init).joined(separator: ", ")
+            throw QueueError(.invalidArgument, "a job cannot depend on job\(missing.count == 1 ? "" : "s") \(list): no such job")
+        }
+    }
 
     /// Stored unique keys: the digest of a job's arguments comes from PostgreSQL (`md5` of the
     /// arguments as `jsonb`, whose text has one form whatever the order of the keys).
@@ -134,9 +153,10 @@ extension JobQueue {
             \(InsertJobStatement.values)
             ON CONFLICT \(QueueSQL.uniqueConflict)
             DO UPDATE SET args = excluded.args,
-                          run_at = CASE WHEN $11 THEN excluded.run_at ELSE jobs.run_at END,
-                          state = CASE WHEN $11 AND jobs.state <> 'retryable' THEN excluded.state ELSE jobs.state END
-            WHERE jobs.state IN ('available', 'scheduled', 'retryable')
+                          run_at = CASE WHEN $12 THEN excluded.run_at ELSE jobs.run_at END,
+                          -- A waiting job waits on; a retryable one keeps its attempt's state.
+                          state = CASE WHEN $12 AND jobs.state NOT IN ('retryable', 'waiting') THEN excluded.state ELSE jobs.state END
+            WHERE jobs.state IN ('waiting', 'available', 'scheduled', 'retryable')
             RETURNING id
             """, binds: binds), logger: logger)
         for try await id in rows.decode(Int64.self) { return id }
@@ -149,20 +169,24 @@ extension JobQueue {
         batch jobs: [NewJob], keys: [String?], states: [[String]?], on connection: PostgresConnection
     ) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
-        // The unique states' column only when a job of the batch is unique.
+        // The unique states' and dependencies' columns only when a job of the batch has them.
         let anyUnique = keys.contains { $0 != nil }
+        let anyDependent = jobs.contains { !$0.dependsOn.isEmpty }
         let rows = try await connection.query(
             """
-            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags\(unescaped: anyUnique ? ", unique_states" : ""))
+            INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags\(unescaped: anyUnique ? ", unique_states" : "")\(unescaped: anyDependent ? ", depends_on" : ""))
             SELECT q, k, a::jsonb, p, CASE WHEN r < 0 THEN now() ELSE to_timestamp(r) END,
-                   CASE WHEN r > extract(epoch FROM now()) THEN 'scheduled'::job_state ELSE 'available'::job_state END,
+                   CASE WHEN d <> '{}' THEN 'waiting'::job_state
+                        WHEN r > extract(epoch FROM now()) THEN 'scheduled'::job_state ELSE 'available'::job_state END,
                    m, NULLIF(u, ''), e::jsonb, CASE WHEN g = '[]' THEN '{}' ELSE ARRAY(SELECT jsonb_array_elements_text(g::jsonb)) END
                    \(unescaped: anyUnique ? ", CASE WHEN s = '' THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(s::jsonb))::job_state[] END" : "")
+                   \(unescaped: anyDependent ? ", d::int8[]" : "")
             FROM unnest(\(jobs.map(\.queue))::text[], \(jobs.map(\.kind))::text[], \(jobs.map(\.argsJSON))::text[],
                         \(jobs.map(\.priority))::int8[], \(jobs.map { $0.runAt?.timeIntervalSince1970 ?? -1 })::float8[],
                         \(jobs.map(\.maxAttempts))::int8[], \(anyUnique ? keys.map { $0 ?? "" } : jobs.map { _ in "" })::text[],
                         \(jobs.map(\.metaJSON))::text[], \(jobs.map(\.tagsJSON))::text[],
-                        \(anyUnique ? states.map { $0.map(Self.jsonArray) ?? "" } : [])::text[]) AS t(q, k, a, p, r, m, u, e, g, s)
+                        \(anyUnique ? states.map { $0.map(Self.jsonArray) ?? "" } : [])::text[],
+                        \(anyDependent ? jobs.map { Self.arrayLiteral($0.dependsOn) } : [])::text[]) AS t(q, k, a, p, r, m, u, e, g, s, d)
             ON CONFLICT \(unescaped: QueueSQL.uniqueConflict)
             DO NOTHING
             RETURNING id, unique_key
@@ -202,6 +226,12 @@ extension JobQueue {
             "SELECT id FROM jobs WHERE unique_key = \(key) AND state = ANY(unique_states)", logger: logger)
         for try await id in rows.decode(Int64.self) { return id }
         return nil
+    }
+
+    /// `{1,2}`: an `int8[]` as text, one element of a text array (PostgreSQL has no arrays of
+    /// arrays of different lengths).
+    private static func arrayLiteral(_ ids: [Int64]) -> String {
+        "{" + ids.map(String.init).joined(separator: ",") + "}"
     }
 
     private static func jsonArray(_ values: [String]) -> String {

@@ -80,7 +80,8 @@ public struct JobQueue: Sendable {
     }
 
     /// Makes a discarded, cancelled, retryable or scheduled job runnable now, with one more
-    /// attempt allowed if it had used them all.
+    /// attempt allowed if it had used them all. A job with dependencies waits for them again
+    /// (and is cancelled again if one of them still failed).
     /// - Throws: ``QueueError`` when there is no such job, it is pending already, or another pending
     ///   job holds its unique key.
     public func retry(jobID: Int64) async throws {
@@ -90,7 +91,8 @@ public struct JobQueue: Sendable {
                     """
                     WITH target AS (SELECT id, state FROM jobs WHERE id = \(jobID) FOR UPDATE),
                     changed AS (
-                        UPDATE jobs SET state = 'available', run_at = now(), finalized_at = NULL,
+                        UPDATE jobs SET state = CASE WHEN depends_on = '{}' THEN 'available'::job_state ELSE 'waiting'::job_state END,
+                                        run_at = now(), finalized_at = NULL,
                                         max_attempts = greatest(max_attempts, attempt + 1)
                         FROM target WHERE jobs.id = target.id
                           AND target.state IN ('discarded', 'cancelled', 'retryable', 'scheduled')
@@ -162,7 +164,8 @@ public struct JobQueue: Sendable {
                        coalesce(sum(n) FILTER (WHERE state = 'cancelled'), 0)::int8,
                        (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs
                          WHERE jobs.queue = names.name AND state = 'available'),
-                       q.concurrency_limit::int8, q.rate_limit::int8, q.rate_period_seconds
+                       q.concurrency_limit::int8, q.rate_limit::int8, q.rate_period_seconds,
+                       coalesce(sum(n) FILTER (WHERE state = 'waiting'), 0)::int8
                 FROM names LEFT JOIN job_queues q ON q.name = names.name LEFT JOIN counts ON counts.queue = names.name
                 GROUP BY names.name, q.paused, q.concurrency_limit, q.rate_limit, q.rate_period_seconds ORDER BY names.name
                 """, logger: logger)
@@ -176,7 +179,8 @@ public struct JobQueue: Sendable {
                 result.append(QueueStats(
                     queue: name, paused: paused, available: Int(available), scheduled: Int(scheduled), running: Int(running),
                     retryable: Int(retryable), completed: Int(completed), discarded: Int(discarded), cancelled: Int(cancelled),
-                    oldestAvailableAgeSeconds: oldest, concurrencyLimit: try cells[10].decode(Int64?.self).map(Int.init), rateLimit: rate))
+                    oldestAvailableAgeSeconds: oldest, concurrencyLimit: try cells[10].decode(Int64?.self).map(Int.init), rateLimit: rate,
+                    waiting: Int(try cells[13].decode(Int64.self))))
             }
             return result
         }

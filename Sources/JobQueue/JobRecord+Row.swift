@@ -4,7 +4,7 @@ import PostgresNIO
 extension JobRecord {
     static let columns = """
         id, queue, kind, args::text, priority::int8, state::text, attempt::int8, max_attempts::int8, run_at, attempted_at,
-        attempted_by, lease_expires_at, errors::text, unique_key, created_at, finalized_at, meta::text, tags
+        attempted_by, lease_expires_at, errors::text, unique_key, created_at, finalized_at, meta::text, tags, depends_on
         """
 
     init(row: PostgresRow) throws {
@@ -19,6 +19,7 @@ extension JobRecord {
         let finalizedAt = try cells[15].decode(Date?.self)
         let metaObject = (try? JSONSerialization.jsonObject(with: Data(try cells[16].decode(String.self).utf8))) as? [String: Any]
         let tags = try cells[17].decode([String].self)
+        let dependsOn = try cells[18].decode([Int64].self)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
@@ -33,7 +34,7 @@ extension JobRecord {
             attemptedBy: attemptedBy, leaseExpiresAt: leaseExpiresAt,
             errors: (try? decoder.decode([AttemptError].self, from: Data(errorsJSON.utf8))) ?? [],
             uniqueKey: uniqueKey, createdAt: createdAt, finalizedAt: finalizedAt,
-            meta: (metaObject ?? [:]).compactMapValues { $0 as? String }, tags: tags)
+            meta: (metaObject ?? [:]).compactMapValues { $0 as? String }, tags: tags, dependsOn: dependsOn)
     }
 }
 

@@ -33,6 +33,8 @@ public struct JobRecord: Sendable, Hashable, Codable {
     public var meta: [String: String]
     /// See ``NewJob/tags``.
     public var tags: [String]
+    /// See ``NewJob/dependsOn``.
+    public var dependsOn: [Int64] = []
 }
 
 /// Counts of one queue's jobs, for `jobs stats`, `queues list` and the operations page.
@@ -52,6 +54,8 @@ public struct QueueStats: Sendable, Hashable, Codable {
     public var concurrencyLimit: Int? = nil
     /// At most this many of its jobs start per period across all workers; nil for no limit.
     public var rateLimit: RateLimit? = nil
+    /// Jobs waiting for the jobs they depend on.
+    public var waiting: Int = 0
 }
 
 /// At most `starts` job starts per `period`, across all workers.

@@ -4,6 +4,8 @@ public enum JobState: String, Sendable, Codable, CaseIterable {
     case available
     /// Waits for its `run_at`.
     case scheduled
+    /// Waits for the jobs it depends on to complete (``NewJob/dependsOn``).
+    case waiting
     /// Claimed by a worker that holds a lease on it.
     case running
     /// Failed; runs again once its backoff has passed.

@@ -8,10 +8,11 @@ import PostgresNIO
 struct InsertJobStatement: PostgresPreparedStatement {
     /// The insert without its conflict clause, for the statements that update a queued job instead.
     static let values = """
-        INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags, unique_states)
+        INSERT INTO jobs (queue, kind, args, priority, run_at, state, max_attempts, unique_key, meta, tags, unique_states, depends_on)
         VALUES ($1, $2, $3::jsonb, $4, coalesce($5, now()),
-                CASE WHEN $5 > now() THEN 'scheduled'::job_state ELSE 'available'::job_state END, $6, $7, $8::jsonb, $9,
-                $10::text[]::job_state[])
+                CASE WHEN cardinality($11::int8[]) > 0 THEN 'waiting'::job_state
+                     WHEN $5 > now() THEN 'scheduled'::job_state ELSE 'available'::job_state END, $6, $7, $8::jsonb, $9,
+                $10::text[]::job_state[], $11)
         """
     static let sql = """
         \(values)
@@ -19,7 +20,7 @@ struct InsertJobStatement: PostgresPreparedStatement {
         DO NOTHING
         RETURNING id
         """
-    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .timestamptz, .int8, .text, .text, .textArray, .textArray]
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .timestamptz, .int8, .text, .text, .textArray, .textArray, .int8Array]
     typealias Row = Int64
 
     let job: NewJob
@@ -28,7 +29,7 @@ struct InsertJobStatement: PostgresPreparedStatement {
     let uniqueStates: [String]?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 11)
+        var bindings = PostgresBindings(capacity: 12)
         bindings.append(job.queue)
         bindings.append(job.kind)
         bindings.append(job.argsJSON)
@@ -39,6 +40,7 @@ struct InsertJobStatement: PostgresPreparedStatement {
         bindings.append(job.metaJSON)
         bindings.append(job.tags)
         bindings.append(uniqueStates)
+        bindings.append(job.dependsOn)
         return bindings
     }
 

@@ -1,7 +1,7 @@
 /// Facts of the schema that many of the queue's statements repeat, spelled once.
 enum QueueSQL {
     /// The states of a job not finished yet.
-    static let pendingStates = "('available', 'scheduled', 'running', 'retryable')"
+    static let pendingStates = "('waiting', 'available', 'scheduled', 'running', 'retryable')"
 
     /// The conflict target of every insert: `ON CONFLICT` finds the `jobs_unique` index only when
     /// its predicate is written exactly as the index's, so every statement uses this.

@@ -29,7 +29,7 @@ public struct UniqueOptions: Sendable, Hashable {
     }
 
     /// The jobs of these states block a new one; by default the pending ones.
-    public static let pendingStates: Set<JobState> = [.available, .scheduled, .running, .retryable]
+    public static let pendingStates: Set<JobState> = [.waiting, .available, .scheduled, .running, .retryable]
 
     public var key: Key
     /// Same only within one period of this length (counted from 1970 in UTC, by the enqueuing

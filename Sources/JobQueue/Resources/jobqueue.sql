@@ -140,3 +140,15 @@ CREATE TABLE IF NOT EXISTS queue_rescue_clock (
     singleton boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
     ticked_at timestamptz NOT NULL
 );
+
+-- migrate:step 2 dependencies: the waiting state
+-- A job that waits for the jobs it depends on to complete. A value of its own (PostgreSQL lets a
+-- new enum value be used only after the step that adds it commits).
+ALTER TYPE job_state ADD VALUE IF NOT EXISTS 'waiting';
+
+-- migrate:step 3 dependencies: what a job waits for
+-- The ids of the jobs a job waits for. Every worker's maintenance releases a waiting job once all
+-- of them completed (one of them pruned counts as completed: only finished jobs are pruned), and
+-- cancels it when one was discarded or cancelled. The index holds the waiting jobs only.
+ALTER TABLE jobs ADD COLUMN depends_on bigint[] NOT NULL DEFAULT '{}';
+CREATE INDEX jobs_waiting ON jobs (id) WHERE state = 'waiting';
