@@ -117,13 +117,15 @@ struct QueueActions {
     }
 }
 
-/// `POST /api/v1/jobs`: `{"kind", "args", "queue", "priority", "run_at", "unique_key", "tags"}`.
+/// `POST /api/v1/jobs`: `{"kind", "args", "queue", "priority", "run_at", "unique_key", "tags",
+/// "unique", "depends_on"}`; `unique` is `{"by": "args"|"key", "key", "period_seconds",
+/// "states": [finished states that count], "on_conflict": "keep"|"replace_args"|"push_run_at"}`.
 enum EnqueueRequest {
     static func parse(_ body: Data, registry: JobRegistry, queue: JobQueue) async throws -> NewJob {
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
             throw HTTPError(.badRequest, message: "the body must be a JSON object: {\"kind\": …, \"args\": {…}}")
         }
-        let known: Set<String> = ["kind", "args", "queue", "priority", "run_at", "unique_key", "tags"]
+        let known: Set<String> = ["kind", "args", "queue", "priority", "run_at", "unique_key", "tags", "unique", "depends_on"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw HTTPError(.badRequest, message: "\(unknown.prefix(40)): unknown field (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -169,7 +171,52 @@ enum EnqueueRequest {
             guard let tags = value as? [String] else { throw HTTPError(.badRequest, message: "tags: expected an array of strings") }
             job.tags = tags
         }
+        if let value = object["unique"] {
+            guard job.unique == nil else { throw HTTPError(.badRequest, message: "unique: give unique_key or unique, not both") }
+            job.unique = try parseUnique(value)
+        }
+        if let value = object["depends_on"] {
+            guard let ids = value as? [Any], ids.allSatisfy({ $0 is Int }) else {
+                throw HTTPError(.badRequest, message: "depends_on: expected an array of job ids")
+            }
+            job.dependsOn = ids.compactMap { ($0 as? Int).map(Int64.init) }
+        }
         return job
+    }
+}
+
+extension EnqueueRequest {
+    static func parseUnique(_ value: Any) throws -> UniqueOptions? {
+        guard let object = value as? [String: Any] else {
+            throw HTTPError(.badRequest, message: "unique: expected an object such as {\"by\": \"args\", \"period_seconds\": 86400}")
+        }
+        let known: Set<String> = ["by", "key", "period_seconds", "states", "on_conflict"]
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw HTTPError(.badRequest, message: "unique.\(unknown.prefix(40)): unknown field (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        func text(_ name: String) throws -> String? {
+            guard let value = object[name] else { return nil }
+            guard let text = value as? String else { throw HTTPError(.badRequest, message: "unique.\(name): expected a string") }
+            return text
+        }
+        var period: Double?
+        if let value = object["period_seconds"] {
+            guard let seconds = value as? Double else { throw HTTPError(.badRequest, message: "unique.period_seconds: expected a number") }
+            period = seconds
+        }
+        var states: [String] = []
+        if let value = object["states"] {
+            guard let names = value as? [String] else { throw HTTPError(.badRequest, message: "unique.states: expected an array of state names") }
+            states = names
+        }
+        do {
+            guard let options = try UniqueOptions.parse(
+                by: try text("by") ?? "key", key: try text("key"), periodSeconds: period, finishedStates: states, onConflict: try text("on_conflict"))
+            else { return nil }
+            return options
+        } catch let error as QueueError {
+            throw HTTPError(.badRequest, message: "unique: \(error.message)")
+        }
     }
 }
 

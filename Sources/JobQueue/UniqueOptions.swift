@@ -72,7 +72,7 @@ public struct UniqueOptions: Sendable, Hashable {
         // could collide with a newer one on its way back to `available`, and that write would fail
         // for good (and hold up the statements that carry it).
         guard Self.pendingStates.isSubset(of: states) else {
-            throw QueueError(.invalidArgument, "unique states must include every pending state (available, scheduled, running, retryable)")
+            throw QueueError(.invalidArgument, "unique states must include every pending state (waiting, available, scheduled, running, retryable)")
         }
         if case .key(let key) = key, key.isEmpty || key.utf8.count > 480 {
             throw QueueError(.invalidArgument, "unique key must be 1 to 480 bytes long")

@@ -58,6 +58,31 @@ import Testing
         }
     }
 
+    @Test func enqueueTakesUniquenessAndDependencies() async throws {
+        try await TestDatabase.withDatabase { _, database in
+            let env = ["DATABASE_URL": database.url]
+            let unique = ["enqueue", "noop", "--unique-args", "--unique-period", "86400", "--unique-states", "completed", "--run-at", "2030-01-01T07:00:00+07:00"]
+            let first = try await CreditOpsProcess.run(unique, environment: env)
+            #expect(first.status == 0, "\(first.stderr)")
+            let again = try await CreditOpsProcess.run(unique, environment: env)
+            #expect(again.stdout == first.stdout)
+            let parent = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+            let child = try await CreditOpsProcess.run(["enqueue", "noop", "--depends-on", parent], environment: env)
+            #expect(child.status == 0, "\(child.stderr)")
+            let shown = try await CreditOpsProcess.run(["jobs", "show", child.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], environment: env)
+            #expect(shown.stdout.contains("waiting"))
+            #expect(shown.stdout.contains("depends on") && shown.stdout.contains(parent))
+
+            let bad = try await CreditOpsProcess.run(["enqueue", "noop", "--unique-args", "--on-conflict", "merge"], environment: env)
+            #expect(bad.status != 0)
+            #expect(bad.stderr.contains("on conflict 'merge': expected keep, replace-args or push-run-at"))
+            let missing = try await CreditOpsProcess.run(["enqueue", "noop", "--depends-on", "987654"], environment: env)
+            #expect(missing.status != 0)
+            #expect(missing.stderr.contains("a job cannot depend on job 987654: no such job"))
+        }
+    }
+
     static let commands: [[String]] = [
         ["migrate"], ["demo"], ["run"], ["worker"], ["serve"], ["enqueue"], ["jobs", "list"], ["jobs", "show"], ["jobs", "retry"],
         ["jobs", "cancel"], ["jobs", "stats"], ["queues", "list"], ["queues", "pause"], ["queues", "resume"], ["import"], ["seed"],

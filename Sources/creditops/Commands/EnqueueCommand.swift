@@ -10,14 +10,20 @@ struct EnqueueCommand: AsyncParsableCommand {
         abstract: "Queue one job and print its id.",
         discussion: """
             The kind must be one this build knows (see the error for the list); its arguments are checked
-            before anything is written. With --unique-key, a second enqueue while the first job is still
-            pending prints the first job's id instead of queueing another.
+            before anything is written. With --unique-key (or --unique-args: the same kind and arguments), a
+            second enqueue while the first job is still pending prints the first job's id instead of
+            queueing another; --unique-period makes the key hold within one period (86400: once a day),
+            --unique-states adds finished states that still count, --on-conflict says what the second
+            enqueue does to the first (keep, replace-args, push-run-at: a debounce). With --depends-on,
+            the job waits until those jobs completed, and is cancelled if one of them fails for good.
 
             Examples:
               creditops enqueue noop
               creditops enqueue sleep --args '{"milliseconds": 500}' --queue default --priority -1
               creditops enqueue noop --run-at 2026-12-01T07:00:00+07:00 --unique-key nightly-2026-12-01
               creditops enqueue aggregates.rebuild --tag audit-2026 --meta unit=T01
+              creditops enqueue aggregates.rebuild --args '{"unit": "T01"}' --unique-args --unique-period 86400 --unique-states completed
+              creditops enqueue aggregates.rebuild --depends-on 41 --depends-on 42
             """
     )
 
@@ -38,6 +44,21 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("unique-key"), help: "At most one pending job with this key.")
     var uniqueKey: String?
+
+    @Flag(name: .customLong("unique-args"), help: "At most one pending job of this kind with these arguments.")
+    var uniqueArgs = false
+
+    @Option(name: .customLong("unique-period"), help: "Seconds within which the unique key holds (86400: once a day).")
+    var uniquePeriod: Double?
+
+    @Option(name: .customLong("unique-states"), help: "Finished states that also count for uniqueness: completed, discarded, cancelled (comma-separated).")
+    var uniqueStates: String?
+
+    @Option(name: .customLong("on-conflict"), help: "When a unique job is queued already: keep (default), replace-args, push-run-at.")
+    var onConflict: String?
+
+    @Option(name: .customLong("depends-on"), help: "The id of a job this one waits for; repeat for more (at most 100).")
+    var dependsOn: [Int64] = []
 
     @Option(name: .customLong("max-attempts"), help: "Attempts before the job is discarded (1...1000).")
     var maxAttempts: Int?
@@ -64,6 +85,10 @@ struct EnqueueCommand: AsyncParsableCommand {
                 parsedRunAt = parsed
             }
             let metaPairs = try MetaOption.parse(meta)
+            let unique = try UniqueOptions.parse(
+                by: uniqueArgs ? "args" : nil, key: uniqueKey, periodSeconds: uniquePeriod,
+                finishedStates: uniqueStates.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [],
+                onConflict: onConflict)
             let logger = logging.logger()
             let runDate = parsedRunAt
             let id = try await database.withClient(logger: logger) { client in
@@ -72,8 +97,8 @@ struct EnqueueCommand: AsyncParsableCommand {
                 let defaults = registry.defaults(for: kind)
                 let job = NewJob(
                     kind: kind, argsJSON: args, queue: queue ?? defaults?.queue ?? "default", priority: priority,
-                    runAt: runDate, uniqueKey: uniqueKey, maxAttempts: maxAttempts ?? defaults?.maxAttempts ?? 20,
-                    meta: metaPairs, tags: tags)
+                    runAt: runDate, maxAttempts: maxAttempts ?? defaults?.maxAttempts ?? 20,
+                    meta: metaPairs, tags: tags, unique: unique, dependsOn: dependsOn)
                 let id = try await JobQueue(client: client, registry: registry, logger: logger).enqueue(job)
                 await AuditLog(client: client, logger: logger).record(.commandLine, action: "job.enqueue", target: "job \(id) (\(kind))", outcome: "ok")
                 return id

@@ -77,6 +77,7 @@ struct JobsCommand: AsyncParsableCommand {
                     ("lease until", job.leaseExpiresAt.map(Display.time) ?? "-"), ("unique key", job.uniqueKey ?? "-"),
                     ("created at", Display.time(job.createdAt)), ("finalized at", job.finalizedAt.map(Display.time) ?? "-"),
                     ("tags", job.tags.isEmpty ? "-" : job.tags.joined(separator: ", ")),
+                    ("depends on", job.dependsOn.isEmpty ? "-" : job.dependsOn.map(String.init).joined(separator: ", ")),
                     ("meta", job.meta.isEmpty ? "-" : job.meta.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")),
                 ]
                 for (label, value) in lines { print(label.padding(toLength: 13, withPad: " ", startingAt: 0) + value) }
