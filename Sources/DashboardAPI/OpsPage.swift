@@ -8,7 +8,7 @@ import JobQueue
 /// no scripts; every form is a POST carrying the page's CSRF token.
 struct OpsPage {
     static let stateLabels: [JobState: String] = [
-        .available: "Chờ chạy", .scheduled: "Hẹn giờ", .running: "Đang chạy", .retryable: "Chờ thử lại",
+        .available: "Chờ chạy", .scheduled: "Hẹn giờ", .waiting: "Chờ việc trước", .running: "Đang chạy", .retryable: "Chờ thử lại",
         .completed: "Hoàn thành", .discarded: "Bị loại", .cancelled: "Đã hủy",
     ]
 
@@ -127,6 +127,10 @@ struct OpsPage {
             ("Khóa duy nhất", job.uniqueKey ?? "—"), ("Nhãn", job.tags.isEmpty ? "—" : job.tags.joined(separator: ", ")),
         ]
         for (label, value) in rows { body += "<tr><th>\(label)</th><td>\(escapeHTML(value))</td></tr>" }
+        if !job.dependsOn.isEmpty {
+            let links = job.dependsOn.map { "<a href=\"/ops/jobs/\($0)\">\($0)</a>" }.joined(separator: ", ")
+            body += "<tr><th>Chờ các việc</th><td>\(links)</td></tr>"
+        }
         body += "</table><h3>Tham số</h3><pre>\(escapeHTML(job.args))</pre><h3>Lỗi các lần thử</h3>"
         if job.errors.isEmpty {
             body += "<p class=\"muted\">Không có lỗi.</p>"
