@@ -46,7 +46,7 @@ extension JobQueue {
         try job.validate()
         try await Self.checkDependencies([job], on: connection, logger: logger)
         let keyed = try await Self.keyed([job], on: connection, logger: logger)[0]
-        if let id = try await insert(keyed, on: connection) { return id }
+        if let id = try await insert(keyed, on: connection, prepared: !QueueConnections.isTransactionPooled(client)) { return id }
         guard let id = try await queuedJob(keyed, on: connection) else {
             throw QueueError(.invalidState, "the job with unique key '\(keyed.key ?? "")' finished while enqueuing; try again")
         }
@@ -85,7 +85,7 @@ extension JobQueue {
             if !job.updatesOnConflict {
                 guard let id = plainIDs.next() else { throw QueueError(.invalidState, "the database returned fewer ids than jobs") }
                 ids.append(id)
-            } else if let id = try await insert(job, on: connection) {
+            } else if let id = try await insert(job, on: connection, prepared: !QueueConnections.isTransactionPooled(client)) {
                 ids.append(id)
             } else if let id = try await queuedJob(job, on: connection) {
                 ids.append(id)
@@ -137,7 +137,7 @@ extension JobQueue {
     /// Inserts one job; nil when the same job is queued and was left as it is (look it up).
     /// `prepared`: as a named prepared statement, which a pooler in transaction mode cannot keep.
     func insert(
-        _ keyed: KeyedJob, on connection: PostgresConnection, prepared: Bool = !QueueConnections.transactionPooling
+        _ keyed: KeyedJob, on connection: PostgresConnection, prepared: Bool
     ) async throws -> Int64? {
         let statement = InsertJobStatement(job: keyed.job, uniqueKey: keyed.key, uniqueStates: keyed.states)
         guard let unique = keyed.job.unique, unique.onConflict != .keep else {

@@ -118,14 +118,17 @@ struct WorkerStore: Sendable {
         }
     }
 
-    /// Gives jobs back, runnable, without counting the attempt: for jobs that a shutdown interrupted.
+    /// Gives jobs back, runnable, without using up an attempt: for jobs that a shutdown interrupted.
+    /// The attempt number stays (one more attempt is allowed instead, as a snooze does): outcomes
+    /// are fenced by (id, attempt), and a number used twice would let a late outcome of the
+    /// interrupted run settle the next one.
     func release(_ unsorted: [JobAttempt]) async throws {
         let jobs = JobAttempt.lockOrder(unsorted)
         try await withDeadline(deadline, "giving jobs back") { [client, logger] in
             _ = try await client.query(
                 """
                 WITH released AS (
-                    UPDATE jobs SET state = 'available', attempt = jobs.attempt - 1, attempted_by = NULL, lease_expires_at = NULL
+                    UPDATE jobs SET state = 'available', max_attempts = jobs.max_attempts + 1, attempted_by = NULL, lease_expires_at = NULL
                     FROM unnest(\(jobs.map(\.id))::int8[], \(jobs.map(\.attempt))::int8[]) AS r(id, attempt)
                     WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.state = 'running'
                     RETURNING jobs.queue

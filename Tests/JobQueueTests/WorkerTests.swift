@@ -215,7 +215,9 @@ import Testing
             #expect(try await JobTable(client: client).state(of: short) == .completed)
             let released = try await queue.job(id: long)
             #expect(released.state == .available)
-            #expect(released.attempt == 0)
+            // Uncounted: as many attempts left as before it ran (20), under a new attempt number.
+            #expect(released.attempt == 1)
+            #expect(released.maxAttempts - released.attempt == 20)
             #expect(released.errors.isEmpty)
             #expect(recorder.cancelledIDs == [long])
         }
