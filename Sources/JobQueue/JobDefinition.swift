@@ -3,11 +3,11 @@ import Foundation
 /// A kind of job: its name, typed arguments, handler and retry rules.
 ///
 /// ```swift
-/// struct SendReminder: Codable, Sendable { var notificationID: Int64 }
-/// let sendReminder = JobDefinition<SendReminder>(kind: "send_reminder", timeout: .seconds(30)) { args, context in
-///     try await deliver(args.notificationID)
+/// struct SendWelcome: Codable, Sendable { var userID: Int64 }
+/// let sendWelcome = JobDefinition<SendWelcome>(kind: "send_welcome", timeout: .seconds(30)) { args, context in
+///     try await mailer.sendWelcome(to: args.userID)
 /// }
-/// registry.register(sendReminder)
+/// registry.register(sendWelcome)
 /// ```
 public struct JobDefinition<Args: Codable & Sendable>: Sendable {
     /// The job kind, stored with each job; unique within a registry.

@@ -43,8 +43,8 @@ public enum QueueConnections {
     /// Whether this process reaches PostgreSQL through a pooler in transaction mode (PgBouncer's
     /// `pool_mode = transaction`), where a session's state does not survive its transaction:
     /// workers then poll instead of `LISTEN` (``WorkerService/Configuration/listens``), and
-    /// statements are not prepared by name. Set it before the first query (CreditOps does for
-    /// `DATABASE_URL=…?pooling=transaction`). For one client of several, use
+    /// statements are not prepared by name. Set it before the first query (an application may
+    /// set it from its configuration, e.g. `DATABASE_URL=…?pooling=transaction`). For one client of several, use
     /// ``markTransactionPooled(_:)``. Workers also find out on their own that LISTEN does not
     /// work, and ``PostgresClient/run(_:logger:)`` that named statements do not.
     public static var transactionPooling: Bool {

@@ -18,7 +18,7 @@ final class QueueMetrics: JobMiddleware {
         let queueWait: Timer
     }
 
-    /// Starts every metric's name: `jobqueue_` unless configured (CreditOps uses `creditops_`).
+    /// Starts every metric's name: `jobqueue_` unless configured (an application may use its own name).
     let prefix: String
     private let cache = Mutex<[String: Instruments]>([:])
 

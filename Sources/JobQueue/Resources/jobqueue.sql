@@ -2,10 +2,10 @@
 -- recorded in `jobqueue_migrations`. A step that has been applied somewhere is never edited: add
 -- a new step at the end. A step starts with a line `-- migrate:step N short description`.
 --
--- Step 1 is the queue as an application that kept the queue's tables in its own migrations built
--- it (CreditOps' schema.sql steps 1, 2, 7, 15, 16 and 17), written so that it creates what is
--- missing and leaves what exists alone: such a database adopts this history without a change,
--- and a new one gets the same tables, indexes and triggers.
+-- Step 1 is the queue as its first application built it in that application's own migrations,
+-- before the queue had a history of its own; it creates what is missing and leaves what exists
+-- alone, so such a database adopts this history unchanged, and a new one gets the same tables,
+-- indexes and triggers (JobQueueTests' QueueSchemaTests compares the two).
 
 -- migrate:step 1 the queue: jobs, queues, leaders, periodic jobs, workers, the rescue's clock
 DO $jobqueue$ BEGIN
