@@ -114,6 +114,20 @@ let package = Package(
             path: "Tests/FaultWorker",
             swiftSettings: swiftSettings
         ),
+        // Examples/HelloQueue is a package of its own for readers; its sources are compiled here
+        // too (and run by JobQueueTests) so that the example cannot stop working unnoticed.
+        .executableTarget(
+            name: "HelloQueue",
+            dependencies: [
+                "JobQueue",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/HelloQueue/Sources/HelloQueue",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EmbeddedPostgresTests",
             dependencies: ["EmbeddedPostgres", "TestSupport"],
@@ -122,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "JobQueueTests",
             dependencies: [
-                "JobQueue", "TestSupport",
+                "JobQueue", "TestSupport", "HelloQueue",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
