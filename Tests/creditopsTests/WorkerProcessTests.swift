@@ -45,4 +45,27 @@ import Testing
             for try await running in rows.decode(Int64.self) { #expect(running == 0) }
         }
     }
+
+    @Test func theGatewaysQuotasFromTheEnvironmentLimitTheRemindersQueue() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let queue = JobQueue(client: client, registry: JobRegistry(), logger: silentLogger)
+            try await queue.setLimits(queue: "reminders", concurrency: 3, rate: nil)
+            let worker = try CreditOpsProcess.start(
+                ["worker", "--log-level", "warning"],
+                environment: ["DATABASE_URL": database.url, "CREDITOPS_REMINDERS_RATE": "20/1s"])
+            defer {
+                worker.kill(signal: SIGKILL)
+                worker.removeOutput()
+            }
+            let limited = try await eventually { try await queue.stats().first { $0.queue == "reminders" }?.rateLimit?.description == "20/1s" }
+            #expect(limited, "\(worker.stderr())")
+            // The concurrency limit was not configured: it stays as the operator set it.
+            #expect(try await queue.stats().first { $0.queue == "reminders" }?.concurrencyLimit == 3)
+
+            let refused = try await CreditOpsProcess.run(
+                ["worker"], environment: ["DATABASE_URL": database.url, "CREDITOPS_REMINDERS_RATE": "20 a second"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("CREDITOPS_REMINDERS_RATE '20 a second' is not N/SECONDSs such as 20/1s, or none"))
+        }
+    }
 }

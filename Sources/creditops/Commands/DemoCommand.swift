@@ -52,6 +52,7 @@ struct DemoCommand: AsyncParsableCommand {
                 try await withDatabase(configuration, logger: logger) { client in
                     try await SchemaMigrator(client: client, logger: logger).migrate()
                     try await seedOnFirstRun(client: client, logger: logger)
+                    try await ReminderQueueLimits.fromEnvironment().apply(client: client, logger: logger)
                     let (_, district) = try await AccessTokens(client: client, logger: logger).create(
                         unitCode: Self.district, role: .viewer, name: "demo district")
                     let sessions = WebSessions(client: client, logger: logger)

@@ -26,7 +26,9 @@ struct RunCommand: AsyncParsableCommand {
             let logger = logging.logger()
             _ = HTTPOptions.prometheus
             let configuration = try database.configuration()
+            let limits = try ReminderQueueLimits.fromEnvironment()
             try await withDatabase(configuration, logger: logger) { client in
+                try await limits.apply(client: client, logger: logger)
                 let services = try worker.services(client: client, configuration: configuration, logger: logger)
                 let api = try http.service(client: client, registry: JobKinds.registry(client: client, logger: logger), workers: services, logger: logger)
                 // The API starts after the workers and stops first.

@@ -29,7 +29,9 @@ struct WorkerCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = logging.logger()
             let configuration = try database.configuration()
+            let limits = try ReminderQueueLimits.fromEnvironment()
             try await withDatabase(configuration, logger: logger) { client in
+                try await limits.apply(client: client, logger: logger)
                 try await runServices(try worker.services(client: client, configuration: configuration, logger: logger), logger: logger)
             }
         }
