@@ -8,6 +8,10 @@ struct DashboardPage {
     let figures: UnitFigures?
     let summary: UnitSummary
     let year: Int
+    /// From the viewer's own unit down to this one.
+    let path: UnitPath
+    /// The current year in Vietnam, the newest the year selector offers.
+    let thisYear: Int
 
     static let statusLabels = ["compliant": "Đạt", "not_compliant": "Chưa đạt", "not_applicable": "Không áp dụng"]
     static let ruleLabels = [
@@ -27,8 +31,14 @@ struct DashboardPage {
             <style>
             body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f5f5;color:#212121}
             header{background:#1565c0;color:#fff;padding:16px 24px}
-            header h1{margin:0;font-size:1.4em} header p{margin:4px 0 0;opacity:.85}
-            main{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:16px;padding:16px 24px}
+            header h1{margin:0;font-size:1.4em} header p{margin:4px 0 0}
+            header a{color:#fff} .crumbs{list-style:none;margin:0 0 6px;padding:0;display:flex;flex-wrap:wrap;gap:4px;font-size:.9em}
+            .crumbs li+li::before{content:"›";margin-right:4px}
+            .year{margin-top:8px} .year select,.year button{font:inherit;padding:2px 6px}
+            a:focus-visible,button:focus-visible,select:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
+            main{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(340px,100%),1fr));gap:16px;padding:16px 24px}
+            .scroll{overflow-x:auto}
+            @media (max-width:480px){main{padding:12px 8px} header{padding:12px}}
             section{background:#fff;border-radius:8px;padding:16px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
             section.wide{grid-column:1/-1}
             h2{font-size:1.1em;margin:0 0 12px} table{border-collapse:collapse;width:100%}
@@ -36,8 +46,9 @@ struct DashboardPage {
             .big{font-size:2em;font-weight:700} .muted{color:#757575;font-size:.85em}
             .badge{display:inline-block;padding:2px 8px;border-radius:10px;color:#fff;font-size:.82em}
             </style></head><body>
-            <header><h1>\(escapeHTML(summary.name))</h1>
-            <p>\(escapeHTML(Self.levelLabels[summary.level] ?? summary.level)) · mã \(escapeHTML(summary.unit)) · năm \(year)</p></header>
+            <header>\(breadcrumb())<h1>\(escapeHTML(summary.name))</h1>
+            <p>\(escapeHTML(Self.levelLabels[summary.level] ?? summary.level)) · mã \(escapeHTML(summary.unit)) · năm \(year)</p>
+            \(yearSelector())</header>
             <main>
             """
         html += coverageSection()
@@ -53,6 +64,29 @@ struct DashboardPage {
         return html
     }
 
+    /// The way back up: every unit from the viewer's own down to this one, each a link but the last.
+    private func breadcrumb() -> String {
+        guard path.steps.count > 1 else { return "" }
+        var html = "<nav aria-label=\"Đường dẫn\"><ol class=\"crumbs\">"
+        for step in path.steps.dropLast() {
+            html += "<li><a href=\"\(Self.link(step.code, year: year))\">\(escapeHTML(step.name))</a></li>"
+        }
+        return html + "<li aria-current=\"page\">\(escapeHTML(summary.name))</li></ol></nav>"
+    }
+
+    /// A plain form: works without scripts.
+    private func yearSelector() -> String {
+        let years = Set((thisYear - 5...thisYear)).union([year]).sorted(by: >)
+        var html = "<form class=\"year\" method=\"get\" action=\"/dashboard/\(escapeHTML(summary.unit))\"><label for=\"year\">Năm</label> <select id=\"year\" name=\"year\">"
+        for option in years { html += "<option value=\"\(option)\"\(option == year ? " selected" : "")>\(option)</option>" }
+        return html + "</select> <button type=\"submit\">Xem</button></form>"
+    }
+
+    /// The dashboard of `code` for `year`.
+    static func link(_ code: String, year: Int) -> String {
+        "/dashboard/\(escapeHTML(code.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? code))?year=\(year)"
+    }
+
     private func updatedAt() -> String {
         guard let date = summary.updatedAt ?? figures?.coverage?.updatedAt else { return "chưa tính" }
         let local = date.timeIntervalSince1970 + Double(CalendarDate.vietnamOffsetSeconds)
@@ -63,7 +97,8 @@ struct DashboardPage {
 
     private func badge(_ status: String?, _ percentage: Double?) -> String {
         let label = status.flatMap { Self.statusLabels[$0] } ?? "Chưa tính"
-        return "<span class=\"badge\" style=\"background:\(Palette.coverage(status: status, percentage: percentage))\">\(label)</span>"
+        let colour = Palette.coverage(status: status, percentage: percentage)
+        return "<span class=\"badge\" style=\"background:\(colour);color:\(Palette.text(on: colour))\">\(label)</span>"
     }
 
     private func coverageSection() -> String {
@@ -93,7 +128,7 @@ struct DashboardPage {
         guard let children = figures?.children, !children.isEmpty else { return "" }
         var html = """
             <section class="wide"><h2>Các đơn vị trực thuộc</h2>
-            <table><thead><tr><th>Đơn vị</th><th>Kiểm tra (tự thực hiện)</th><th>Tỷ lệ</th><th>Còn thiếu</th><th>Nợ quá hạn</th></tr></thead><tbody>
+            <div class="scroll"><table><thead><tr><th scope="col">Đơn vị</th><th scope="col">Kiểm tra (tự thực hiện)</th><th scope="col">Tỷ lệ</th><th scope="col">Còn thiếu</th><th scope="col">Nợ quá hạn</th></tr></thead><tbody>
             """
         for child in children {
             let coverage = child.coverage
@@ -101,14 +136,14 @@ struct DashboardPage {
             let missing = coverage.map { $0.missing.isEmpty ? "—" : $0.missing.prefix(5).joined(separator: ", ") + ($0.missing.count > 5 ? "…" : "") } ?? "—"
             let ratio = child.loans?.overdueRatio
             html += """
-                <tr><td>\(escapeHTML(child.name))</td>
+                <tr><th scope="row"><a href="\(Self.link(child.code, year: year))">\(escapeHTML(child.name))</a></th>
                 <td>\(badge(coverage?.status, coverage?.percentage)) \(coverage.map { "\($0.done)/\($0.required)" } ?? "")</td>
                 <td>\(Self.bar(fraction: coverage?.percentage.map { $0 / 100 }, colour: Palette.coverage(status: coverage?.status, percentage: coverage?.percentage), label: percent, width: 120))</td>
                 <td>\(escapeHTML(missing))</td>
-                <td><span class="badge" style="background:\(Palette.overdue(ratio: ratio))">\(ratio.map { String(format: "%.2f%%", $0 * 100) } ?? "—")</span></td></tr>
+                <td><span class="badge" style="\(Self.badgeStyle(Palette.overdue(ratio: ratio)))">\(ratio.map { String(format: "%.2f%%", $0 * 100) } ?? "—")</span></td></tr>
                 """
         }
-        return html + "</tbody></table></section>"
+        return html + "</tbody></table></div></section>"
     }
 
     private func loansSection() -> String {
@@ -117,13 +152,13 @@ struct DashboardPage {
         let savings = loans.savingsParticipation.map { String(format: "%.0f%%", $0 * 100) } ?? "—"
         return """
             <section><h2>Dư nợ và nợ quá hạn</h2>
-            <table>
-            <tr><th>Số món vay</th><td>\(VietnameseFormat.grouped(loans.loans))</td></tr>
-            <tr><th>Dư nợ</th><td>\(VietnameseFormat.money(loans.outstanding))</td></tr>
-            <tr><th>Nợ quá hạn</th><td>\(VietnameseFormat.grouped(loans.overdueLoans)) món, \(VietnameseFormat.money(loans.overdueAmount))</td></tr>
-            <tr><th>Tỷ lệ nợ quá hạn</th><td><span class="badge" style="background:\(Palette.overdue(ratio: loans.overdueRatio))">\(ratio)</span></td></tr>
-            <tr><th>Tổ viên gửi tiết kiệm</th><td>\(VietnameseFormat.grouped(loans.savers))/\(VietnameseFormat.grouped(loans.members)) (\(savings))</td></tr>
-            </table>
+            <div class="scroll"><table>
+            <tr><th scope="row">Số món vay</th><td>\(VietnameseFormat.grouped(loans.loans))</td></tr>
+            <tr><th scope="row">Dư nợ</th><td>\(VietnameseFormat.money(loans.outstanding))</td></tr>
+            <tr><th scope="row">Nợ quá hạn</th><td>\(VietnameseFormat.grouped(loans.overdueLoans)) món, \(VietnameseFormat.money(loans.overdueAmount))</td></tr>
+            <tr><th scope="row">Tỷ lệ nợ quá hạn</th><td><span class="badge" style="\(Self.badgeStyle(Palette.overdue(ratio: loans.overdueRatio)))">\(ratio)</span></td></tr>
+            <tr><th scope="row">Tổ viên gửi tiết kiệm</th><td>\(VietnameseFormat.grouped(loans.savers))/\(VietnameseFormat.grouped(loans.members)) (\(savings))</td></tr>
+            </table></div>
             \(Self.bar(fraction: loans.savingsParticipation, colour: Palette.green, label: "Tỷ lệ tham gia tiết kiệm \(savings)"))
             </section>
             """
@@ -132,40 +167,44 @@ struct DashboardPage {
     private func sessionsSection() -> String {
         var html = "<section><h2>Phiên giao dịch sắp tới</h2>"
         if summary.nextSessions.isEmpty { return html + "<p>Không có.</p></section>" }
-        html += "<table><thead><tr><th>Ngày</th><th>Giờ</th><th>Xã</th><th>Địa điểm</th></tr></thead><tbody>"
+        html += "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Ngày</th><th scope=\"col\">Giờ</th><th scope=\"col\">Xã</th><th scope=\"col\">Địa điểm</th></tr></thead><tbody>"
         for session in summary.nextSessions {
             let day = CalendarDate(iso: session.date)?.vietnamese ?? session.date
             html += "<tr><td>\(day)</td><td>\(escapeHTML(session.time))</td><td>\(escapeHTML(session.commune))</td><td>\(escapeHTML(session.location))</td></tr>"
         }
-        return html + "</tbody></table></section>"
+        return html + "</tbody></table></div></section>"
     }
 
     private func activitySection() -> String {
         """
         <section><h2>Đôn đốc, báo cáo và nhắc nhở</h2>
-        <table>
-        <tr><th>Đôn đốc nợ quá hạn chưa có kết quả</th><td>\(summary.openFollowups)</td></tr>
-        <tr><th>Báo cáo chưa nộp</th><td>\(summary.reports.open) (quá hạn: \(summary.reports.late))</td></tr>
-        <tr><th>Báo cáo đã nộp trong năm</th><td>\(summary.reports.submittedThisYear)</td></tr>
-        <tr><th>Tin nhắc đã gửi (30 ngày)</th><td>\(summary.remindersSent30Days)</td></tr>
-        <tr><th>Tin nhắc gửi lỗi (30 ngày)</th><td>\(summary.remindersFailed30Days)</td></tr>
-        <tr><th>Tin nhắc hết hạn, không gửi (30 ngày)</th><td>\(summary.remindersExpired30Days)</td></tr>
-        <tr><th>Tin nhắc gửi muộn (30 ngày)</th><td>\(summary.remindersLate30Days)</td></tr>
-        <tr><th>Tin nhắc không gửi vì người nhận từ chối (30 ngày)</th><td>\(summary.remindersOptedOut30Days)</td></tr>
-        </table>\(openReportsTable())</section>
+        <div class="scroll"><table>
+        <tr><th scope="row">Đôn đốc nợ quá hạn chưa có kết quả</th><td>\(summary.openFollowups)</td></tr>
+        <tr><th scope="row">Báo cáo chưa nộp</th><td>\(summary.reports.open) (quá hạn: \(summary.reports.late))</td></tr>
+        <tr><th scope="row">Báo cáo đã nộp trong năm</th><td>\(summary.reports.submittedThisYear)</td></tr>
+        <tr><th scope="row">Tin nhắc đã gửi (30 ngày)</th><td>\(summary.remindersSent30Days)</td></tr>
+        <tr><th scope="row">Tin nhắc gửi lỗi (30 ngày)</th><td>\(summary.remindersFailed30Days)</td></tr>
+        <tr><th scope="row">Tin nhắc hết hạn, không gửi (30 ngày)</th><td>\(summary.remindersExpired30Days)</td></tr>
+        <tr><th scope="row">Tin nhắc gửi muộn (30 ngày)</th><td>\(summary.remindersLate30Days)</td></tr>
+        <tr><th scope="row">Tin nhắc không gửi vì người nhận từ chối (30 ngày)</th><td>\(summary.remindersOptedOut30Days)</td></tr>
+        </table></div>\(openReportsTable())</section>
         """
     }
 
     private func openReportsTable() -> String {
         guard !summary.openReports.isEmpty else { return "" }
-        var html = "<h2 style=\"margin-top:16px\">Hạn nộp báo cáo</h2><table><thead><tr><th>Báo cáo</th><th>Đơn vị</th><th>Hạn</th><th></th></tr></thead><tbody>"
+        var html = "<h2 style=\"margin-top:16px\">Hạn nộp báo cáo</h2><div class=\"scroll\"><table><thead><tr><th scope=\"col\">Báo cáo</th><th scope=\"col\">Đơn vị</th><th scope=\"col\">Hạn</th><th scope=\"col\"></th></tr></thead><tbody>"
         for report in summary.openReports {
             let due = CalendarDate(iso: report.due)?.vietnamese ?? report.due
             let late = report.daysLate > 0
-                ? "<span class=\"badge\" style=\"background:\(Palette.red)\">quá hạn \(report.daysLate) ngày</span>" : ""
+                ? "<span class=\"badge\" style=\"\(Self.badgeStyle(Palette.red))\">quá hạn \(report.daysLate) ngày</span>" : ""
             html += "<tr><td>\(escapeHTML(report.report)) (\(escapeHTML(report.period)))</td><td>\(escapeHTML(report.unit))</td><td>\(due)</td><td>\(late)</td></tr>"
         }
-        return html + "</tbody></table>"
+        return html + "</tbody></table></div>"
+    }
+
+    static func badgeStyle(_ background: String) -> String {
+        "background:\(background);color:\(Palette.text(on: background))"
     }
 
     /// A horizontal bar as inline SVG.

@@ -1,4 +1,5 @@
 import CreditWorkers
+import CreditDomain
 import Foundation
 public import Hummingbird
 public import JobQueue
@@ -118,7 +119,9 @@ public struct DashboardServer: Sendable {
             let summary = try await UnitSummary.load(
                 code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
             let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year)
-            return Self.html(DashboardPage(figures: figures, summary: summary, year: year).render())
+            let path = try await UnitPath.load(code: summary.unit, scope: principal.scope, client: client, logger: logger)
+            return Self.html(DashboardPage(
+                figures: figures, summary: summary, year: year, path: path, thisYear: JobKinds.vietnamToday().year).render())
         }
         LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)
         OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: router)

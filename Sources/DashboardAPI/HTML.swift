@@ -1,3 +1,5 @@
+import Foundation
+
 /// Text made safe for HTML element content and attribute values.
 func escapeHTML(_ text: String) -> String {
     var result = ""
@@ -26,6 +28,28 @@ enum Palette {
         case "not_applicable", nil: grey
         default: (percentage ?? 0) >= 80 ? amber : red
         }
+    }
+
+    /// The text colour for a badge on `background`: white or near-black, whichever contrasts more
+    /// (white on the amber, orange and grey badges fell below WCAG AA's 4.5:1).
+    static func text(on background: String) -> String {
+        let light = "#ffffff", dark = "#212121"
+        return contrast(background, light) >= contrast(background, dark) ? light : dark
+    }
+
+    /// WCAG 2.1's contrast ratio of two `#rrggbb` colours.
+    static func contrast(_ a: String, _ b: String) -> Double {
+        let (x, y) = (luminance(a), luminance(b))
+        return (max(x, y) + 0.05) / (min(x, y) + 0.05)
+    }
+
+    private static func luminance(_ hex: String) -> Double {
+        let value = Int(hex.dropFirst(), radix: 16) ?? 0
+        func channel(_ shift: Int) -> Double {
+            let c = Double((value >> shift) & 0xff) / 255
+            return c <= 0.03928 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4)
+        }
+        return 0.2126 * channel(16) + 0.7152 * channel(8) + 0.0722 * channel(0)
     }
 
     /// VBSP's entrustment-fee bands (DOMAIN.md): below 2% green, 2–3% amber, 3–4% orange, 4%+ red.

@@ -101,9 +101,9 @@ import Testing
             }
             try await client.execute(uri: "/dashboard/D1", method: .get, headers: DashboardAPITests.bearer(fixture.district)) { response in
                 let page = String(buffer: response.body)
-                #expect(page.contains("<th>Tin nhắc hết hạn, không gửi (30 ngày)</th><td>2</td>"))
-                #expect(page.contains("<th>Tin nhắc gửi muộn (30 ngày)</th><td>2</td>"))
-                #expect(page.contains("<th>Tin nhắc không gửi vì người nhận từ chối (30 ngày)</th><td>4</td>"))
+                #expect(page.contains("<th scope=\"row\">Tin nhắc hết hạn, không gửi (30 ngày)</th><td>2</td>"))
+                #expect(page.contains("<th scope=\"row\">Tin nhắc gửi muộn (30 ngày)</th><td>2</td>"))
+                #expect(page.contains("<th scope=\"row\">Tin nhắc không gửi vì người nhận từ chối (30 ngày)</th><td>4</td>"))
             }
             try await client.execute(uri: "/ops", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { response in
                 let page = String(buffer: response.body)

@@ -83,6 +83,23 @@ import Testing
                 }
                 #expect(runnable)
                 #expect(try await browser.source().contains("Chờ chạy"))
+
+                // Staff of the province drill down to a commune by its links, and back up by the breadcrumb.
+                try await browser.open("\(base)/dashboard/T01")
+                #expect(!(try await browser.source().contains("aria-label=\"Đường dẫn\"")), "the root has no way up")
+                try await browser.click("main a[href^='/dashboard/T01-H01?']")
+                #expect(try await browser.currentURL().hasPrefix("\(base)/dashboard/T01-H01?year="))
+                try await browser.click("main a[href^='/dashboard/T01-H01-']")
+                let commune = try await browser.currentURL()
+                #expect(commune.hasPrefix("\(base)/dashboard/T01-H01-"), "at \(commune)")
+                let communePage = try await browser.source()
+                #expect(communePage.contains("Đoàn xã"))
+                #expect(communePage.contains("href=\"/dashboard/T01?year="))
+                try await browser.click("nav a[href^='/dashboard/T01-H01?']")
+                #expect(try await browser.currentURL().hasPrefix("\(base)/dashboard/T01-H01?year="))
+                try await browser.click("nav a[href^='/dashboard/T01?']")
+                #expect(try await browser.currentURL().hasPrefix("\(base)/dashboard/T01?year="))
+                #expect(try await browser.source().contains("Các đơn vị trực thuộc"))
             } catch {
                 await browser.close()
                 throw error
