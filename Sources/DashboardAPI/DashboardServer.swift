@@ -59,7 +59,7 @@ public struct DashboardServer: Sendable {
         let audit = AuditLog(client: client, logger: logger)
         let units = UnitLookup(client: client, logger: logger)
         let queue = JobQueue(client: client, registry: registry, logger: logger)
-        let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken, workers = workers
+        let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken, workers = workers, secureCookies = security.secureCookies
 
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ -> Response in
@@ -120,8 +120,13 @@ public struct DashboardServer: Sendable {
                 code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
             let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year)
             let path = try await UnitPath.load(code: summary.unit, scope: principal.scope, client: client, logger: logger)
-            return Self.html(DashboardPage(
-                figures: figures, summary: summary, year: year, path: path, thisYear: JobKinds.vietnamToday().year).render())
+            let language = PageLanguage.of(request)
+            var response = Self.html(DashboardPage(
+                figures: figures, summary: summary, year: year, path: path, thisYear: JobKinds.vietnamToday().year,
+                texts: language.texts).render())
+            response.headers[.contentLanguage] = language.rawValue
+            if request.uri.queryParameters["lang"] != nil { response.setCookie(language.rememberingCookie(secure: secureCookies)) }
+            return response
         }
         LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)
         OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: router)

@@ -1,0 +1,83 @@
+import CreditDomain
+@testable import DashboardAPI
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Vietnamese by default, English by a switch that is remembered, or by the browser's languages.
+@Suite struct DashboardLanguageTests {
+    static func get(_ client: any TestClientProtocol, _ path: String, _ headers: HTTPFields) async throws -> (page: String, headers: HTTPFields) {
+        try await client.execute(uri: path, method: .get, headers: headers) { response in
+            #expect(response.status == .ok, "\(path)")
+            return (String(buffer: response.body), response.headers)
+        }
+    }
+
+    @Test func theSwitchChoosesEnglishAndACookieRemembersIt() async throws {
+        try await DashboardAPITests.withApp { client, fixture, _ in
+            let bearer = DashboardAPITests.bearer(fixture.staff)
+            let vietnamese = try await Self.get(client, "/dashboard/D1?year=2026", bearer)
+            #expect(vietnamese.page.contains(#"<html lang="vi">"#))
+            #expect(vietnamese.page.contains(#"<a href="/dashboard/D1?year=2026&amp;lang=en" lang="en" hreflang="en">English</a>"#))
+
+            let english = try await Self.get(client, "/dashboard/D1?year=2026&lang=en", bearer)
+            #expect(english.page.contains(#"<html lang="en">"#))
+            #expect(english.page.contains("Units below"))
+            let cookie = try #require(english.headers[values: .setCookie].first { $0.hasPrefix("creditops_lang=en") })
+            var remembered = bearer
+            remembered[.cookie] = String(cookie.prefix { $0 != ";" })
+            #expect(try await Self.get(client, "/dashboard/D1", remembered).page.contains(#"<html lang="en">"#))
+
+            var browserInEnglish = bearer
+            browserInEnglish[.acceptLanguage] = "en-GB,en;q=0.9,vi;q=0.5"
+            #expect(try await Self.get(client, "/dashboard/D1", browserInEnglish).page.contains(#"<html lang="en">"#))
+            var browserInVietnamese = bearer
+            browserInVietnamese[.acceptLanguage] = "fr, vi;q=0.8, en;q=0.7"
+            #expect(try await Self.get(client, "/dashboard/D1", browserInVietnamese).page.contains(#"<html lang="vi">"#))
+        }
+    }
+
+    @Test func theEnglishPageHasNoVietnameseLabel() async throws {
+        try await DashboardAPITests.withApp { client, fixture, _ in
+            var page = try await Self.get(client, "/dashboard/D1?year=2026&lang=en", DashboardAPITests.bearer(fixture.staff)).page
+            // Names are data and stay as they are; the switch names its language in that language.
+            for name in ["Tỉnh đoàn P", "Huyện đoàn Một", "Đoàn xã Một", "Đoàn xã Hai", "Nhà văn hóa thôn 1", ">Tiếng Việt<"] {
+                page = page.replacingOccurrences(of: name, with: "")
+            }
+            let labels = Self.labels(DashboardTexts.vietnamese)
+            #expect(labels.count > 50)
+            for label in labels.sorted() {
+                #expect(!page.contains(label), "Vietnamese label on the English page: \(label)")
+            }
+        }
+    }
+
+    /// Every fixed text of a catalogue: its strings, lists and tables, and the words around the
+    /// values its functions are given (split at those values).
+    static func labels(_ t: DashboardTexts) -> Set<String> {
+        let day = CalendarDate(iso: "2026-11-15")!
+        var found = [t.switchLabel, t.breadcrumb, t.year, t.show, t.notComputed, t.noFigures, t.missing,
+                     t.childrenTitle, t.loansTitle, t.loansShortTitle, t.loanCount, t.outstanding, t.overdue,
+                     t.overdueRatio, t.savers, t.sessionsTitle, t.none, t.activityTitle, t.openFollowups,
+                     t.openReports, t.submittedThisYear, t.remindersSent, t.remindersFailed, t.remindersExpired,
+                     t.remindersLate, t.remindersOptedOut, t.reportsTitle]
+        found += t.childrenColumns + t.sessionColumns + t.reportColumns
+        found += Array(t.levels.values) + Array(t.statuses.values) + Array(t.rules.values)
+        let made = [
+            t.title("UNIT", 1999), t.unitLine("LEVEL", "CODE", 1999), t.computedAt("WHEN"), t.time(11, 22, day),
+            t.coverageTitle(1999), t.meetTheRule("SHARE"), t.shareMeeting("SHARE"), t.notApplicable(1999), t.andMore(1999),
+            t.subtreeCompliant(1998, 1999), t.overdueValue("LOANS", "AMOUNT"), t.savingsShare("SHARE"), t.openReportsValue(1998, 1999),
+            t.daysLate(1999), t.money(1999),
+        ]
+        for text in made {
+            found += text.components(separatedBy: CharacterSet(charactersIn: "0123456789")).flatMap { $0.components(separatedBy: "UNIT") }
+                .flatMap { $0.components(separatedBy: "LEVEL") }.flatMap { $0.components(separatedBy: "CODE") }
+                .flatMap { $0.components(separatedBy: "WHEN") }.flatMap { $0.components(separatedBy: "SHARE") }
+                .flatMap { $0.components(separatedBy: "LOANS") }.flatMap { $0.components(separatedBy: "AMOUNT") }
+        }
+        // Punctuation left between values (":", "/", " — ") says nothing of a language.
+        return Set(found.map { $0.trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters).union(.symbols)) }
+            .filter { $0.count >= 2 })
+    }
+}
