@@ -54,10 +54,12 @@ let package = Package(
             resources: [.embedInCode("Resources/schema.sql")],
             swiftSettings: swiftSettings
         ),
+        // Excel workbooks for the dashboard's exports, by a maintained C library rather than by hand.
+        .systemLibrary(name: "CXLSXWriter", pkgConfig: "xlsxwriter", providers: [.apt(["libxlsxwriter-dev"])]),
         .target(
             name: "DashboardAPI",
             dependencies: [
-                "JobQueue", "CreditDomain", "CreditWorkers",
+                "JobQueue", "CreditDomain", "CreditWorkers", "CXLSXWriter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

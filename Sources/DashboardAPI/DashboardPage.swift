@@ -133,7 +133,13 @@ struct DashboardPage {
 
     private func childrenSection() -> String {
         guard let children = figures?.children, !children.isEmpty else { return "" }
-        var html = "<section class=\"wide\"><h2>\(texts.childrenTitle)</h2><div class=\"scroll\"><table>\(Self.head(texts.childrenColumns))<tbody>"
+        let downloads = "/dashboard/\(escapeHTML(summary.unit.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? summary.unit))/children"
+        var html = """
+            <section class="wide"><h2>\(texts.childrenTitle)</h2>
+            <p class="downloads">\(texts.download): <a href="\(downloads).xlsx?year=\(year)&amp;lang=\(texts.language.rawValue)" download>.xlsx</a> · \
+            <a href="\(downloads).csv?year=\(year)&amp;lang=\(texts.language.rawValue)" download>.csv</a></p>
+            <div class="scroll"><table>\(Self.head(texts.childrenColumns))<tbody>
+            """
         for child in children {
             let coverage = child.coverage
             let share = percent(coverage?.percentage, digits: 0)

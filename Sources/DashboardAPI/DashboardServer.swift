@@ -128,6 +128,22 @@ public struct DashboardServer: Sendable {
             if request.uri.queryParameters["lang"] != nil { response.setCookie(language.rememberingCookie(secure: secureCookies)) }
             return response
         }
+        router.get("dashboard/:code/:file") { request, context -> Response in
+            guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else {
+                return LoginRoutes.redirectToLogin(request, authenticator)
+            }
+            guard let (_, format) = DashboardExports.parse(try context.decodedParameter("file")) else {
+                throw HTTPError(.notFound, message: "no such download: children.xlsx and children.csv are offered")
+            }
+            let year = try yearParameter(request)
+            let summary = try await UnitSummary.load(
+                code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
+            guard let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year) else {
+                throw HTTPError(.notFound, message: "unit \(summary.unit) has no figures")
+            }
+            let table = DashboardExports.children(figures, year: year, texts: PageLanguage.of(request).texts, now: Date())
+            return try DashboardExports.response(table, format: format)
+        }
         LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)
         OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: router)
         return router

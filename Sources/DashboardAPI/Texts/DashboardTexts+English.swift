@@ -58,6 +58,9 @@ extension DashboardTexts {
         remindersOptedOut: "Reminders not sent: the recipient opted out (30 days)",
         reportsTitle: "Report deadlines",
         reportColumns: ["Report", "Unit", "Due", ""],
-        daysLate: { "\($0) days late" }
+        daysLate: { "\($0) days late" },
+        download: "Download",
+        exportTitle: { table, unit, code, year, moment in "\(table) — \(unit) (\(code)) — year \(year) — at \(moment)" },
+        childrenExportColumns: ["Unit code", "Unit name", "Required", "Done", "Status", "Overdue ratio"]
     )
 }

@@ -58,6 +58,9 @@ extension DashboardTexts {
         remindersOptedOut: "Tin nhắc không gửi vì người nhận từ chối (30 ngày)",
         reportsTitle: "Hạn nộp báo cáo",
         reportColumns: ["Báo cáo", "Đơn vị", "Hạn", ""],
-        daysLate: { "quá hạn \($0) ngày" }
+        daysLate: { "quá hạn \($0) ngày" },
+        download: "Tải về",
+        exportTitle: { table, unit, code, year, moment in "\(table) — \(unit) (\(code)) — năm \(year) — lúc \(moment)" },
+        childrenExportColumns: ["Mã đơn vị", "Tên đơn vị", "Số phải kiểm tra", "Số đã đạt", "Trạng thái", "Tỷ lệ nợ quá hạn"]
     )
 }

@@ -56,4 +56,8 @@ struct DashboardTexts: Sendable {
     var reportsTitle: String
     var reportColumns: [String]
     var daysLate: @Sendable (Int) -> String
+    /// The link to a table's downloads.
+    var download: String
+    var exportTitle: @Sendable (_ table: String, _ unit: String, _ code: String, _ year: Int, _ moment: String) -> String
+    var childrenExportColumns: [String]
 }

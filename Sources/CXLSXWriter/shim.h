@@ -1,0 +1,2 @@
+// libxlsxwriter (Debian: libxlsxwriter-dev) writes the dashboard's .xlsx exports.
+#include <xlsxwriter.h>
