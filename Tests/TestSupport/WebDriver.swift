@@ -47,7 +47,10 @@ public final class Browser: Sendable {
         let binary = FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") ? "/usr/bin/chromium" : "/usr/bin/chromium-browser"
         let answer = try await call(base + "/session", method: .POST, json: [
             "capabilities": ["alwaysMatch": ["browserName": "chrome", "goog:chromeOptions": [
-                "binary": binary, "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+                "binary": binary, "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=vi-VN"],
+                // As the district and commune staff's browsers ask: Vietnamese first (the pages
+                // follow Accept-Language when no language was chosen).
+                "prefs": ["intl.accept_languages": "vi-VN,vi"],
             ]]],
         ])
         guard let value = answer["value"] as? [String: Any], let id = value["sessionId"] as? String else {
