@@ -15,6 +15,8 @@ struct DashboardPage {
 
     /// The page's labels, in the reader's language.
     let texts: DashboardTexts
+    /// A commune's groups and overdue loans; nil above the communes.
+    var commune: CommuneDetails? = nil
 
     func render() -> String {
         let t = texts
@@ -49,6 +51,8 @@ struct DashboardPage {
             """
         html += coverageSection()
         html += childrenSection()
+        html += groupsSection()
+        html += overdueLoansSection()
         html += loansSection()
         html += sessionsSection()
         html += activitySection()
@@ -155,6 +159,45 @@ struct DashboardPage {
                 """
         }
         return html + "</tbody></table></div></section>"
+    }
+
+    private func groupsSection() -> String {
+        guard let groups = commune?.groups, !groups.isEmpty else { return "" }
+        let t = texts
+        var html = "<section class=\"wide\"><h2>\(t.groupsTitle)</h2><div class=\"scroll\"><table>\(Self.head(t.groupColumns))<tbody>"
+        for group in groups {
+            var needs = "—"
+            if let required = group.required, let done = group.done {
+                let missing = max(required - done, 0)
+                needs = "\(badge(group.status, nil)) \(done)/\(required) · " + escapeHTML(missing == 0 ? t.nothingNeeded : t.stillNeeds(missing))
+            }
+            html += """
+                <tr><th scope="row">\(escapeHTML(group.name)) <span class="muted">\(escapeHTML(group.code))</span></th>
+                <td>\(escapeHTML(group.leader.isEmpty ? "—" : group.leader))</td><td>\(escapeHTML(group.point))</td>
+                <td>\(t.number(group.borrowers))</td><td>\(group.lastInspection.map(t.date) ?? "—")</td><td>\(needs)</td></tr>
+                """
+        }
+        return html + "</tbody></table></div></section>"
+    }
+
+    private func overdueLoansSection() -> String {
+        guard let commune, !commune.overdueLoans.isEmpty else { return "" }
+        let t = texts
+        var html = "<section class=\"wide\"><h2>\(t.overdueLoansTitle)</h2><div class=\"scroll\"><table>\(Self.head(t.overdueLoanColumns))<tbody>"
+        for loan in commune.overdueLoans {
+            let status = t.loanStatuses[loan.status].flatMap { $0.isEmpty ? nil : " · \($0)" } ?? ""
+            var outcome = loan.outcome.flatMap { t.outcomes[$0] } ?? t.noOutcome
+            if let promised = loan.promisedOn { outcome += " " + t.promisedBy(t.date(promised)) }
+            if !loan.note.isEmpty { outcome += " — " + loan.note }
+            html += """
+                <tr><th scope="row">\(escapeHTML(loan.code))</th><td>\(escapeHTML(loan.borrower))</td><td>\(escapeHTML(loan.group))</td>
+                <td>\(t.money(loan.outstanding))</td><td>\(t.daysOverdue(loan.daysOverdue)) (\(t.date(loan.dueOn)))\(escapeHTML(status))</td>
+                <td>\(loan.step.map(t.step) ?? "—")</td><td>\(escapeHTML(outcome))</td></tr>
+                """
+        }
+        html += "</tbody></table></div>"
+        if commune.moreOverdue { html += "<p class=\"muted\">\(t.moreOverdue(CommuneDetails.overdueListed))</p>" }
+        return html + "</section>"
     }
 
     private func loansSection() -> String {

@@ -121,9 +121,12 @@ public struct DashboardServer: Sendable {
             let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year)
             let path = try await UnitPath.load(code: summary.unit, scope: principal.scope, client: client, logger: logger)
             let language = PageLanguage.of(request)
+            let commune = summary.level == "commune"
+                ? try await CommuneDetails.load(unitCode: summary.unit, year: year, today: JobKinds.vietnamToday(), client: client, logger: logger)
+                : nil
             var response = Self.html(DashboardPage(
                 figures: figures, summary: summary, year: year, path: path, thisYear: JobKinds.vietnamToday().year,
-                texts: language.texts).render())
+                texts: language.texts, commune: commune).render())
             response.headers[.contentLanguage] = language.rawValue
             if request.uri.queryParameters["lang"] != nil { response.setCookie(language.rememberingCookie(secure: secureCookies)) }
             return response

@@ -3,6 +3,7 @@ import CreditDomain
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PostgresNIO
 import Testing
 
 /// Vietnamese by default, English by a switch that is remembered, or by the browser's languages.
@@ -39,10 +40,17 @@ import Testing
     }
 
     @Test func theEnglishPageHasNoVietnameseLabel() async throws {
-        try await DashboardAPITests.withApp { client, fixture, _ in
+        try await DashboardAPITests.withApp { client, fixture, database in
+            // The district's page, and a commune's with its groups and an overdue loan followed up.
+            _ = try await database.query("""
+                INSERT INTO followups (loan_id, due_on, overdue_days, planned_on, outcome, promised_on, note)
+                SELECT id, due_on, 7, due_on + 7, 'promised', due_on + 30, '' FROM loans WHERE code = 'L2'
+                """, logger: DashboardAPITests.logger)
             var page = try await Self.get(client, "/dashboard/D1?year=2026&lang=en", DashboardAPITests.bearer(fixture.staff)).page
+            page += try await Self.get(client, "/dashboard/C1?year=2026&lang=en", DashboardAPITests.bearer(fixture.staff)).page
+            #expect(page.contains("Savings and credit groups") && page.contains("promised to pay"))
             // Names are data and stay as they are; the switch names its language in that language.
-            for name in ["Tỉnh đoàn P", "Huyện đoàn Một", "Đoàn xã Một", "Đoàn xã Hai", "Nhà văn hóa thôn 1", ">Tiếng Việt<"] {
+            for name in ["Tỉnh đoàn P", "Huyện đoàn Một", "Đoàn xã Một", "Đoàn xã Hai", "Nhà văn hóa thôn 1", "Tổ thôn 1", "Hộ 2", ">Tiếng Việt<"] {
                 page = page.replacingOccurrences(of: name, with: "")
             }
             let labels = Self.labels(DashboardTexts.vietnamese)
@@ -62,13 +70,15 @@ import Testing
                      t.overdueRatio, t.savers, t.sessionsTitle, t.none, t.activityTitle, t.openFollowups,
                      t.openReports, t.submittedThisYear, t.remindersSent, t.remindersFailed, t.remindersExpired,
                      t.remindersLate, t.remindersOptedOut, t.reportsTitle]
-        found += t.childrenColumns + t.sessionColumns + t.reportColumns
-        found += Array(t.levels.values) + Array(t.statuses.values) + Array(t.rules.values)
+        found += [t.download, t.groupsTitle, t.nothingNeeded, t.overdueLoansTitle, t.noOutcome]
+        found += t.childrenColumns + t.sessionColumns + t.reportColumns + t.childrenExportColumns + t.groupColumns + t.overdueLoanColumns
+        found += Array(t.levels.values) + Array(t.statuses.values) + Array(t.rules.values) + Array(t.outcomes.values) + Array(t.loanStatuses.values)
         let made = [
             t.title("UNIT", 1999), t.unitLine("LEVEL", "CODE", 1999), t.computedAt("WHEN"), t.time(11, 22, day),
             t.coverageTitle(1999), t.meetTheRule("SHARE"), t.shareMeeting("SHARE"), t.notApplicable(1999), t.andMore(1999),
             t.subtreeCompliant(1998, 1999), t.overdueValue("LOANS", "AMOUNT"), t.savingsShare("SHARE"), t.openReportsValue(1998, 1999),
-            t.daysLate(1999), t.money(1999),
+            t.daysLate(1999), t.money(1999), t.stillNeeds(1999), t.daysOverdue(1999), t.step(1999), t.promisedBy("WHEN"),
+            t.moreOverdue(1999), t.exportTitle("UNIT", "UNIT", "CODE", 1999, "WHEN"),
         ]
         for text in made {
             found += text.components(separatedBy: CharacterSet(charactersIn: "0123456789")).flatMap { $0.components(separatedBy: "UNIT") }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import PostgresNIO
 import Testing
 
 /// The dashboard as a place to move around in: links down, a breadcrumb up (never above the
@@ -67,5 +68,30 @@ import Testing
         }
         let (x, y) = (luminance(a), luminance(b))
         return (max(x, y) + 0.05) / (min(x, y) + 0.05)
+    }
+
+    @Test func aCommunePageListsItsGroupsAndItsOverdueLoansWithTheirFollowUps() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            var page = try await Self.page(client, "/dashboard/C1?year=2026", fixture.district)
+            #expect(page.contains("<h2>Các tổ tiết kiệm và vay vốn</h2>"))
+            #expect(page.contains(#"<tr><th scope="row">Tổ thôn 1 <span class="muted">G1</span></th>"#))
+            #expect(page.contains("<td>P1 (Nhà văn hóa thôn 1)</td>"))
+            #expect(page.contains("<td>3</td><td>—</td>"), "three members, never inspected")
+            #expect(page.contains("<h2>Các món nợ quá hạn</h2>"))
+            #expect(page.contains(#"<tr><th scope="row">L2</th><td>Hộ 2</td><td>Tổ thôn 1</td>"#))
+            #expect(page.contains("<td>10 ngày ("))
+            #expect(page.contains("<td>—</td><td>chưa có kết quả</td>"))
+            #expect(!page.contains(">L1<"), "L1 is not overdue")
+
+            _ = try await database.query("""
+                INSERT INTO followups (loan_id, due_on, overdue_days, planned_on, outcome, promised_on, note)
+                SELECT id, due_on, 7, due_on + 7, 'promised', DATE '2026-12-20', 'sau thu hoạch' FROM loans WHERE code = 'L2'
+                """, logger: DashboardAPITests.logger)
+            page = try await Self.page(client, "/dashboard/C1?year=2026", fixture.district)
+            #expect(page.contains("<td>mốc 7 ngày</td><td>hứa trả hẹn 20/12/2026 — sau thu hoạch</td>"))
+
+            let district = try await Self.page(client, "/dashboard/D1?year=2026", fixture.district)
+            #expect(!district.contains("Các tổ tiết kiệm và vay vốn"), "groups are listed on the commune's page")
+        }
     }
 }

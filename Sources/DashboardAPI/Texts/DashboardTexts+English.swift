@@ -61,6 +61,19 @@ extension DashboardTexts {
         daysLate: { "\($0) days late" },
         download: "Download",
         exportTitle: { table, unit, code, year, moment in "\(table) — \(unit) (\(code)) — year \(year) — at \(moment)" },
-        childrenExportColumns: ["Unit code", "Unit name", "Required", "Done", "Status", "Overdue ratio"]
+        childrenExportColumns: ["Unit code", "Unit name", "Required", "Done", "Status", "Overdue ratio"],
+        groupsTitle: "Savings and credit groups",
+        groupColumns: ["Group", "Leader", "Transaction point", "Members", "Last inspection", "This year"],
+        stillNeeds: { "\($0) households still to inspect" },
+        nothingNeeded: "done",
+        overdueLoansTitle: "Overdue loans",
+        overdueLoanColumns: ["Loan", "Borrower", "Group", "Outstanding", "Overdue", "Latest follow-up", "Outcome"],
+        daysOverdue: { "\($0) days" },
+        step: { "the \($0)-day step" },
+        outcomes: ["promised": "promised to pay", "paid": "paid", "moved_away": "moved away", "risk_proposed": "risk handling proposed"],
+        promisedBy: { "by \($0)" },
+        noOutcome: "no outcome yet",
+        loanStatuses: ["normal": "", "risk": "at risk", "restructured": "restructured"],
+        moreOverdue: { "Only the \($0) longest overdue loans are listed." }
     )
 }

@@ -61,6 +61,19 @@ extension DashboardTexts {
         daysLate: { "quá hạn \($0) ngày" },
         download: "Tải về",
         exportTitle: { table, unit, code, year, moment in "\(table) — \(unit) (\(code)) — năm \(year) — lúc \(moment)" },
-        childrenExportColumns: ["Mã đơn vị", "Tên đơn vị", "Số phải kiểm tra", "Số đã đạt", "Trạng thái", "Tỷ lệ nợ quá hạn"]
+        childrenExportColumns: ["Mã đơn vị", "Tên đơn vị", "Số phải kiểm tra", "Số đã đạt", "Trạng thái", "Tỷ lệ nợ quá hạn"],
+        groupsTitle: "Các tổ tiết kiệm và vay vốn",
+        groupColumns: ["Tổ", "Tổ trưởng", "Điểm giao dịch", "Tổ viên", "Kiểm tra gần nhất", "Năm nay"],
+        stillNeeds: { "còn \($0) hộ cần kiểm tra" },
+        nothingNeeded: "đã đủ",
+        overdueLoansTitle: "Các món nợ quá hạn",
+        overdueLoanColumns: ["Món vay", "Người vay", "Tổ", "Dư nợ", "Quá hạn", "Đôn đốc gần nhất", "Kết quả"],
+        daysOverdue: { "\($0) ngày" },
+        step: { "mốc \($0) ngày" },
+        outcomes: ["promised": "hứa trả", "paid": "đã trả", "moved_away": "đã chuyển đi", "risk_proposed": "đề nghị xử lý rủi ro"],
+        promisedBy: { "hẹn \($0)" },
+        noOutcome: "chưa có kết quả",
+        loanStatuses: ["normal": "", "risk": "rủi ro", "restructured": "cơ cấu lại"],
+        moreOverdue: { "Chỉ liệt kê \($0) món quá hạn lâu nhất." }
     )
 }

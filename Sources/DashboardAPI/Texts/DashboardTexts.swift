@@ -60,4 +60,17 @@ struct DashboardTexts: Sendable {
     var download: String
     var exportTitle: @Sendable (_ table: String, _ unit: String, _ code: String, _ year: Int, _ moment: String) -> String
     var childrenExportColumns: [String]
+    var groupsTitle: String
+    var groupColumns: [String]
+    var stillNeeds: @Sendable (Int) -> String
+    var nothingNeeded: String
+    var overdueLoansTitle: String
+    var overdueLoanColumns: [String]
+    var daysOverdue: @Sendable (Int) -> String
+    var step: @Sendable (Int) -> String
+    var outcomes: [String: String]
+    var promisedBy: @Sendable (String) -> String
+    var noOutcome: String
+    var loanStatuses: [String: String]
+    var moreOverdue: @Sendable (Int) -> String
 }
