@@ -50,6 +50,7 @@ struct DashboardPage {
             <main>
             """
         html += coverageSection()
+        html += actionsSection()
         html += childrenSection()
         html += groupsSection()
         html += overdueLoansSection()
@@ -159,6 +160,14 @@ struct DashboardPage {
                 """
         }
         return html + "</tbody></table></div></section>"
+    }
+
+    private func actionsSection() -> String {
+        let base = "/dashboard/\(escapeHTML(summary.unit.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? summary.unit))"
+        let links = ActionList.allCases.map { list in
+            "<li><a href=\"\(base)/\(list.rawValue)?year=\(year)\">\(escapeHTML(texts.actionTitles[list.rawValue] ?? list.rawValue))</a></li>"
+        }
+        return "<section><h2>\(texts.actionsTitle)</h2><ul>\(links.joined())</ul></section>"
     }
 
     private func groupsSection() -> String {

@@ -135,16 +135,34 @@ public struct DashboardServer: Sendable {
             guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else {
                 return LoginRoutes.redirectToLogin(request, authenticator)
             }
-            guard let (_, format) = DashboardExports.parse(try context.decodedParameter("file")) else {
-                throw HTTPError(.notFound, message: "no such download: children.xlsx and children.csv are offered")
+            let file: String = try context.decodedParameter("file")
+            let page = ActionList(rawValue: file)
+            let download = DashboardExports.parse(file)
+            guard page != nil || download != nil else {
+                throw HTTPError(.notFound, message: "no such page: \(file.prefix(40)) (children.xlsx, children.csv, and the lists \(ActionList.allCases.map(\.rawValue).joined(separator: ", ")) with .xlsx and .csv)")
             }
             let year = try yearParameter(request)
+            let texts = PageLanguage.of(request).texts
             let summary = try await UnitSummary.load(
                 code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
-            guard let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year) else {
+            let list = page ?? download.flatMap { ActionList(rawValue: $0.table) }
+            if let list {
+                var rows = try await list.load(
+                    unit: summary.unit, unitName: summary.name, year: year, today: JobKinds.vietnamToday(), texts: texts, now: Date(),
+                    client: client, logger: logger)
+                let sort = request.uri.queryParameters["sort"].flatMap { Int($0) }
+                let descending = request.uri.queryParameters["desc"] == "1"
+                if let sort { rows = ActionList.sorted(rows, by: sort, descending: descending) }
+                if let download { return try DashboardExports.response(rows.table, format: download.format) }
+                return Self.html(ActionListPage(
+                    list: list, rows: rows, unit: summary.unit, unitName: summary.name, year: year, sort: sort, descending: descending,
+                    texts: texts).render())
+            }
+            guard let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year),
+                  let format = download?.format else {
                 throw HTTPError(.notFound, message: "unit \(summary.unit) has no figures")
             }
-            let table = DashboardExports.children(figures, year: year, texts: PageLanguage.of(request).texts, now: Date())
+            let table = DashboardExports.children(figures, year: year, texts: texts, now: Date())
             return try DashboardExports.response(table, format: format)
         }
         LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)

@@ -48,6 +48,9 @@ import Testing
                 """, logger: DashboardAPITests.logger)
             var page = try await Self.get(client, "/dashboard/D1?year=2026&lang=en", DashboardAPITests.bearer(fixture.staff)).page
             page += try await Self.get(client, "/dashboard/C1?year=2026&lang=en", DashboardAPITests.bearer(fixture.staff)).page
+            for list in ["inspections", "followups", "reports", "reminders"] {
+                page += try await Self.get(client, "/dashboard/D1/\(list)?lang=en", DashboardAPITests.bearer(fixture.staff)).page
+            }
             #expect(page.contains("Savings and credit groups") && page.contains("promised to pay"))
             // Names are data and stay as they are; the switch names its language in that language.
             for name in ["Tỉnh đoàn P", "Huyện đoàn Một", "Đoàn xã Một", "Đoàn xã Hai", "Nhà văn hóa thôn 1", "Tổ thôn 1", "Hộ 2", ">Tiếng Việt<"] {
@@ -70,7 +73,8 @@ import Testing
                      t.overdueRatio, t.savers, t.sessionsTitle, t.none, t.activityTitle, t.openFollowups,
                      t.openReports, t.submittedThisYear, t.remindersSent, t.remindersFailed, t.remindersExpired,
                      t.remindersLate, t.remindersOptedOut, t.reportsTitle]
-        found += [t.download, t.groupsTitle, t.nothingNeeded, t.overdueLoansTitle, t.noOutcome]
+        found += [t.download, t.groupsTitle, t.nothingNeeded, t.overdueLoansTitle, t.noOutcome, t.actionsTitle, t.open, t.nothingToDo]
+        found += Array(t.actionTitles.values) + t.actionColumns.values.flatMap { $0 } + Array(t.reminderKinds.values) + Array(t.reminderStates.values)
         found += t.childrenColumns + t.sessionColumns + t.reportColumns + t.childrenExportColumns + t.groupColumns + t.overdueLoanColumns
         found += Array(t.levels.values) + Array(t.statuses.values) + Array(t.rules.values) + Array(t.outcomes.values) + Array(t.loanStatuses.values)
         let made = [
@@ -78,7 +82,7 @@ import Testing
             t.coverageTitle(1999), t.meetTheRule("SHARE"), t.shareMeeting("SHARE"), t.notApplicable(1999), t.andMore(1999),
             t.subtreeCompliant(1998, 1999), t.overdueValue("LOANS", "AMOUNT"), t.savingsShare("SHARE"), t.openReportsValue(1998, 1999),
             t.daysLate(1999), t.money(1999), t.stillNeeds(1999), t.daysOverdue(1999), t.step(1999), t.promisedBy("WHEN"),
-            t.moreOverdue(1999), t.exportTitle("UNIT", "UNIT", "CODE", 1999, "WHEN"),
+            t.moreOverdue(1999), t.exportTitle("UNIT", "UNIT", "CODE", 1999, "WHEN"), t.backTo("UNIT"), t.listLimit(1999),
         ]
         for text in made {
             found += text.components(separatedBy: CharacterSet(charactersIn: "0123456789")).flatMap { $0.components(separatedBy: "UNIT") }

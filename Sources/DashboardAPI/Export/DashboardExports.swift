@@ -10,10 +10,12 @@ enum DashboardExports {
         case xlsx, csv
     }
 
-    /// `children.xlsx` → (`children`, .xlsx); nil for a file the dashboard does not offer.
+    /// `children.xlsx` → (`children`, .xlsx), `reports.csv` → (`reports`, .csv); nil for a file
+    /// the dashboard does not offer.
     static func parse(_ file: String) -> (table: String, format: Format)? {
         let parts = file.split(separator: ".", maxSplits: 1).map(String.init)
-        guard parts.count == 2, parts[0] == "children", let format = Format(rawValue: parts[1]) else { return nil }
+        guard parts.count == 2, parts[0] == "children" || ActionList(rawValue: parts[0]) != nil,
+              let format = Format(rawValue: parts[1]) else { return nil }
         return (parts[0], format)
     }
 
@@ -43,7 +45,7 @@ enum DashboardExports {
             body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    private static func moment(_ now: Date, _ texts: DashboardTexts) -> String {
+    static func moment(_ now: Date, _ texts: DashboardTexts) -> String {
         let local = now.timeIntervalSince1970 + Double(CalendarDate.vietnamOffsetSeconds)
         let seconds = Int(local.truncatingRemainder(dividingBy: 86_400))
         return texts.time(seconds / 3600, seconds % 3600 / 60, CalendarDate(unixTime: now.timeIntervalSince1970))

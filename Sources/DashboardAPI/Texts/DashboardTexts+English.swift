@@ -74,6 +74,26 @@ extension DashboardTexts {
         promisedBy: { "by \($0)" },
         noOutcome: "no outcome yet",
         loanStatuses: ["normal": "", "risk": "at risk", "restructured": "restructured"],
-        moreOverdue: { "Only the \($0) longest overdue loans are listed." }
+        moreOverdue: { "Only the \($0) longest overdue loans are listed." },
+        actionsTitle: "To do",
+        actionTitles: [
+            "inspections": "Groups not yet inspected enough this year", "followups": "Overdue loans without a follow-up outcome",
+            "reports": "Reports due soon or late", "reminders": "Reminders failed or expired (30 days)",
+        ],
+        actionColumns: [
+            "inspections": ["Commune", "Group", "Inspected", "Required", "Missing"],
+            "followups": ["Commune", "Group", "Borrower", "Loan", "Outstanding", "Due", "Days overdue", "Follow-up step"],
+            "reports": ["Unit", "Report", "Period", "Due", "Days late"],
+            "reminders": ["Date", "Kind", "Recipient", "Unit", "State", "Error"],
+        ],
+        reminderKinds: [
+            "session_reminder": "session reminder", "overdue_followup": "overdue follow-up", "loan_use_check": "loan-use check",
+            "report_deadline": "report deadline", "session_changed": "session moved",
+        ],
+        reminderStates: ["failed": "failed", "expired": "expired"],
+        open: "Open",
+        backTo: { "Back to the dashboard of \($0)" },
+        nothingToDo: "Nothing to do.",
+        listLimit: { "Only the first \($0) rows are shown." }
     )
 }

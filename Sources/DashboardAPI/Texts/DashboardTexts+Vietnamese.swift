@@ -74,6 +74,26 @@ extension DashboardTexts {
         promisedBy: { "hẹn \($0)" },
         noOutcome: "chưa có kết quả",
         loanStatuses: ["normal": "", "risk": "rủi ro", "restructured": "cơ cấu lại"],
-        moreOverdue: { "Chỉ liệt kê \($0) món quá hạn lâu nhất." }
+        moreOverdue: { "Chỉ liệt kê \($0) món quá hạn lâu nhất." },
+        actionsTitle: "Việc cần làm",
+        actionTitles: [
+            "inspections": "Tổ chưa được kiểm tra đủ năm nay", "followups": "Nợ quá hạn chưa có kết quả đôn đốc",
+            "reports": "Báo cáo sắp đến hạn hoặc quá hạn", "reminders": "Tin nhắc gửi lỗi hoặc hết hạn (30 ngày)",
+        ],
+        actionColumns: [
+            "inspections": ["Xã", "Tổ", "Đã kiểm tra", "Phải kiểm tra", "Còn thiếu"],
+            "followups": ["Xã", "Tổ", "Người vay", "Món vay", "Dư nợ", "Hạn trả", "Số ngày quá hạn", "Mốc đôn đốc"],
+            "reports": ["Đơn vị", "Báo cáo", "Kỳ", "Hạn nộp", "Số ngày quá hạn"],
+            "reminders": ["Ngày", "Loại tin", "Người nhận", "Đơn vị", "Trạng thái", "Lỗi"],
+        ],
+        reminderKinds: [
+            "session_reminder": "nhắc phiên giao dịch", "overdue_followup": "đôn đốc nợ quá hạn", "loan_use_check": "kiểm tra sử dụng vốn",
+            "report_deadline": "hạn nộp báo cáo", "session_changed": "đổi lịch phiên giao dịch",
+        ],
+        reminderStates: ["failed": "gửi lỗi", "expired": "hết hạn"],
+        open: "Mở",
+        backTo: { "Về bảng theo dõi \($0)" },
+        nothingToDo: "Không có việc nào.",
+        listLimit: { "Chỉ hiện \($0) dòng đầu." }
     )
 }

@@ -73,4 +73,13 @@ struct DashboardTexts: Sendable {
     var noOutcome: String
     var loanStatuses: [String: String]
     var moreOverdue: @Sendable (Int) -> String
+    var actionsTitle: String
+    var actionTitles: [String: String]
+    var actionColumns: [String: [String]]
+    var reminderKinds: [String: String]
+    var reminderStates: [String: String]
+    var open: String
+    var backTo: @Sendable (String) -> String
+    var nothingToDo: String
+    var listLimit: @Sendable (Int) -> String
 }
