@@ -43,6 +43,11 @@ struct DashboardPage {
             th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee;font-size:.92em} th{color:#616161;font-weight:600}
             .big{font-size:2em;font-weight:700} .muted{color:#757575;font-size:.85em}
             .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:.82em}
+            @page{size:A4;margin:12mm}
+            @media print{body{background:#fff;font-size:10pt} header{background:none;color:#000;padding:0 0 8px}
+            header a{color:#000} .tools,.downloads,.actions{display:none} main{display:block;padding:0}
+            section{box-shadow:none;border:1px solid #ccc;margin-bottom:8px;break-inside:avoid} .scroll{overflow:visible}
+            .badge{border:1px solid #000}}
             </style></head><body>
             <header>\(breadcrumb())<h1>\(escapeHTML(summary.name))</h1>
             <p>\(escapeHTML(t.unitLine(t.levels[summary.level] ?? summary.level, summary.unit, year)))</p>
@@ -167,7 +172,7 @@ struct DashboardPage {
         let links = ActionList.allCases.map { list in
             "<li><a href=\"\(base)/\(list.rawValue)?year=\(year)\">\(escapeHTML(texts.actionTitles[list.rawValue] ?? list.rawValue))</a></li>"
         }
-        return "<section><h2>\(texts.actionsTitle)</h2><ul>\(links.joined())</ul></section>"
+        return "<section class=\"actions\"><h2>\(texts.actionsTitle)</h2><ul>\(links.joined())</ul></section>"
     }
 
     private func groupsSection() -> String {

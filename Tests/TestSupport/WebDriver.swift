@@ -104,6 +104,23 @@ public final class Browser: Sendable {
         try data.write(to: URL(fileURLWithPath: path))
     }
 
+    /// Resizes the window, e.g. to a phone's 360 px width.
+    public func setWindowSize(width: Int, height: Int) async throws {
+        try await Self.call("\(base)/session/\(session)/window/rect", method: .POST, json: ["width": width, "height": height])
+    }
+
+    /// Runs `script` (a function body: `return …`) in the page and gives back its value.
+    public func execute(_ script: String) async throws -> Any? {
+        try await Self.call("\(base)/session/\(session)/execute/sync", method: .POST, json: ["script": script, "args": [] as [Any]])["value"]
+    }
+
+    /// Saves a screenshot as `docs/NAME.png` when `CREDITOPS_SCREENSHOTS` names that folder (run
+    /// by hand to refresh the README's pictures); otherwise nothing.
+    public func screenshotForDocs(_ name: String) async throws {
+        guard let folder = ProcessInfo.processInfo.environment["CREDITOPS_SCREENSHOTS"] else { return }
+        try await screenshot(to: URL(fileURLWithPath: folder).appendingPathComponent("\(name).png").path)
+    }
+
     public func close() async {
         _ = try? await Self.call("\(base)/session/\(session)", method: .DELETE)
         driver.kill(signal: SIGTERM)

@@ -100,6 +100,24 @@ import Testing
                 try await browser.click("nav a[href^='/dashboard/T01?']")
                 #expect(try await browser.currentURL().hasPrefix("\(base)/dashboard/T01?year="))
                 #expect(try await browser.source().contains("Các đơn vị trực thuộc"))
+
+                // Pictures for the README (only when CREDITOPS_SCREENSHOTS is set), then a phone.
+                try await browser.setWindowSize(width: 1280, height: 1400)
+                try await browser.open("\(base)/dashboard/T01-H01")
+                try await browser.screenshotForDocs("dashboard")
+                try await browser.open(commune)
+                try await browser.screenshotForDocs("commune")
+                try await browser.open("\(base)/dashboard/T01-H01/followups")
+                try await browser.screenshotForDocs("action-list")
+                try await browser.setWindowSize(width: 360, height: 800)
+                for page in ["\(base)/dashboard/T01-H01", commune, "\(base)/dashboard/T01-H01/followups"] {
+                    try await browser.open(page)
+                    let width = try await browser.execute("return [document.documentElement.scrollWidth, window.innerWidth]") as? [Int] ?? []
+                    #expect(width.count == 2, "\(width)")
+                    if width.count == 2 { #expect(width[0] <= width[1], "\(page) scrolls sideways on a 360 px phone: \(width)") }
+                }
+                try await browser.open("\(base)/dashboard/T01-H01")
+                try await browser.screenshotForDocs("phone")
             } catch {
                 await browser.close()
                 throw error
