@@ -28,7 +28,7 @@ struct ActionListPage {
             main{padding:16px 24px} section{background:#fff;border-radius:8px;padding:16px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
             .scroll{overflow-x:auto} table{border-collapse:collapse;width:100%}
             th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee;font-size:.92em} th{color:#616161;font-weight:600}
-            th a{color:inherit} .muted{color:#757575;font-size:.85em}
+            th a{color:inherit} .muted{color:#616161;font-size:.85em}
             a:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
             @media (max-width:480px){main{padding:12px 8px} header{padding:12px}}
             </style></head><body>

@@ -41,7 +41,7 @@ struct DashboardPage {
             section.wide{grid-column:1/-1}
             h2{font-size:1.1em;margin:0 0 12px} table{border-collapse:collapse;width:100%}
             th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee;font-size:.92em} th{color:#616161;font-weight:600}
-            .big{font-size:2em;font-weight:700} .muted{color:#757575;font-size:.85em}
+            .big{font-size:2em;font-weight:700} .muted{color:#616161;font-size:.85em}
             .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:.82em}
             @page{size:A4;margin:12mm}
             @media print{body{background:#fff;font-size:10pt} header{background:none;color:#000;padding:0 0 8px}

@@ -84,13 +84,13 @@ struct OpsPage {
 
     static func jobsSection(jobs: [JobRecord], filter: JobFilter) -> String {
         var body = ""
-        body += "<h2>Công việc</h2><form method=\"get\" action=\"/ops\">Trạng thái <select name=\"state\"><option value=\"\">tất cả</option>"
+        body += "<h2>Công việc</h2><form method=\"get\" action=\"/ops\"><label for=\"ops-state\">Trạng thái</label> <select id=\"ops-state\" name=\"state\"><option value=\"\">tất cả</option>"
         for state in JobState.allCases {
             body += "<option value=\"\(state.rawValue)\"\(filter.state == state ? " selected" : "")>\(stateLabels[state] ?? state.rawValue)</option>"
         }
-        body += "</select> Hàng đợi <input name=\"queue\" value=\"\(escapeHTML(filter.queue ?? ""))\" size=\"10\">"
-        body += " Loại <input name=\"kind\" value=\"\(escapeHTML(filter.kind ?? ""))\" size=\"18\">"
-        body += " Nhãn <input name=\"tag\" value=\"\(escapeHTML(filter.tags.first ?? ""))\" size=\"12\"> <button type=\"submit\">Lọc</button></form>"
+        body += "</select> <label for=\"ops-queue\">Hàng đợi</label> <input id=\"ops-queue\" name=\"queue\" value=\"\(escapeHTML(filter.queue ?? ""))\" size=\"10\">"
+        body += " <label for=\"ops-kind\">Loại</label> <input id=\"ops-kind\" name=\"kind\" value=\"\(escapeHTML(filter.kind ?? ""))\" size=\"18\">"
+        body += " <label for=\"ops-tag\">Nhãn</label> <input id=\"ops-tag\" name=\"tag\" value=\"\(escapeHTML(filter.tags.first ?? ""))\" size=\"12\"> <button type=\"submit\">Lọc</button></form>"
         body += "<table><thead><tr><th>Mã</th><th>Loại</th><th>Hàng đợi</th><th>Trạng thái</th><th>Lần thử</th><th>Chạy lúc</th><th>Nhãn</th><th>Lỗi gần nhất</th></tr></thead><tbody>"
         for job in jobs {
             let lastError = job.errors.last.map { escapeHTML(String($0.error.prefix(80))) } ?? ""

@@ -114,6 +114,33 @@ public final class Browser: Sendable {
         try await Self.call("\(base)/session/\(session)/execute/sync", method: .POST, json: ["script": script, "args": [] as [Any]])["value"]
     }
 
+    /// Runs `script` asynchronously: it ends by calling `arguments[arguments.length - 1](value)`.
+    public func executeAsync(_ script: String) async throws -> Any? {
+        try await Self.call("\(base)/session/\(session)/execute/async", method: .POST, json: ["script": script, "args": [] as [Any]])["value"]
+    }
+
+    /// axe-core's violations of WCAG 2 A and AA (and its best practices) on the open page, as (rule, impact, first element).
+    /// axe-core comes from PyPI's axe-selenium-python in `.venv-tests` (made by `.ci/run`).
+    public func accessibilityViolations() async throws -> [(rule: String, impact: String, target: String)] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let packages = root.appendingPathComponent(".venv-tests/lib")
+        let python = try FileManager.default.contentsOfDirectory(atPath: packages.path).first { $0.hasPrefix("python3") }
+        let axe = packages.appendingPathComponent("\(python ?? "python3")/site-packages/axe_selenium_python/node_modules/axe-core/axe.min.js")
+        guard let source = try? String(contentsOf: axe, encoding: .utf8) else {
+            throw Failure(description: "axe-core not found at \(axe.path): python3 -m venv .venv-tests && .venv-tests/bin/pip install axe-selenium-python (.ci/run does)")
+        }
+        _ = try await execute(source + "\nreturn true;")
+        let found = try await executeAsync("""
+            var done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'best-practice']}})
+              .then(function (r) { done(JSON.stringify(r.violations.map(function (v) {
+                  return {rule: v.id, impact: v.impact || '', target: String((v.nodes[0] || {target: ['']}).target[0])}; }))); })
+              .catch(function (e) { done(JSON.stringify([{rule: 'axe-failed', impact: 'critical', target: String(e)}])); });
+            """) as? String ?? "[]"
+        let list = try JSONSerialization.jsonObject(with: Data(found.utf8)) as? [[String: String]] ?? []
+        return list.map { ($0["rule"] ?? "", $0["impact"] ?? "", $0["target"] ?? "") }
+    }
+
     /// Saves a screenshot as `docs/NAME.png` when `CREDITOPS_SCREENSHOTS` names that folder (run
     /// by hand to refresh the README's pictures); otherwise nothing.
     public func screenshotForDocs(_ name: String) async throws {

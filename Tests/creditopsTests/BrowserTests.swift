@@ -101,6 +101,15 @@ import Testing
                 #expect(try await browser.currentURL().hasPrefix("\(base)/dashboard/T01?year="))
                 #expect(try await browser.source().contains("Các đơn vị trực thuộc"))
 
+                // axe-core in the pages staff use: no serious or critical WCAG 2.1 AA violation.
+                for page in ["\(base)/dashboard/T01-H01", commune, "\(base)/dashboard/T01-H01/followups", "\(base)/dashboard/T01-H01/reports",
+                             "\(base)/ops", "\(base)/login"] {
+                    try await browser.open(page)
+                    let violations = try await browser.accessibilityViolations()
+                    let grave = violations.filter { $0.impact == "serious" || $0.impact == "critical" }
+                    #expect(grave.isEmpty, "\(page): \(grave)")
+                }
+
                 // Pictures for the README (only when CREDITOPS_SCREENSHOTS is set), then a phone.
                 try await browser.setWindowSize(width: 1280, height: 1400)
                 try await browser.open("\(base)/dashboard/T01-H01")
