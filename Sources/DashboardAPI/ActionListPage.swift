@@ -16,7 +16,7 @@ struct ActionListPage {
     func render() -> String {
         let t = texts
         let title = t.actionTitles[list.rawValue] ?? list.rawValue
-        let base = "/dashboard/\(escapeHTML(unit.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? unit))/\(list.rawValue)"
+        let base = "\(DashboardPage.path(unit))/\(list.rawValue)"
         var html = """
             <!doctype html>
             <html lang="\(t.language.rawValue)"><head><meta charset="utf-8">

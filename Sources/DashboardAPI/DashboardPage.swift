@@ -96,7 +96,12 @@ struct DashboardPage {
 
     /// The dashboard of `code` for `year`.
     static func link(_ code: String, year: Int) -> String {
-        "/dashboard/\(escapeHTML(code.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? code))?year=\(year)"
+        "\(path(code))?year=\(year)"
+    }
+
+    /// `/dashboard/{code}`, escaped for a URL path and for HTML: the base of the unit's pages.
+    static func path(_ code: String) -> String {
+        "/dashboard/\(escapeHTML(code.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? code))"
     }
 
     private func updatedAt() -> String {
@@ -143,7 +148,7 @@ struct DashboardPage {
 
     private func childrenSection() -> String {
         guard let children = figures?.children, !children.isEmpty else { return "" }
-        let downloads = "/dashboard/\(escapeHTML(summary.unit.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? summary.unit))/children"
+        let downloads = "\(Self.path(summary.unit))/children"
         var html = """
             <section class="wide"><h2>\(texts.childrenTitle)</h2>
             <p class="downloads">\(texts.download): <a href="\(downloads).xlsx?year=\(year)&amp;lang=\(texts.language.rawValue)" download>.xlsx</a> · \
@@ -168,7 +173,7 @@ struct DashboardPage {
     }
 
     private func actionsSection() -> String {
-        let base = "/dashboard/\(escapeHTML(summary.unit.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? summary.unit))"
+        let base = Self.path(summary.unit)
         let links = ActionList.allCases.map { list in
             "<li><a href=\"\(base)/\(list.rawValue)?year=\(year)\">\(escapeHTML(texts.actionTitles[list.rawValue] ?? list.rawValue))</a></li>"
         }
