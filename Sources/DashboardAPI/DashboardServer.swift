@@ -150,7 +150,12 @@ public struct DashboardServer: Sendable {
                 var rows = try await list.load(
                     unit: summary.unit, unitName: summary.name, year: year, today: JobKinds.vietnamToday(), texts: texts, now: Date(),
                     client: client, logger: logger)
-                let sort = request.uri.queryParameters["sort"].flatMap { Int($0) }
+                let sort = try request.uri.queryParameters["sort"].map { text in
+                    guard let column = Int(text), rows.table.columns.indices.contains(column) else {
+                        throw HTTPError(.badRequest, message: "sort: expected a column number 0…\(rows.table.columns.count - 1), got '\(text.prefix(20))'")
+                    }
+                    return column
+                }
                 let descending = request.uri.queryParameters["desc"] == "1"
                 if let sort { rows = ActionList.sorted(rows, by: sort, descending: descending) }
                 if let download { return try DashboardExports.response(rows.table, format: download.format) }

@@ -56,6 +56,10 @@ import Testing
                 let text = String(decoding: Array(response.body.readableBytesView).dropFirst(3), as: UTF8.self)
                 #expect(text.hasPrefix("Xã,Tổ,Người vay,Món vay,Dư nợ,Hạn trả,Số ngày quá hạn,Mốc đôn đốc\r\n"))
             }
+            try await client.execute(uri: "/dashboard/D1/reports?sort=9", method: .get, headers: DashboardAPITests.bearer(fixture.district)) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("sort: expected a column number 0…4, got '9'"))
+            }
             try await client.execute(uri: "/dashboard/D1/nothing.csv", method: .get, headers: DashboardAPITests.bearer(fixture.district)) { response in
                 #expect(response.status == .notFound)
             }
