@@ -119,7 +119,7 @@ public struct DashboardServer: Sendable {
             let summary = try await UnitSummary.load(
                 code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
             let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year)
-            let path = try await UnitPath.load(code: summary.unit, scope: principal.scope, client: client, logger: logger)
+            let path = UnitPath(steps: summary.path)
             let language = PageLanguage.of(request)
             let commune = summary.level == "commune"
                 ? try await CommuneDetails.load(unitCode: summary.unit, year: year, today: JobKinds.vietnamToday(), client: client, logger: logger)

@@ -41,10 +41,10 @@ struct SummaryStatement: PostgresPreparedStatement {
     static let sql = """
         WITH RECURSIVE target AS (
             SELECT id, code, name, level FROM units WHERE code = $1
-        ), up (id, parent_id) AS (
-            SELECT u.id, u.parent_id FROM units u JOIN target t ON t.id = u.id
+        ), up (id, parent_id, depth) AS (
+            SELECT u.id, u.parent_id, 0 FROM units u JOIN target t ON t.id = u.id
             UNION ALL
-            SELECT u.id, u.parent_id FROM units u JOIN up ON u.id = up.parent_id
+            SELECT u.id, u.parent_id, up.depth + 1 FROM units u JOIN up ON u.id = up.parent_id WHERE up.depth < 16
         ), visible AS (
             SELECT EXISTS (SELECT 1 FROM up WHERE up.id = $2) AS yes
         ), subtree (id) AS (
@@ -69,6 +69,10 @@ struct SummaryStatement: PostgresPreparedStatement {
         )
         SELECT t.id, (SELECT yes FROM visible), json_build_object(
             'unit', t.code, 'name', t.name, 'level', t.level,
+            -- The way down from the token's unit to this one (the dashboard's breadcrumb).
+            'path', (SELECT coalesce(json_agg(json_build_object('code', u.code, 'name', u.name) ORDER BY up.depth DESC), '[]')
+                     FROM up JOIN units u ON u.id = up.id
+                     WHERE up.depth <= (SELECT min(depth) FROM up WHERE up.id = $2)),
             -- Loans still to be followed up: overdue today, still followed (not risk or restructured),
             -- and no outcome recorded for their latest step. Every old step without an outcome
             -- counted once, so the figure only grew.

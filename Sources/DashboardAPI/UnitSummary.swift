@@ -34,6 +34,8 @@ struct UnitSummary: Codable, Sendable {
     var unit: String
     var name: String
     var level: String
+    /// From the token's own unit down to this one, both included.
+    var path: [UnitPath.Step]
     var loans: UnitFigures.Loans?
     var nextSessions: [Session]
     var openFollowups: Int
