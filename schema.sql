@@ -801,3 +801,7 @@ ALTER TABLE jobs ADD COLUMN unique_states job_state[];
 UPDATE jobs SET unique_states = '{available,scheduled,running,retryable}' WHERE unique_key IS NOT NULL;
 CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key) WHERE unique_key IS NOT NULL AND state = ANY(unique_states);
 DROP INDEX jobs_unique_pending;
+
+-- migrate:step 18 reports: who handed a report in
+-- Staff mark a report handed in from the dashboard or the command line; the name is what they typed.
+ALTER TABLE report_obligations ADD COLUMN submitted_by text NOT NULL DEFAULT '';

@@ -89,42 +89,41 @@ struct FollowupsCommand: AsyncParsableCommand {
                 """
         )
 
-        enum Outcome: String, ExpressibleByArgument, CaseIterable { case promised, paid, moved_away, risk_proposed }
-
         @Argument(help: "The follow-up's id (see `followups list`).") var id: Int64
-        @Option(help: "promised, paid, moved_away or risk_proposed.") var outcome: Outcome
+        @Option(help: "promised, paid, moved_away or risk_proposed.") var outcome: String
         @Option(help: "The promised day of payment, YYYY-MM-DD (with --outcome promised).") var promisedOn: String?
         @Option(help: "A note.") var note: String = ""
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var logging: LoggingOptions
 
-        func validate() throws {
-            if outcome == .promised {
-                guard let promisedOn, CalendarDate(iso: promisedOn) != nil else {
-                    throw ValidationError("--outcome promised needs --promised-on YYYY-MM-DD")
-                }
-            } else if promisedOn != nil {
-                throw ValidationError("--promised-on goes only with --outcome promised")
+        func input() throws -> FollowupOutcomeInput {
+            do {
+                return try FollowupOutcomeInput.parse(outcome: outcome, promisedOn: promisedOn, note: note)
+            } catch {
+                throw error.validationError()
             }
-            guard note.count <= 1000 else { throw ValidationError("--note is longer than 1000 characters") }
+        }
+
+        func validate() throws {
+            _ = try input()
         }
 
         func run() async throws {
             try await reportingErrors {
+                let input = try input()
                 let logger = logging.logger()
-                let updated = try await database.withClient(logger: logger.quieter()) { client in
-                    let updated = try await count(client, """
-                        UPDATE followups SET outcome = \(outcome.rawValue)::followup_outcome, promised_on = \(promisedOn)::date,
-                               note = \(note), updated_at = now()
-                        WHERE id = \(id) RETURNING 1
-                        """, logger)
-                    await AuditLog(client: client, logger: logger).record(
-                        .commandLine, action: "followup.set", target: "follow-up \(id): \(outcome.rawValue)",
-                        outcome: updated == 1 ? "ok" : "refused: unknown follow-up")
-                    return updated
+                try await database.withClient(logger: logger.quieter()) { client in
+                    do {
+                        try await AuditLog(client: client, logger: logger).recording(
+                            .commandLine, action: "followup.set", target: "follow-up \(id): \(input.outcome.rawValue)"
+                        ) {
+                            try await RecordWrites(client: client, logger: logger).setOutcome(followup: id, input)
+                        }
+                    } catch let failure as RecordWrites.Failure {
+                        throw CLIError(failure.description)
+                    }
                 }
-                guard updated == 1 else { throw CLIError("unknown follow-up \(id)") }
-                print("Follow-up \(id): \(outcome.rawValue)\(promisedOn.map { " \($0)" } ?? "").")
+                print("Follow-up \(id): \(input.outcome.rawValue)\(input.promisedOn.map { " \($0.iso)" } ?? "").")
             }
         }
     }

@@ -21,23 +21,34 @@ struct LoansCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var logging: LoggingOptions
 
+        func input() throws -> LoanUseCheckInput {
+            do {
+                return try LoanUseCheckInput.parse(on: on, today: JobKinds.vietnamToday())
+            } catch {
+                throw error.validationError()
+            }
+        }
+
         func validate() throws {
-            if let on, CalendarDate(iso: on) == nil { throw ValidationError("--on '\(shown(on))' is not a date YYYY-MM-DD") }
+            _ = try input()
         }
 
         func run() async throws {
             try await reportingErrors {
-                let day = on.flatMap { CalendarDate(iso: $0) } ?? JobKinds.vietnamToday()
+                let input = try input()
                 let logger = logging.logger()
-                let updated = try await database.withClient(logger: logger.quieter()) { client in
-                    let updated = try await count(client, "UPDATE loans SET use_checked_on = \(day.iso)::date WHERE code = \(loan) RETURNING 1", logger)
-                    await AuditLog(client: client, logger: logger).record(
-                        .commandLine, action: "loan.check", target: "loan \(loan.prefix(100)) on \(day.iso)",
-                        outcome: updated == 1 ? "ok" : "refused: unknown loan")
-                    return updated
+                try await database.withClient(logger: logger.quieter()) { client in
+                    do {
+                        try await AuditLog(client: client, logger: logger).recording(
+                            .commandLine, action: "loan.check", target: "loan \(loan.prefix(100)) on \(input.on.iso)"
+                        ) {
+                            try await RecordWrites(client: client, logger: logger).checkLoanUse(loan: loan, input)
+                        }
+                    } catch let failure as RecordWrites.Failure {
+                        throw CLIError(failure.description)
+                    }
                 }
-                guard updated == 1 else { throw CLIError("unknown loan \(shown(loan))") }
-                print("Loan \(loan): use checked on \(day.iso).")
+                print("Loan \(loan): use checked on \(input.on.iso).")
             }
         }
     }

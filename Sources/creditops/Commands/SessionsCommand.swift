@@ -77,38 +77,30 @@ struct SessionsCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var logging: LoggingOptions
 
-        func firstOfMonth() throws -> CalendarDate {
-            guard month.count == 7, let first = CalendarDate(iso: month + "-01") else {
-                throw ValidationError("--month '\(shown(month))' is not a month YYYY-MM")
+        func input() throws -> SessionMoveInput {
+            guard !point.isEmpty, point.count <= 200 else { throw ValidationError("the point code must be 1 to 200 characters") }
+            do {
+                return try SessionMoveInput.parse(month: month, to: to, time: time, reason: reason)
+            } catch {
+                throw error.validationError()
             }
-            return first
         }
 
         func validate() throws {
-            let first = try firstOfMonth()
-            let newDay = try day(to, "--to")
-            // A session moves within reach of its month: not to another season.
-            guard abs(newDay.daysSinceEpoch - first.daysSinceEpoch) <= 62 else {
-                throw ValidationError("--to \(newDay.iso) is more than two months from \(month)")
-            }
-            if let time, time.count != 5 || VietnameseFormat.minutes(time).map({ !(0..<1440).contains($0) }) ?? true {
-                throw ValidationError("--time '\(shown(time))' is not a time HH:MM")
-            }
-            guard reason.count <= 200 else { throw ValidationError("--reason must be at most 200 characters") }
-            guard !point.isEmpty, point.count <= 200 else { throw ValidationError("the point code must be 1 to 200 characters") }
+            _ = try input()
         }
 
         func run() async throws {
             try await reportingErrors {
                 let logger = logging.logger()
-                let first = try firstOfMonth(), newDay = try day(to, "--to")
+                let input = try input()
                 let outcome = try await database.withClient(logger: logger.quieter()) { client in
                     let moves = SessionMoves(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger)
                     do {
                         return try await AuditLog(client: client, logger: logger).recording(
-                            .commandLine, action: "session.move", target: "point \(point.prefix(100)) \(month) → \(newDay.iso)"
+                            .commandLine, action: "session.move", target: "point \(point.prefix(100)) \(month) → \(input.to.iso)"
                         ) {
-                            try await moves.move(pointCode: point, month: first, to: newDay, time: time, reason: reason, now: Date())
+                            try await moves.move(pointCode: point, month: input.month, to: input.to, time: input.time, reason: input.reason, now: Date())
                         }
                     } catch let error as SessionMoves.Failure {
                         throw CLIError(error.description)

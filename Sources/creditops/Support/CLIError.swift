@@ -74,3 +74,12 @@ func describe(_ error: any Error) -> String {
         return String(describing: error)
     }
 }
+
+extension FieldProblems {
+    /// The problems as a usage error, each named by the option it came from (`promised_on` is `--promised-on`).
+    func validationError() -> ValidationError {
+        ValidationError(problems.map { field, problem in
+            "--\(field.split(separator: "_").joined(separator: "-")) \(problem.english)"
+        }.joined(separator: "; "))
+    }
+}
