@@ -27,19 +27,35 @@ struct CommuneDetails: Sendable {
         var dueOn: CalendarDate
         var daysOverdue: Int
         var status: String
-        /// The latest follow-up step (days past due it was planned for) and what came of it.
+        /// The latest follow-up (its id, for the form that records its outcome), its step (days
+        /// past due it was planned for) and what came of it.
+        var followupID: Int64?
         var step: Int?
         var outcome: String?
         var promisedOn: CalendarDate?
         var note: String
     }
 
+    /// A loan disbursed lately whose use nobody has checked yet.
+    struct LoanToCheck: Sendable {
+        var code: String
+        var borrower: String
+        var group: String
+        var program: String
+        var disbursedOn: CalendarDate
+    }
+
     var groups: [Group]
     var overdueLoans: [OverdueLoan]
+    var loansToCheck: [LoanToCheck]
+    /// The day after disbursement from which a check is reminded (reminder settings).
+    var checkAfterDays: Int
     /// More overdue loans than the page lists.
     var moreOverdue: Bool
 
     static let overdueListed = 200
+    /// Loans disbursed within this many days are listed for a use check.
+    static let checkWindowDays = 90
 
     static func load(unitCode: String, year: Int, today: CalendarDate, client: PostgresClient, logger: Logger) async throws -> CommuneDetails {
         var groups: [Group] = []
@@ -66,22 +82,37 @@ struct CommuneDetails: Sendable {
         let loanRows = try await client.query(
             """
             SELECT l.code, b.name, g.name, l.outstanding, l.due_on::text, (\(today.iso)::date - l.due_on)::int8, l.status::text,
-                   f.overdue_days::int8, f.outcome::text, f.promised_on::text, coalesce(f.note, '')
+                   f.id, f.overdue_days::int8, f.outcome::text, f.promised_on::text, coalesce(f.note, '')
             FROM units u JOIN groups g ON g.commune_id = u.id JOIN borrowers b ON b.group_id = g.id JOIN loans l ON l.borrower_id = b.id
             LEFT JOIN LATERAL (SELECT * FROM followups f WHERE f.loan_id = l.id ORDER BY f.due_on DESC, f.overdue_days DESC LIMIT 1) f ON true
             WHERE u.code = \(unitCode) AND l.outstanding > 0 AND l.due_on < \(today.iso)::date
             ORDER BY l.due_on, l.code
             LIMIT \(overdueListed + 1)
             """, logger: logger)
-        for try await (code, borrower, group, outstanding, due, days, status, step, outcome, promised, note) in loanRows.decode(
-            (String, String, String, Int64, String, Int64, String, Int64?, String?, String?, String).self)
+        for try await (code, borrower, group, outstanding, due, days, status, followup, step, outcome, promised, note) in loanRows.decode(
+            (String, String, String, Int64, String, Int64, String, Int64?, Int64?, String?, String?, String).self)
         {
             loans.append(OverdueLoan(
                 code: code, borrower: borrower, group: group, outstanding: Int(outstanding), dueOn: CalendarDate(iso: due)!,
-                daysOverdue: Int(days), status: status, step: step.map(Int.init), outcome: outcome,
+                daysOverdue: Int(days), status: status, followupID: followup, step: step.map(Int.init), outcome: outcome,
                 promisedOn: promised.flatMap(CalendarDate.init(iso:)), note: note))
         }
+        var toCheck: [LoanToCheck] = [], checkAfter = 20
+        let checkRows = try await client.query(
+            """
+            SELECT l.code, b.name, g.name, l.program, l.disbursed_on::text, (SELECT loan_check_after_days::int8 FROM reminder_settings)
+            FROM units u JOIN groups g ON g.commune_id = u.id JOIN borrowers b ON b.group_id = g.id JOIN loans l ON l.borrower_id = b.id
+            WHERE u.code = \(unitCode) AND l.use_checked_on IS NULL AND l.status = 'normal'
+              AND l.disbursed_on > \(today.iso)::date - \(checkWindowDays) AND l.disbursed_on <= \(today.iso)::date
+            ORDER BY l.disbursed_on, l.code
+            LIMIT \(overdueListed)
+            """, logger: logger)
+        for try await (code, borrower, group, program, disbursed, after) in checkRows.decode((String, String, String, String, String, Int64?).self) {
+            toCheck.append(LoanToCheck(code: code, borrower: borrower, group: group, program: program, disbursedOn: CalendarDate(iso: disbursed)!))
+            checkAfter = after.map(Int.init) ?? checkAfter
+        }
         let more = loans.count > overdueListed
-        return CommuneDetails(groups: groups, overdueLoans: Array(loans.prefix(overdueListed)), moreOverdue: more)
+        return CommuneDetails(
+            groups: groups, overdueLoans: Array(loans.prefix(overdueListed)), loansToCheck: toCheck, checkAfterDays: checkAfter, moreOverdue: more)
     }
 }

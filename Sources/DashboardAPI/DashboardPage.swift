@@ -17,6 +17,13 @@ struct DashboardPage {
     let texts: DashboardTexts
     /// A commune's groups and overdue loans; nil above the communes.
     var commune: CommuneDetails? = nil
+    /// The reader may record outcomes, checks, reports and moved sessions (an officer): the
+    /// tables then link each row to its form.
+    var canWrite = false
+    /// What the reader just saved, for the banner that confirms it.
+    var saved: RecordKind? = nil
+
+    private var forms: FormTexts { FormTexts.of(texts.language) }
 
     func render() -> String {
         let t = texts
@@ -43,6 +50,7 @@ struct DashboardPage {
             th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee;font-size:.92em} th{color:#616161;font-weight:600}
             .big{font-size:2em;font-weight:700} .muted{color:#616161;font-size:.85em}
             .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:.82em}
+            .saved{margin:16px 24px 0;padding:10px 14px;background:#e8f5e9;border-left:6px solid #2e7d32;border-radius:4px}
             @page{size:A4;margin:12mm}
             @media print{body{background:#fff;font-size:10pt} header{background:none;color:#000;padding:0 0 8px}
             header a{color:#000} .tools,.downloads,.actions{display:none} main{display:block;padding:0}
@@ -52,6 +60,7 @@ struct DashboardPage {
             <header>\(breadcrumb())<h1>\(escapeHTML(summary.name))</h1>
             <p>\(escapeHTML(t.unitLine(t.levels[summary.level] ?? summary.level, summary.unit, year)))</p>
             <div class="tools">\(yearSelector())\(languageSwitch())</div></header>
+            \(saved.map { "<p class=\"saved\" role=\"status\">\(escapeHTML(forms.saved[$0] ?? ""))</p>" } ?? "")
             <main>
             """
         html += coverageSection()
@@ -59,6 +68,7 @@ struct DashboardPage {
         html += childrenSection()
         html += groupsSection()
         html += overdueLoansSection()
+        html += loansToCheckSection()
         html += loansSection()
         html += sessionsSection()
         html += activitySection()
@@ -202,7 +212,7 @@ struct DashboardPage {
     private func overdueLoansSection() -> String {
         guard let commune, !commune.overdueLoans.isEmpty else { return "" }
         let t = texts
-        var html = "<section class=\"wide\"><h2>\(t.overdueLoansTitle)</h2><div class=\"scroll\"><table>\(Self.head(t.overdueLoanColumns))<tbody>"
+        var html = "<section class=\"wide\"><h2>\(t.overdueLoansTitle)</h2><div class=\"scroll\"><table>\(Self.head(withAction(t.overdueLoanColumns)))<tbody>"
         for loan in commune.overdueLoans {
             let status = t.loanStatuses[loan.status].flatMap { $0.isEmpty ? nil : " · \($0)" } ?? ""
             var outcome = loan.outcome.flatMap { t.outcomes[$0] } ?? t.noOutcome
@@ -211,7 +221,7 @@ struct DashboardPage {
             html += """
                 <tr><th scope="row">\(escapeHTML(loan.code))</th><td>\(escapeHTML(loan.borrower))</td><td>\(escapeHTML(loan.group))</td>
                 <td>\(t.money(loan.outstanding))</td><td>\(t.daysOverdue(loan.daysOverdue)) (\(t.date(loan.dueOn)))\(escapeHTML(status))</td>
-                <td>\(loan.step.map(t.step) ?? "—")</td><td>\(escapeHTML(outcome))</td></tr>
+                <td>\(loan.step.map(t.step) ?? "—")</td><td>\(escapeHTML(outcome))</td>\(actionCell(.followup, link: loan.followupID.map { RecordRoutes.path(.followup, unit: summary.unit, id: String($0)) }, about: loan.code))</tr>
                 """
         }
         html += "</tbody></table></div>"
@@ -241,10 +251,12 @@ struct DashboardPage {
     private func sessionsSection() -> String {
         var html = "<section><h2>\(texts.sessionsTitle)</h2>"
         if summary.nextSessions.isEmpty { return html + "<p>\(texts.none)</p></section>" }
-        html += "<div class=\"scroll\"><table>\(Self.head(texts.sessionColumns))<tbody>"
+        html += "<div class=\"scroll\"><table>\(Self.head(withAction(texts.sessionColumns)))<tbody>"
         for session in summary.nextSessions {
             let day = CalendarDate(iso: session.date).map(texts.date) ?? session.date
-            html += "<tr><td>\(day)</td><td>\(escapeHTML(session.time))</td><td>\(escapeHTML(session.commune))</td><td>\(escapeHTML(session.location))</td></tr>"
+            let form = session.month.map { "\(RecordRoutes.path(.session, unit: session.communeCode ?? "", id: session.point))?month=\($0)" }
+            html += "<tr><td>\(day)</td><td>\(escapeHTML(session.time))</td><td>\(escapeHTML(session.commune))</td><td>\(escapeHTML(session.location))</td>"
+                + actionCell(.session, link: session.communeCode == nil ? nil : form, about: "\(session.point) \(session.date)") + "</tr>"
         }
         return html + "</tbody></table></div></section>"
     }
@@ -268,14 +280,49 @@ struct DashboardPage {
 
     private func openReportsTable() -> String {
         guard !summary.openReports.isEmpty else { return "" }
-        var html = "<h2 style=\"margin-top:16px\">\(texts.reportsTitle)</h2><div class=\"scroll\"><table>\(Self.head(texts.reportColumns))<tbody>"
+        var html = "<h2 style=\"margin-top:16px\">\(texts.reportsTitle)</h2><div class=\"scroll\"><table>\(Self.head(withAction(texts.reportColumns)))<tbody>"
         for report in summary.openReports {
             let due = CalendarDate(iso: report.due).map(texts.date) ?? report.due
             let late = report.daysLate > 0
                 ? "<span class=\"badge\" style=\"\(Self.badgeStyle(Palette.red))\">\(texts.daysLate(report.daysLate))</span>" : ""
-            html += "<tr><td>\(escapeHTML(report.report)) (\(escapeHTML(report.period)))</td><td>\(escapeHTML(report.unit))</td><td>\(due)</td><td>\(late)</td></tr>"
+            let form = report.id.flatMap { id in report.unitCode.map { RecordRoutes.path(.report, unit: $0, id: String(id)) } }
+            html += "<tr><td>\(escapeHTML(report.report)) (\(escapeHTML(report.period)))</td><td>\(escapeHTML(report.unit))</td><td>\(due)</td><td>\(late)</td>"
+                + actionCell(.report, link: form, about: "\(report.report) \(report.unit) \(report.period)") + "</tr>"
         }
         return html + "</tbody></table></div>"
+    }
+
+    private func loansToCheckSection() -> String {
+        guard let commune, !commune.loansToCheck.isEmpty else { return "" }
+        let t = texts, f = forms
+        var html = """
+            <section class="wide"><h2>\(escapeHTML(f.loansToCheckTitle))</h2><p class="muted">\(escapeHTML(f.loansToCheckNote(commune.checkAfterDays)))</p>
+            <div class="scroll"><table>\(Self.head(withAction(Array(f.loansToCheckColumns.dropLast()))))<tbody>
+            """
+        for loan in commune.loansToCheck {
+            html += """
+                <tr><th scope="row">\(escapeHTML(loan.code))</th><td>\(escapeHTML(loan.borrower))</td><td>\(escapeHTML(loan.group))</td>
+                <td>\(escapeHTML(loan.program))</td><td>\(t.date(loan.disbursedOn))</td>\(actionCell(.loanCheck, unit: summary.unit, id: loan.code))</tr>
+                """
+        }
+        return html + "</tbody></table></div></section>"
+    }
+
+    /// A table's columns, with the column of the forms' links for those who may write.
+    private func withAction(_ columns: [String]) -> [String] {
+        canWrite ? columns + [forms.actionColumn] : columns
+    }
+
+    /// The cell that opens the form of `kind` for record `id` of `unit` (empty without one); none for readers.
+    private func actionCell(_ kind: RecordKind, unit: String, id: String?) -> String {
+        actionCell(kind, link: id.map { RecordRoutes.path(kind, unit: unit, id: $0) }, about: id ?? "")
+    }
+
+    private func actionCell(_ kind: RecordKind, link: String?, about: String) -> String {
+        guard canWrite else { return "" }
+        guard let link else { return "<td></td>" }
+        let label = forms.actions[kind] ?? kind.rawValue
+        return "<td class=\"write\"><a href=\"\(link)\" aria-label=\"\(escapeHTML("\(label): \(about)"))\">\(escapeHTML(label))</a></td>"
     }
 
     /// A header row of column names.

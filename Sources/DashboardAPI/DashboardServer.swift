@@ -109,67 +109,8 @@ public struct DashboardServer: Sendable {
         }
         QueueRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: api)
 
-        router.get("dashboard/:code") { request, context -> Response in
-            if let exchange = try await Self.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
-            guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else {
-                return LoginRoutes.redirectToLogin(request, authenticator)
-            }
-            let year = try yearParameter(request)
-            // The summary answers 404 and 403 for the unit; the figures follow once it is allowed.
-            let summary = try await UnitSummary.load(
-                code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
-            let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year)
-            let path = UnitPath(steps: summary.path)
-            let language = PageLanguage.of(request)
-            let commune = summary.level == "commune"
-                ? try await CommuneDetails.load(unitCode: summary.unit, year: year, today: JobKinds.vietnamToday(), client: client, logger: logger)
-                : nil
-            var response = Self.html(DashboardPage(
-                figures: figures, summary: summary, year: year, path: path, thisYear: JobKinds.vietnamToday().year,
-                texts: language.texts, commune: commune).render())
-            response.headers[.contentLanguage] = language.rawValue
-            if request.uri.queryParameters["lang"] != nil { response.setCookie(language.rememberingCookie(secure: secureCookies)) }
-            return response
-        }
-        router.get("dashboard/:code/:file") { request, context -> Response in
-            guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else {
-                return LoginRoutes.redirectToLogin(request, authenticator)
-            }
-            let file: String = try context.decodedParameter("file")
-            let page = ActionList(rawValue: file)
-            let download = DashboardExports.parse(file)
-            guard page != nil || download != nil else {
-                throw HTTPError(.notFound, message: "no such page: \(file.prefix(40)) (children.xlsx, children.csv, and the lists \(ActionList.allCases.map(\.rawValue).joined(separator: ", ")) with .xlsx and .csv)")
-            }
-            let year = try yearParameter(request)
-            let texts = PageLanguage.of(request).texts
-            let summary = try await UnitSummary.load(
-                code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
-            let list = page ?? download.flatMap { ActionList(rawValue: $0.table) }
-            if let list {
-                var rows = try await list.load(
-                    unit: summary.unit, unitName: summary.name, year: year, today: JobKinds.vietnamToday(), texts: texts, now: Date(),
-                    client: client, logger: logger)
-                let sort = try request.uri.queryParameters["sort"].map { text in
-                    guard let column = Int(text), rows.table.columns.indices.contains(column) else {
-                        throw HTTPError(.badRequest, message: "sort: expected a column number 0…\(rows.table.columns.count - 1), got '\(text.prefix(20))'")
-                    }
-                    return column
-                }
-                let descending = request.uri.queryParameters["desc"] == "1"
-                if let sort { rows = ActionList.sorted(rows, by: sort, descending: descending) }
-                if let download { return try DashboardExports.response(rows.table, format: download.format) }
-                return Self.html(ActionListPage(
-                    list: list, rows: rows, unit: summary.unit, unitName: summary.name, year: year, sort: sort, descending: descending,
-                    texts: texts).render())
-            }
-            guard let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year),
-                  let format = download?.format else {
-                throw HTTPError(.notFound, message: "unit \(summary.unit) has no figures")
-            }
-            let table = DashboardExports.children(figures, year: year, texts: texts, now: Date())
-            return try DashboardExports.response(table, format: format)
-        }
+        DashboardRoutes(authenticator: authenticator, audit: audit, client: client, logger: logger, secureCookies: secureCookies).add(to: router)
+        RecordRoutes(authenticator: authenticator, audit: audit, units: units, client: client, registry: registry, logger: logger).add(to: router)
         LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)
         OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: router)
         return router

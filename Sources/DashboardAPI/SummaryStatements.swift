@@ -57,7 +57,7 @@ struct SummaryStatement: PostgresPreparedStatement {
             UNION ALL SELECT date_trunc('month', $3::date)::date
             UNION ALL SELECT (date_trunc('month', $3::date) + interval '1 month')::date
         ), sessions AS (
-            SELECT p.code, c.name AS commune, p.location,
+            SELECT p.code, c.name AS commune, c.code AS commune_code, p.location, m.month,
                    coalesce(o.session_on, (m.month + (least(p.session_day,
                        extract(day FROM (m.month + interval '1 month' - interval '1 day'))::int) - 1))::date) AS session_on,
                    coalesce(o.session_time, p.session_time) AS session_time
@@ -102,14 +102,15 @@ struct SummaryStatement: PostgresPreparedStatement {
                 'updatedAt', to_char(f.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')) END,
             'nextSessions',
             (SELECT coalesce(json_agg(json_build_object('point', code, 'commune', commune, 'location', location,
+                                                       'communeCode', commune_code, 'month', to_char(month, 'YYYY-MM'),
                                                        'date', session_on::text, 'time', to_char(session_time, 'HH24:MI'))
                                       ORDER BY session_on, code), '[]')
              FROM next_sessions),
             'openReports',
-            (SELECT coalesce(json_agg(json_build_object('report', r.name, 'unit', r.unit, 'period', r.period,
+            (SELECT coalesce(json_agg(json_build_object('id', r.id, 'report', r.name, 'unit', r.unit, 'unitCode', r.unit_code, 'period', r.period,
                                                        'due', r.due_on::text, 'daysLate', greatest(0, $3::date - r.due_on))
                                       ORDER BY r.due_on, r.unit), '[]')
-             FROM (SELECT t.name, u.name AS unit, o.period, o.due_on
+             FROM (SELECT o.id, t.name, u.name AS unit, u.code AS unit_code, o.period, o.due_on
                    FROM report_obligations o JOIN report_types t ON t.id = o.report_type_id JOIN units u ON u.id = o.unit_id
                    WHERE o.unit_id IN (SELECT id FROM subtree) AND o.submitted_on IS NULL
                    ORDER BY o.due_on, u.name LIMIT 10) AS r)

@@ -10,6 +10,9 @@ import PostgresNIO
 struct UnitSummary: Codable, Sendable {
     struct Session: Codable, Sendable {
         var point: String
+        /// The month the session belongs to (YYYY-MM): a moved session may fall in another.
+        var month: String?
+        var communeCode: String?
         var commune: String
         var location: String
         var date: String
@@ -24,8 +27,10 @@ struct UnitSummary: Codable, Sendable {
 
     /// A report not submitted yet, earliest due first.
     struct OpenReport: Codable, Sendable {
+        var id: Int64?
         var report: String
         var unit: String
+        var unitCode: String?
         var period: String
         var due: String
         var daysLate: Int
