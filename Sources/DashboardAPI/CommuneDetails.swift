@@ -103,7 +103,7 @@ struct CommuneDetails: Sendable {
             SELECT l.code, b.name, g.name, l.program, l.disbursed_on::text, (SELECT loan_check_after_days::int8 FROM reminder_settings)
             FROM units u JOIN groups g ON g.commune_id = u.id JOIN borrowers b ON b.group_id = g.id JOIN loans l ON l.borrower_id = b.id
             WHERE u.code = \(unitCode) AND l.use_checked_on IS NULL AND l.status = 'normal'
-              AND l.disbursed_on > \(today.iso)::date - \(checkWindowDays) AND l.disbursed_on <= \(today.iso)::date
+              AND l.disbursed_on > \(today.iso)::date - \(checkWindowDays)::int AND l.disbursed_on <= \(today.iso)::date
             ORDER BY l.disbursed_on, l.code
             LIMIT \(overdueListed)
             """, logger: logger)
