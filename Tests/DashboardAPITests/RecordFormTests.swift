@@ -39,14 +39,14 @@ import Testing
                 """)!
             #expect(try await Self.summary(client, "C1", fixture.officer)["openFollowups"] as? Int == 1)
             var page = try await DashboardNavigationTests.page(client, "/dashboard/C1", fixture.officer)
-            #expect(page.contains(#"<a href="/dashboard/C1/followups/\#(followup)" aria-label="Ghi kết quả: L2">Ghi kết quả</a>"#))
-            let form = try await DashboardNavigationTests.page(client, "/dashboard/C1/followups/\(followup)", fixture.officer)
+            #expect(page.contains(#"<a href="/dashboard/C1/followup/\#(followup)" aria-label="Ghi kết quả: L2">Ghi kết quả</a>"#))
+            let form = try await DashboardNavigationTests.page(client, "/dashboard/C1/followup/\(followup)", fixture.officer)
             #expect(form.contains("<h1>Ghi kết quả đôn đốc nợ quá hạn</h1>"))
             #expect(form.contains(#"<label for="f-outcome">Kết quả</label>"#))
             #expect(form.contains("<dd>Hộ 2</dd>"))
 
             // A wrong date and a promise without one: 422, the message by the field, nothing written.
-            let path = "/dashboard/C1/followups/\(followup)"
+            let path = "/dashboard/C1/followup/\(followup)"
             var (status, _, body) = try await Self.post(client, path, fixture.officer, "outcome=promised&promised_on=20%2F12%2F2026&note=h%E1%BA%B9n")
             #expect(status == .unprocessableContent)
             #expect(body.contains(#"<p class="error" id="f-promised_on-error">Ngày chưa đúng: hãy nhập theo dạng năm-tháng-ngày, ví dụ 2026-12-05.</p>"#))
@@ -64,7 +64,7 @@ import Testing
             #expect(status == .forbidden)
             (status, _, _) = try await Self.post(client, path, fixture.staff, "outcome=paid")
             #expect(status == .forbidden, "an operator manages jobs, not the domain's records")
-            (status, _, _) = try await Self.post(client, "/dashboard/C2/followups/\(followup)", fixture.officer, "outcome=paid")
+            (status, _, _) = try await Self.post(client, "/dashboard/C2/followup/\(followup)", fixture.officer, "outcome=paid")
             #expect(status == .notFound, "a follow-up of C1 is not found under C2")
             try await client.execute(uri: path, method: .get, headers: DashboardAPITests.bearer(fixture.district)) { #expect($0.status == .forbidden) }
             #expect(try await Self.value(database, "SELECT outcome::text FROM followups WHERE id = \(Int64(followup)!)") == nil)
@@ -95,17 +95,17 @@ import Testing
             ])
             var page = try await DashboardNavigationTests.page(client, "/dashboard/C1", fixture.officer)
             #expect(page.contains("<h2>Món vay cần kiểm tra sử dụng vốn</h2>"))
-            #expect(page.contains(#"<a href="/dashboard/C1/loans/L3/check""#))
-            var (status, location, body) = try await Self.post(client, "/dashboard/C1/loans/L3/check", fixture.officer, "on=\(today.adding(days: 2).iso)")
+            #expect(page.contains(#"<a href="/dashboard/C1/loan/L3/check""#))
+            var (status, location, body) = try await Self.post(client, "/dashboard/C1/loan/L3/check", fixture.officer, "on=\(today.adding(days: 2).iso)")
             #expect(status == .unprocessableContent)
             #expect(body.contains(#"id="f-on-error">Ngày \#(today.adding(days: 2).vietnamese) chưa đến.</p>"#))
-            (status, location, _) = try await Self.post(client, "/dashboard/C1/loans/L3/check", fixture.officer, "on=")
+            (status, location, _) = try await Self.post(client, "/dashboard/C1/loan/L3/check", fixture.officer, "on=")
             #expect(status == .seeOther)
             #expect(try await Self.value(database, "SELECT use_checked_on::text FROM loans WHERE code = 'L3'") == today.iso)
             page = try await DashboardNavigationTests.page(client, location, fixture.officer)
             #expect(page.contains("Đã ghi kiểm tra sử dụng vốn."))
-            #expect(!page.contains("/loans/L3/check"), "a checked loan leaves the list")
-            (status, _, _) = try await Self.post(client, "/dashboard/C3/loans/L3/check", fixture.officer, "on=")
+            #expect(!page.contains("/loan/L3/check"), "a checked loan leaves the list")
+            (status, _, _) = try await Self.post(client, "/dashboard/C3/loan/L3/check", fixture.officer, "on=")
             #expect(status == .forbidden, "C3 lies outside D1")
 
             let report = try await Self.value(database, """
@@ -116,12 +116,12 @@ import Testing
             var summary = try await Self.summary(client, "D1", fixture.officer)
             #expect((summary["reports"] as? [String: Int])?["open"] == 1)
             page = try await DashboardNavigationTests.page(client, "/dashboard/D1", fixture.officer)
-            #expect(page.contains(#"<a href="/dashboard/D1/reports/\#(report)""#))
-            (status, _, body) = try await Self.post(client, "/dashboard/D1/reports/\(report)", fixture.officer, "on=&by=+")
+            #expect(page.contains(#"<a href="/dashboard/D1/report/\#(report)""#))
+            (status, _, body) = try await Self.post(client, "/dashboard/D1/report/\(report)", fixture.officer, "on=&by=+")
             #expect(status == .unprocessableContent)
             #expect(body.contains(#"id="f-by-error">Ô này không được để trống.</p>"#))
             (status, location, _) = try await Self.post(
-                client, "/dashboard/D1/reports/\(report)", fixture.officer, "on=\(today.iso)&by=Nguy%E1%BB%85n+V%C4%83n+An")
+                client, "/dashboard/D1/report/\(report)", fixture.officer, "on=\(today.iso)&by=Nguy%E1%BB%85n+V%C4%83n+An")
             #expect(status == .seeOther)
             #expect(try await Self.value(database, "SELECT submitted_on::text || ' ' || submitted_by FROM report_obligations WHERE id = \(Int64(report)!)")
                 == "\(today.iso) Nguyễn Văn An")
@@ -131,14 +131,14 @@ import Testing
 
             let month = String(today.adding(days: 40).iso.prefix(7))
             let newDay = CalendarDate(iso: month + "-21")!
-            (status, _, body) = try await Self.post(client, "/dashboard/C1/sessions/P1", fixture.officer, "month=\(month)&to=\(newDay.iso)&time=25%3A00")
+            (status, _, body) = try await Self.post(client, "/dashboard/C1/session/P1", fixture.officer, "month=\(month)&to=\(newDay.iso)&time=25%3A00")
             #expect(status == .unprocessableContent)
             #expect(body.contains("Giờ chưa đúng"))
             (status, location, _) = try await Self.post(
-                client, "/dashboard/C1/sessions/P1", fixture.officer, "month=\(month)&to=\(newDay.iso)&time=08%3A00&reason=b%C3%A3o")
+                client, "/dashboard/C1/session/P1", fixture.officer, "month=\(month)&to=\(newDay.iso)&time=08%3A00&reason=b%C3%A3o")
             #expect(status == .seeOther)
             #expect(try await Self.value(database, "SELECT session_on::text || ' ' || reason FROM point_session_overrides") == "\(newDay.iso) bão")
-            let form = try await DashboardNavigationTests.page(client, "/dashboard/C1/sessions/P1?month=\(month)", fixture.officer)
+            let form = try await DashboardNavigationTests.page(client, "/dashboard/C1/session/P1?month=\(month)", fixture.officer)
             #expect(form.contains("\(newDay.vietnamese) 08:00 (đã dời: bão)"))
             let actions = try await Self.value(database, "SELECT string_agg(action, ',' ORDER BY id) FROM audit_events WHERE token_name = 'D1 officer'")
             #expect(actions == "loan.check,report.submit,session.move")
@@ -156,15 +156,15 @@ import Testing
             let csrf = WebSessions.csrfToken(forSession: sessionID)
             var headers = Self.form
             headers[.cookie] = cookie
-            let page = try await client.execute(uri: "/dashboard/C1/loans/L2/check", method: .get, headers: headers) { String(buffer: $0.body) }
+            let page = try await client.execute(uri: "/dashboard/C1/loan/L2/check", method: .get, headers: headers) { String(buffer: $0.body) }
             #expect(page.contains(#"<input type="hidden" name="csrf" value="\#(csrf)">"#))
             for forged in ["", "&csrf=forged"] {
-                try await client.execute(uri: "/dashboard/C1/loans/L2/check", method: .post, headers: headers, body: ByteBuffer(string: "on=\(forged)")) {
+                try await client.execute(uri: "/dashboard/C1/loan/L2/check", method: .post, headers: headers, body: ByteBuffer(string: "on=\(forged)")) {
                     #expect($0.status == .forbidden)
                 }
             }
             #expect(try await Self.value(database, "SELECT use_checked_on::text FROM loans WHERE code = 'L2'") == nil)
-            try await client.execute(uri: "/dashboard/C1/loans/L2/check", method: .post, headers: headers, body: ByteBuffer(string: "on=&csrf=\(csrf)")) {
+            try await client.execute(uri: "/dashboard/C1/loan/L2/check", method: .post, headers: headers, body: ByteBuffer(string: "on=&csrf=\(csrf)")) {
                 #expect($0.status == .seeOther)
             }
             #expect(try await Self.value(database, "SELECT use_checked_on::text FROM loans WHERE code = 'L2'") != nil)

@@ -24,16 +24,16 @@ struct RecordRoutes {
         let unit = DashboardPage.path(code)
         let key = escapeHTML(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? id)
         switch kind {
-        case .followup: return "\(unit)/followups/\(key)"
-        case .loanCheck: return "\(unit)/loans/\(key)/check"
-        case .report: return "\(unit)/reports/\(key)"
-        case .session: return "\(unit)/sessions/\(key)"
+        case .followup: return "\(unit)/followup/\(key)"
+        case .loanCheck: return "\(unit)/loan/\(key)/check"
+        case .report: return "\(unit)/report/\(key)"
+        case .session: return "\(unit)/session/\(key)"
         }
     }
 
     private static let routes: [(RecordKind, RouterPath)] = [
-        (.followup, "dashboard/:code/followups/:id"), (.loanCheck, "dashboard/:code/loans/:id/check"),
-        (.report, "dashboard/:code/reports/:id"), (.session, "dashboard/:code/sessions/:id"),
+        (.followup, "dashboard/:code/followup/:id"), (.loanCheck, "dashboard/:code/loan/:id/check"),
+        (.report, "dashboard/:code/report/:id"), (.session, "dashboard/:code/session/:id"),
     ]
 
     func add(to router: Router<CreditOpsRequestContext>) {
