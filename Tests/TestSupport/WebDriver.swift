@@ -89,12 +89,24 @@ public final class Browser: Sendable {
 
     /// Clicks the first element matching a CSS selector.
     public func click(_ selector: String) async throws {
+        let element = try await element(selector)
+        try await Self.call("\(base)/session/\(session)/element/\(element)/click", method: .POST, json: [:])
+    }
+
+    /// Empties the first field matching a CSS selector, then types `text` into it key by key.
+    public func type(_ selector: String, _ text: String) async throws {
+        let element = try await element(selector)
+        try await Self.call("\(base)/session/\(session)/element/\(element)/clear", method: .POST, json: [:])
+        try await Self.call("\(base)/session/\(session)/element/\(element)/value", method: .POST, json: ["text": text])
+    }
+
+    private func element(_ selector: String) async throws -> String {
         let found = try await Self.call("\(base)/session/\(session)/element", method: .POST,
                                         json: ["using": "css selector", "value": selector])
         guard let element = (found["value"] as? [String: Any])?.values.first as? String else {
             throw Failure(description: "no element \(selector)")
         }
-        try await Self.call("\(base)/session/\(session)/element/\(element)/click", method: .POST, json: [:])
+        return element
     }
 
     /// Saves a PNG of the viewport.

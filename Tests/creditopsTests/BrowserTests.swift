@@ -28,26 +28,8 @@ import Testing
             }
 
             let job = jobID
-            let port = try freePort()
-            let server = try CreditOpsProcess.start(["run", "--http", "127.0.0.1:\(port)", "--no-leader",
-                                                     "--log-level", "warning"], environment: environment)
+            let (server, base) = try await Self.startServer(client, environment)
             defer { server.kill(signal: SIGKILL) }
-            let base = "http://127.0.0.1:\(port)"
-            let ready = try await eventually(timeout: .seconds(30)) {
-                let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/readyz"), timeout: .seconds(2))
-                return response?.status == .ok
-            }
-            #expect(ready, "\(server.stderr())")
-            // The seed's recompute jobs fill the figures the dashboard shows.
-            let computed = try await eventually(timeout: .seconds(60)) {
-                for try await pending in try await client.query(
-                    "SELECT count(*) FROM jobs WHERE kind LIKE 'aggregates.%' AND state IN ('available', 'running')", logger: silentLogger
-                ).decode(Int.self) {
-                    return pending == 0
-                }
-                return false
-            }
-            #expect(computed)
 
             let browser = try await Browser.start()
             do {
@@ -143,6 +125,30 @@ import Testing
             server.kill(signal: SIGTERM)
             #expect(await server.wait(timeout: .seconds(15)))
         }
+    }
+
+    /// `creditops run` on a free loopback port, once it is ready and the seed's figures are computed.
+    static func startServer(_ client: PostgresClient, _ environment: [String: String]) async throws -> (CreditOpsProcess.Running, String) {
+        let port = try freePort()
+        let server = try CreditOpsProcess.start(["run", "--http", "127.0.0.1:\(port)", "--no-leader",
+                                                 "--log-level", "warning"], environment: environment)
+        let base = "http://127.0.0.1:\(port)"
+        let ready = try await eventually(timeout: .seconds(30)) {
+            let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/readyz"), timeout: .seconds(2))
+            return response?.status == .ok
+        }
+        #expect(ready, "\(server.stderr())")
+        // The seed's recompute jobs fill the figures the dashboard shows.
+        let computed = try await eventually(timeout: .seconds(60)) {
+            for try await pending in try await client.query(
+                "SELECT count(*) FROM jobs WHERE kind LIKE 'aggregates.%' AND state IN ('available', 'running')", logger: silentLogger
+            ).decode(Int.self) {
+                return pending == 0
+            }
+            return false
+        }
+        #expect(computed)
+        return (server, base)
     }
 
     /// A sign-in link as people get it: in webmail or Zalo, a page of another site, clicked there.
