@@ -805,3 +805,23 @@ DROP INDEX jobs_unique_pending;
 -- migrate:step 18 reports: who handed a report in
 -- Staff mark a report handed in from the dashboard or the command line; the name is what they typed.
 ALTER TABLE report_obligations ADD COLUMN submitted_by text NOT NULL DEFAULT '';
+
+-- migrate:step 19 history: a daily snapshot of each unit's figures
+-- Taken by the nightly rebuild (and backfilled at month ends by `aggregates snapshots backfill`),
+-- so that the dashboard draws this year against last. Coverage is of the day's own year; loans
+-- and savings are the subtree's, as `loan_figures` has them that day.
+CREATE TABLE unit_snapshots (
+    unit_id               bigint      NOT NULL REFERENCES units (id) ON DELETE CASCADE,
+    day                   date        NOT NULL,
+    coverage_required     integer,
+    coverage_done         integer,
+    outstanding           bigint,
+    overdue_amount        bigint,
+    members               bigint,
+    savers                bigint,
+    coverage_share        numeric GENERATED ALWAYS AS (coverage_done::numeric / nullif(coverage_required, 0)) STORED,
+    overdue_ratio         numeric GENERATED ALWAYS AS (overdue_amount::numeric / nullif(outstanding, 0)) STORED,
+    savings_participation numeric GENERATED ALWAYS AS (savers::numeric / nullif(members, 0)) STORED,
+    taken_at              timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (unit_id, day)
+);

@@ -91,6 +91,31 @@ public struct Aggregator: Sendable {
 
     /// Units among `candidates` (but not in `scope`) that lack coverage for one of `years`, or,
     /// for communes, loan figures.
+    /// Runs `body` on the figures of `year` as they stood at the end of `day` — inspections up to
+    /// that day, loans overdue on it (at their current outstanding amounts: the records keep no
+    /// history of repayments) — computed in a transaction that is then rolled back, so that the
+    /// live figures are untouched. Every unit is locked meanwhile: live recomputes wait.
+    public func asOf<T: Sendable>(_ day: CalendarDate, year: Int, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                try await run("SELECT set_config('creditops.as_of', $1, true)", on: connection) { $0.append(day.iso) }
+                let all: [Int64] = try await rows("SELECT id FROM units ORDER BY id", on: connection) { _ in }
+                try await lock(all, on: connection)
+                let roots: [Int64] = try await rows("SELECT id FROM units WHERE parent_id IS NULL ORDER BY id", on: connection) { _ in }
+                for root in roots {
+                    try await compute(units: try await tree(containing: root, on: connection), years: [year], day: day, on: connection)
+                }
+                let result = try await body(connection)
+                try await connection.query("ROLLBACK", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
     private func missing(in candidates: [Int64], besides scope: [Int64], years: [Int], on connection: PostgresConnection) async throws -> [Int64] {
         guard !candidates.isEmpty else { return [] }
         return try await rows("""

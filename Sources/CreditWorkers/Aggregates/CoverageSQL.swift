@@ -20,6 +20,8 @@ enum CoverageSQL {
             JOIN inspected_borrowers ib ON ib.inspection_id = i.id
             JOIN borrowers b ON b.id = ib.borrower_id
             WHERE i.inspector_unit_id = ANY($1) AND extract(year FROM i.inspected_on)::int = ANY($2)
+              -- A backfill computes the figures as they stood on a past day (Aggregator.asOf).
+              AND i.inspected_on <= coalesce(nullif(current_setting('creditops.as_of', true), '')::date, 'infinity')
             GROUP BY 1, 2, 3
         ),
         -- Complete at the configured number of borrowers, or all of a smaller group (D1).

@@ -7,7 +7,7 @@ struct AggregatesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aggregates",
         abstract: "Rebuild or show the coverage and loan figures the dashboards read.",
-        subcommands: [Rebuild.self, Show.self]
+        subcommands: [Rebuild.self, Show.self, Backfill.self]
     )
 
     struct Rebuild: AsyncParsableCommand {
@@ -46,6 +46,42 @@ struct AggregatesCommand: AsyncParsableCommand {
                 } else {
                     print("Rebuilt the figures of \(report.units) units for \(report.years.map(String.init).joined(separator: ", ")) in \(Display.seconds(report.seconds)).")
                 }
+            }
+        }
+    }
+
+    struct Backfill: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Keep the figures of a year's month ends, as they stood then, for the trend charts.",
+            discussion: """
+                The nightly rebuild keeps a snapshot of every unit each day from now on; this fills in the
+                past, for the months of the year that have no snapshot yet (running it again adds nothing).
+                Each month end is recomputed from the inspections up to that day and the loans overdue on
+                it, at their current outstanding amounts (the records keep no history of repayments).
+
+                Example:
+                  creditops aggregates backfill --year 2026
+                """
+        )
+
+        @Option(help: "The year (default: this year in Vietnam).") var year: Int?
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func validate() throws {
+            if let year, !(1900...2200).contains(year) { throw ValidationError("--year must be within 1900...2200") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let logger = logging.logger()
+                let today = JobKinds.vietnamToday()
+                let days = try await database.withClient(logger: logger.quieter()) { client in
+                    try await UnitSnapshots(client: client, logger: logger.quieter()).backfill(
+                        year: year ?? today.year, today: today, aggregator: Aggregator(client: client, logger: logger.quieter(), today: JobKinds.vietnamToday))
+                }
+                print(days.isEmpty ? "Nothing to fill in: every month of \(year ?? today.year) so far has a snapshot."
+                                   : "Kept the figures of \(days.count) month ends: \(days.map(\.iso).joined(separator: ", ")).")
             }
         }
     }

@@ -104,5 +104,10 @@ struct DemoCommand: AsyncParsableCommand {
         for summary in try await seeder.run() {
             FileHandleWriter.write("  \(summary.description)\n", to: 1)
         }
+        // The trend charts need history: this year's month ends, as the figures stood then.
+        let aggregator = Aggregator(client: client, logger: logger.quieter(), today: JobKinds.vietnamToday)
+        let days = try await UnitSnapshots(client: client, logger: logger.quieter())
+            .backfill(year: JobKinds.vietnamToday().year, today: JobKinds.vietnamToday(), aggregator: aggregator)
+        FileHandleWriter.write("  the figures at \(days.count) month ends of this year, for the trend charts\n", to: 1)
     }
 }
