@@ -22,6 +22,8 @@ struct DashboardPage {
     var canWrite = false
     /// What the reader just saved, for the banner that confirms it.
     var saved: RecordKind? = nil
+    /// The unit's month-end figures of this year and last, for the trend charts.
+    var trends: [UnitSnapshots.Month] = []
 
     private var forms: FormTexts { FormTexts.of(texts.language) }
 
@@ -50,6 +52,8 @@ struct DashboardPage {
             th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee;font-size:.92em} th{color:#616161;font-weight:600}
             .big{font-size:2em;font-weight:700} .muted{color:#616161;font-size:.85em}
             .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:.82em}
+            .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(280px,100%),1fr));gap:16px}
+            figure{margin:0} figcaption{font-weight:600;margin-bottom:4px} .legend{margin:4px 0;font-size:.85em}
             .saved{margin:16px 24px 0;padding:10px 14px;background:#e8f5e9;border-left:6px solid #2e7d32;border-radius:4px}
             @page{size:A4;margin:12mm}
             @media print{body{background:#fff;font-size:10pt} header{background:none;color:#000;padding:0 0 8px}
@@ -66,6 +70,7 @@ struct DashboardPage {
         html += coverageSection()
         html += actionsSection()
         html += childrenSection()
+        html += TrendCharts(months: trends, year: year, texts: TrendTexts.of(texts.language)).render()
         html += groupsSection()
         html += overdueLoansSection()
         html += loansToCheckSection()

@@ -30,10 +30,11 @@ struct DashboardRoutes {
             let commune = summary.level == "commune"
                 ? try await CommuneDetails.load(unitCode: summary.unit, year: year, today: JobKinds.vietnamToday(), client: client, logger: logger)
                 : nil
+            let trends = try await UnitSnapshots(client: client, logger: logger).months(unitCode: summary.unit, years: [year - 1, year])
             var response = DashboardServer.html(DashboardPage(
                 figures: figures, summary: summary, year: year, path: path, thisYear: JobKinds.vietnamToday().year,
                 texts: language.texts, commune: commune, canWrite: principal.scope.role.writesDomain,
-                saved: request.uri.queryParameters["saved"].flatMap { RecordKind(rawValue: String($0)) }).render())
+                saved: request.uri.queryParameters["saved"].flatMap { RecordKind(rawValue: String($0)) }, trends: trends).render())
             response.headers[.contentLanguage] = language.rawValue
             if request.uri.queryParameters["lang"] != nil { response.setCookie(language.rememberingCookie(secure: secureCookies)) }
             return response

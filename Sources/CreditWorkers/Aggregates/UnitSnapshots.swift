@@ -33,12 +33,12 @@ public struct UnitSnapshots: Sendable {
             var present = false
             for try await found in try await client.query("""
                 SELECT EXISTS (SELECT 1 FROM unit_snapshots
-                               WHERE day BETWEEN make_date(\(year), \(month), 1) AND \(end.iso)::date)
+                               WHERE day BETWEEN make_date(\(year)::int, \(month)::int, 1) AND \(end.iso)::date)
                 """, logger: logger).decode(Bool.self) { present = found }
             if present { continue }
             // Read inside the rolled-back transaction, written after it.
             let rows = try await aggregator.asOf(end, year: year) { connection in
-                try await Self.read(on: connection, logger: logger)
+                try await Self.read(day: end, on: connection, logger: logger)
             }
             try await Self.insert(rows, day: end, on: client, logger: logger)
             written.append(end)
@@ -102,10 +102,9 @@ public struct UnitSnapshots: Sendable {
         return count
     }
 
-    private static func read(on connection: PostgresConnection, logger: Logger) async throws -> [Row] {
+    private static func read(day: CalendarDate, on connection: PostgresConnection, logger: Logger) async throws -> [Row] {
         var rows: [Row] = []
-        // The day only picks the coverage year; asOf has put that year's figures in place.
-        for try await row in try await connection.query(PostgresQuery(unsafeSQL: selectFigures, binds: binds(nil)), logger: logger)
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: selectFigures, binds: binds(day)), logger: logger)
             .decode((Int64, Int64?, Int64?, Int64?, Int64?, Int64?, Int64?).self) {
             rows.append(Row(unit: row.0, required: row.1, done: row.2, outstanding: row.3, overdue: row.4, members: row.5, savers: row.6))
         }
@@ -125,9 +124,9 @@ public struct UnitSnapshots: Sendable {
             """, binds: binds), logger: logger)
     }
 
-    private static func binds(_ day: CalendarDate?) -> PostgresBindings {
+    private static func binds(_ day: CalendarDate) -> PostgresBindings {
         var binds = PostgresBindings()
-        binds.append(day?.iso)
+        binds.append(day.iso)
         return binds
     }
 }
