@@ -1,4 +1,5 @@
 import CreditDomain
+import CreditWorkers
 @testable import DashboardAPI
 import Foundation
 import Hummingbird
@@ -51,17 +52,67 @@ import Testing
             for list in ["inspections", "followups", "reports", "reminders"] {
                 page += try await Self.get(client, "/dashboard/D1/\(list)?lang=en", DashboardAPITests.bearer(fixture.staff)).page
             }
+            // An officer's pages: the forms' links, a form, and a form refused with every kind of problem.
+            _ = try await database.query("""
+                INSERT INTO unit_snapshots (unit_id, day, coverage_required, coverage_done, outstanding, overdue_amount, members, savers)
+                SELECT id, DATE '2026-03-31', 2, 1, 100, 1, 10, 5 FROM units WHERE code IN ('D1', 'C1')
+                """, logger: DashboardAPITests.logger)
+            let officer = DashboardAPITests.bearer(fixture.officer)
+            page += try await Self.get(client, "/dashboard/C1?year=2026&lang=en", officer).page
+            page += try await Self.get(client, "/dashboard/C1/followup/1?lang=en", officer).page
+            var posted = officer
+            posted[.contentType] = "application/x-www-form-urlencoded"
+            for body in ["outcome=x&note=" + String(repeating: "a", count: 1001), "outcome=paid&promised_on=2026-13-01", "outcome=&promised_on=2026-12-01"] {
+                page += try await client.execute(uri: "/dashboard/C1/followup/1?lang=en", method: .post, headers: posted, body: ByteBuffer(string: body)) {
+                    #expect($0.status == .unprocessableContent)
+                    return String(buffer: $0.body)
+                }
+            }
+            page += try await client.execute(uri: "/dashboard/C1/session/P1?lang=en", method: .post, headers: posted,
+                                             body: ByteBuffer(string: "month=2026-1&to=2027-09-01&time=7h")) { String(buffer: $0.body) }
             #expect(page.contains("Savings and credit groups") && page.contains("promised to pay"))
+            #expect(page.contains("Record outcome") && page.contains("Month by month") && page.contains("Not a date"))
             // Names are data and stay as they are; the switch names its language in that language.
             for name in ["Tỉnh đoàn P", "Huyện đoàn Một", "Đoàn xã Một", "Đoàn xã Hai", "Nhà văn hóa thôn 1", "Tổ thôn 1", "Hộ 2", ">Tiếng Việt<"] {
                 page = page.replacingOccurrences(of: name, with: "")
             }
-            let labels = Self.labels(DashboardTexts.vietnamese)
+            let labels = Self.labels(DashboardTexts.vietnamese).union(Self.labels(FormTexts.vietnamese)).union(Self.labels(TrendTexts.vietnamese))
             #expect(labels.count > 50)
             for label in labels.sorted() {
                 #expect(!page.contains(label), "Vietnamese label on the English page: \(label)")
             }
         }
+    }
+
+    /// The forms' fixed texts, and the words of each problem they can report.
+    static func labels(_ f: FormTexts) -> Set<String> {
+        let day = CalendarDate(iso: "2026-11-15")!
+        var found = [f.save, f.cancel, f.notSaved, f.optional, f.loansToCheckTitle, f.actionColumn, f.loansToCheckNote(1999),
+                     f.reportSubmitted("WHEN", "WHO"), f.sessionMoved("WHY")]
+        found += Array(f.titles.values) + Array(f.saved.values) + Array(f.actions.values) + Array(f.labels.values) + Array(f.hints.values)
+        found += f.loansToCheckColumns
+        let problems: [FieldProblem] = [.missing, .notADate("x"), .notAMonth("x"), .notATime("x"), .notAnOption("x", options: []),
+                                        .tooLong(max: 1999), .onlyWhenPromised, .inTheFuture(day), .tooFarFromMonth(day)]
+        found += problems.map(f.problem)
+        return split(found)
+    }
+
+    static func labels(_ t: TrendTexts) -> Set<String> {
+        split([t.title, t.coverage, t.overdue, t.savings, t.noHistory, t.data, t.month, t.summary("CHART", 1999, "SHARE", 1998, nil)]
+              + (1...12).map(t.monthLabel).filter { $0.count > 3 })
+    }
+
+    /// Texts split at the values put into them (digits and the placeholders' capitals).
+    static func split(_ texts: [String]) -> Set<String> {
+        var found: [String] = []
+        for text in texts {
+            found += text.components(separatedBy: CharacterSet(charactersIn: "0123456789/"))
+                .flatMap { $0.components(separatedBy: "WHEN") }.flatMap { $0.components(separatedBy: "WHO") }
+                .flatMap { $0.components(separatedBy: "WHY") }.flatMap { $0.components(separatedBy: "CHART") }
+                .flatMap { $0.components(separatedBy: "SHARE") }
+        }
+        return Set(found.map { $0.trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters).union(.symbols)) }
+            .filter { $0.count >= 2 })
     }
 
     /// Every fixed text of a catalogue: its strings, lists and tables, and the words around the
