@@ -124,7 +124,8 @@ public struct DashboardServer: Sendable {
     ) async throws -> Response? {
         guard let token = request.uri.queryParameters["token"].map(String.init) else { return nil }
         guard let scope = try await authenticator.scope(ofToken: token, context: context) else {
-            return html(LoginPage.form(next: LoginRoutes.safeNext(request.uri.path), error: "Mã truy cập trong liên kết không đúng, đã bị thu hồi hoặc đã hết hạn."),
+            let page = LoginPage(request)
+            return html(page.form(next: LoginRoutes.safeNext(request.uri.path), error: page.texts.wrongTokenInLink),
                         status: .unauthorized)
         }
         let sessionID = try await authenticator.sessions.signIn(scope)

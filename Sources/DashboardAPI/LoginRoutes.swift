@@ -12,7 +12,11 @@ struct LoginRoutes {
 
     func add(to router: Router<CreditOpsRequestContext>) {
         router.get("login") { request, _ -> Response in
-            DashboardServer.html(LoginPage.form(next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))))
+            let language = PageLanguage.of(request)
+            var response = DashboardServer.html(LoginPage(request).form(next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))))
+            response.headers[.contentLanguage] = language.rawValue
+            if request.uri.queryParameters["lang"] != nil { response.setCookie(language.rememberingCookie(secure: authenticator.secureCookies)) }
+            return response
         }
         router.post("login") { request, context -> Response in
             let fields = try await FormFields.read(request, crossSiteMessage: "sign-in forms from other sites are refused")
@@ -21,13 +25,15 @@ struct LoginRoutes {
             do {
                 try authenticator.refuseIfLimited(context)
             } catch let error as HTTPError {
-                return DashboardServer.html(LoginPage.form(next: next, error: error.body ?? "Thử lại sau."), status: .tooManyRequests)
+                var response = DashboardServer.html(LoginPage(request).form(next: next, error: LoginPage(request).texts.tryLater), status: error.status)
+                response.headers[.retryAfter] = error.headers[.retryAfter]
+                return response
             }
             guard !token.isEmpty, let scope = try await authenticator.scope(ofToken: token, context: context) else {
                 await audit.record(.init(tokenID: nil, name: "", role: "", address: context.address), action: "sign-in", target: "token",
                                    outcome: "refused: not a valid token")
                 return DashboardServer.html(
-                    LoginPage.form(next: next, error: "Mã truy cập không đúng, đã bị thu hồi hoặc đã hết hạn."), status: .unauthorized)
+                    LoginPage(request).form(next: next, error: LoginPage(request).texts.wrongToken), status: .unauthorized)
             }
             let sessionID = try await authenticator.sessions.signIn(scope)
             await audit.record(.init(scope, address: context.address), action: "sign-in", target: "token", outcome: "ok")
@@ -42,19 +48,19 @@ struct LoginRoutes {
                 let next = Self.safeNext(request.uri.queryParameters["next"].map(String.init))
                 return signedIn(sessionID, location: next ?? "/dashboard/\(scope.unitCode)")
             case .alreadyUsed:
-                return DashboardServer.html(LoginPage.linkRefused(LoginPage.alreadyUsed), status: .gone)
+                return DashboardServer.html(LoginPage(request).linkRefused(LoginPage(request).texts.alreadyUsed), status: .gone)
             case .expired:
-                return DashboardServer.html(LoginPage.linkRefused(LoginPage.expired), status: .gone)
+                return DashboardServer.html(LoginPage(request).linkRefused(LoginPage(request).texts.expired), status: .gone)
             case .unknown:
                 authenticator.limiter.recordFailure(context.address)
-                return DashboardServer.html(LoginPage.linkRefused(LoginPage.unknown), status: .notFound)
+                return DashboardServer.html(LoginPage(request).linkRefused(LoginPage(request).texts.unknown), status: .notFound)
             }
         }
         router.get("logout") { request, context -> Response in
             guard let principal = try? await authenticator.optionalPrincipal(of: request, context: context), let csrf = principal.csrf else {
                 return Response(status: .seeOther, headers: [.location: "/login"])
             }
-            return DashboardServer.html(LoginPage.logout(csrf: csrf))
+            return DashboardServer.html(LoginPage(request).logout(csrf: csrf))
         }
         router.post("logout") { request, context -> Response in
             let principal = try await authenticator.principal(of: request, context: context)
@@ -98,47 +104,55 @@ struct LoginRoutes {
     }
 }
 
-/// The sign-in pages.
-enum LoginPage {
-    static let alreadyUsed = "Liên kết đăng nhập này đã được dùng. Mỗi liên kết chỉ dùng được một lần: xin cán bộ quản trị một liên kết mới, hoặc đăng nhập bằng mã truy cập."
-    static let expired = "Liên kết đăng nhập này đã hết hạn (mỗi liên kết có hiệu lực 15 phút): xin cán bộ quản trị một liên kết mới."
-    static let unknown = "Liên kết đăng nhập không hợp lệ: hãy kiểm tra lại địa chỉ, hoặc xin cán bộ quản trị một liên kết mới."
+/// The sign-in pages, in the reader's language.
+struct LoginPage {
+    let language: PageLanguage
+    var texts: LoginTexts { LoginTexts.of(language) }
 
-    static func layout(_ title: String, _ body: String) -> String {
-        """
-        <!doctype html>
-        <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(escapeHTML(title)) — CreditOps</title>
-        <style>
-        body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#fafafa;color:#212121}
-        main{max-width:32em;margin:48px auto;padding:24px;background:#fff;border:1px solid #ddd}
-        label{display:block;margin:12px 0 4px} input[type=password]{width:100%;padding:8px;box-sizing:border-box}
-        button{margin-top:16px;padding:8px 16px;cursor:pointer} .error{color:#b71c1c} a{color:#0d47a1}
-        </style></head><body><main>\(body)</main></body></html>
-        """
+    init(_ request: Request) {
+        self.language = PageLanguage.of(request)
     }
 
-    static func form(next: String?, error: String? = nil) -> String {
-        var body = "<h1>Đăng nhập</h1>"
+    func layout(_ title: String, _ body: String, next: String? = nil) -> String {
+        let other: PageLanguage = language == .vi ? .en : .vi
+        let switchLink = "/login?lang=\(other.rawValue)" + (next.map { "&amp;next=\(escapeHTML(OpsPage.queryValue($0)))" } ?? "")
+        return """
+            <!doctype html>
+            <html lang="\(language.rawValue)"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escapeHTML(title)) — CreditOps</title>
+            <style>
+            body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#fafafa;color:#212121}
+            main{max-width:32em;margin:48px auto;padding:24px;background:#fff;border:1px solid #ddd}
+            label{display:block;margin:12px 0 4px} input[type=password]{width:100%;padding:8px;box-sizing:border-box}
+            button{margin-top:16px;padding:8px 16px;cursor:pointer} .error{color:#b71c1c} a{color:#0d47a1} .switch{text-align:right;margin:0}
+            a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
+            </style></head><body><main><p class="switch"><a href="\(switchLink)" lang="\(other.rawValue)" hreflang="\(other.rawValue)">\(texts.switchLabel)</a></p>\(body)</main></body></html>
+            """
+    }
+
+    func form(next: String?, error: String? = nil) -> String {
+        let t = texts
+        var body = "<h1>\(t.signIn)</h1>"
         if let error { body += "<p class=\"error\" role=\"alert\">\(escapeHTML(error))</p>" }
         body += """
-            <p>Mở liên kết đăng nhập được gửi cho bạn, hoặc dán mã truy cập (bắt đầu bằng <code>co_</code>).</p>
+            <p>\(t.intro)</p>
             <form method="post" action="/login">
-            <label for="token">Mã truy cập</label><input id="token" name="token" type="password" autocomplete="off" required>
+            <label for="token">\(t.tokenLabel)</label><input id="token" name="token" type="password" autocomplete="off" required>
             <input type="hidden" name="next" value="\(escapeHTML(next ?? ""))">
-            <button type="submit">Đăng nhập</button></form>
+            <button type="submit">\(t.signIn)</button></form>
             """
-        return layout("Đăng nhập", body)
+        return layout(t.signIn, body, next: next)
     }
 
-    static func linkRefused(_ message: String) -> String {
-        layout("Không đăng nhập được", "<h1>Không đăng nhập được</h1><p class=\"error\" role=\"alert\">\(escapeHTML(message))</p><p><a href=\"/login\">Đăng nhập bằng mã truy cập</a></p>")
+    func linkRefused(_ message: String) -> String {
+        let t = texts
+        return layout(t.refusedTitle, "<h1>\(t.refusedTitle)</h1><p class=\"error\" role=\"alert\">\(escapeHTML(message))</p><p><a href=\"/login\">\(t.signInWithToken)</a></p>")
     }
 
-    static func logout(csrf: String) -> String {
-        layout("Đăng xuất", """
-            <h1>Đăng xuất</h1><form method="post" action="/logout"><input type="hidden" name="csrf" value="\(csrf)">
-            <button type="submit">Đăng xuất khỏi CreditOps</button></form>
+    func logout(csrf: String) -> String {
+        layout(texts.signOut, """
+            <h1>\(texts.signOut)</h1><form method="post" action="/logout"><input type="hidden" name="csrf" value="\(csrf)">
+            <button type="submit">\(texts.signOutButton)</button></form>
             """)
     }
 }

@@ -146,3 +146,31 @@ import Testing
             .filter { $0.count >= 2 })
     }
 }
+
+/// The sign-in pages follow the same choice of language as the dashboard.
+@Suite struct LoginLanguageTests {
+    @Test func theSignInPagesSpeakEnglishWhenAskedAndCarryNoVietnameseLabelThen() async throws {
+        try await DashboardAPITests.withApp { client, _, _ in
+            let vietnamese = try await DashboardLanguageTests.get(client, "/login", [:])
+            #expect(vietnamese.page.contains(#"<html lang="vi">"#) && vietnamese.page.contains("<h1>Đăng nhập</h1>"))
+            #expect(vietnamese.page.contains(#"<a href="/login?lang=en" lang="en" hreflang="en">English</a>"#))
+            let english = try await DashboardLanguageTests.get(client, "/login?lang=en&next=%2Fdashboard%2FD1", [:])
+            #expect(english.page.contains("<h1>Sign in</h1>") && english.page.contains(#"<label for="token">Access token</label>"#))
+            #expect(english.page.contains(#"value="/dashboard/D1""#), "where to go next survives the switch")
+            let cookie = try #require(english.headers[values: .setCookie].first { $0.hasPrefix("creditops_lang=en") })
+            var page = english.page
+            page += try await client.execute(uri: "/login", method: .post, headers: [.cookie: String(cookie.prefix { $0 != ";" }),
+                .contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=co_wrong")) { response in
+                #expect(response.status == .unauthorized)
+                return String(buffer: response.body)
+            }
+            #expect(page.contains("The access token is wrong, revoked or expired."))
+            page += try await client.execute(uri: "/login/not-a-code", method: .get, headers: [.acceptLanguage: "en"]) { String(buffer: $0.body) }
+            #expect(page.contains("This sign-in link is not valid"))
+            let t = LoginTexts.vietnamese
+            for label in [t.signIn, t.tokenLabel, t.wrongToken, t.refusedTitle, t.signInWithToken, t.unknown, "Mã truy cập"] {
+                #expect(!page.contains(label), "Vietnamese label on the English page: \(label)")
+            }
+        }
+    }
+}
