@@ -16,6 +16,9 @@ import Testing
             let district = try await CreditOpsProcess.run(["tokens", "create", "--unit", "T01-H01"], environment: environment)
             let staff = try await CreditOpsProcess.run(["tokens", "create", "--unit", "T01", "--staff"], environment: environment)
             let districtToken = district.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            // This year's month ends, for the trend charts.
+            let backfilled = try await CreditOpsProcess.run(["aggregates", "backfill"], environment: environment, timeout: .seconds(120))
+            #expect(backfilled.status == 0 && backfilled.stdout.contains("Kept the figures of"), "\(backfilled.stdout) \(backfilled.stderr)")
             let staffToken = staff.stdout.split(separator: "\n").last.map(String.init) ?? ""
             #expect(districtToken.hasPrefix("co_") && staffToken.hasPrefix("co_"))
             var jobID: Int64 = 0
@@ -100,6 +103,10 @@ import Testing
                 try await browser.screenshotForDocs("commune")
                 try await browser.open("\(base)/dashboard/T01-H01/followups")
                 try await browser.screenshotForDocs("action-list")
+                try await browser.open("\(base)/dashboard/T01-H01")
+                #expect(try await browser.source().contains("<polyline class=\"this-year\""), "the backfilled months are drawn")
+                _ = try await browser.execute("document.querySelector('.trends').scrollIntoView(); return 0")
+                try await browser.screenshotForDocs("trend")
                 try await browser.setWindowSize(width: 360, height: 800)
                 for page in ["\(base)/dashboard/T01-H01", commune, "\(base)/dashboard/T01-H01/followups"] {
                     try await browser.open(page)

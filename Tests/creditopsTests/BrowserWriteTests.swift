@@ -19,6 +19,12 @@ import Testing
         init(_ description: String) { self.description = description }
     }
 
+    /// axe-core finds no serious or critical WCAG 2.1 AA violation on the open page.
+    static func expectAccessible(_ browser: Browser, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let grave = try await browser.accessibilityViolations().filter { $0.impact == "serious" || $0.impact == "critical" }
+        #expect(grave.isEmpty, "\(try await browser.currentURL()): \(grave)", sourceLocation: sourceLocation)
+    }
+
     @Test func anOfficerRecordsEachWriteByClickingAndTypingAndAReaderIsRefused() async throws {
         try await TestDatabase.withDatabase { client, database in
             let environment = ["DATABASE_URL": database.url]
@@ -66,12 +72,14 @@ import Testing
 
                 // 1. A follow-up's outcome: a date typed the wrong way is refused next to its field, then corrected.
                 try await browser.click("a[aria-label='Ghi kết quả: \(overdueLoan)']")
+                try await Self.expectAccessible(browser)
                 try await browser.click("#f-outcome option[value='promised']")
                 try await browser.type("#f-promised_on", "20/12/2026")
                 try await browser.type("#f-note", "hẹn sau thu hoạch")
                 try await browser.click("form button[type=submit]")
                 var page = try await browser.source()
                 #expect(page.contains(#"<p class="error" id="f-promised_on-error">Ngày chưa đúng"#), "\(page.prefix(3000))")
+                try await Self.expectAccessible(browser)
                 #expect(page.contains("hẹn sau thu hoạch"), "the note typed is kept")
                 try await browser.type("#f-promised_on", "2026-12-20")
                 try await browser.click("form button[type=submit]")
