@@ -22,7 +22,8 @@ import Testing
     /// axe-core finds no serious or critical WCAG 2.1 AA violation on the open page.
     static func expectAccessible(_ browser: Browser, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let grave = try await browser.accessibilityViolations().filter { $0.impact == "serious" || $0.impact == "critical" }
-        #expect(grave.isEmpty, "\(try await browser.currentURL()): \(grave)", sourceLocation: sourceLocation)
+        let url = try await browser.currentURL()
+        #expect(grave.isEmpty, "\(url): \(grave)", sourceLocation: sourceLocation)
     }
 
     @Test func anOfficerRecordsEachWriteByClickingAndTypingAndAReaderIsRefused() async throws {
