@@ -93,6 +93,19 @@ public final class Browser: Sendable {
         try await Self.call("\(base)/session/\(session)/element/\(element)/click", method: .POST, json: [:])
     }
 
+    /// Clicks what submits a form or follows a link, and waits (up to 20 s) until the next page
+    /// has replaced this one: a click may return before the browser has even started to navigate.
+    public func clickAndWaitForNextPage(_ selector: String) async throws {
+        _ = try await execute("window.__creditopsOldPage = true; return 0")
+        try await click(selector)
+        for _ in 0..<200 {
+            let replaced = try? await execute("return window.__creditopsOldPage === undefined && document.readyState === 'complete'") as? Bool
+            if replaced == true { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw Failure(description: "no new page within 20 s after clicking \(selector)")
+    }
+
     /// Empties the first field matching a CSS selector, then types `text` into it key by key.
     public func type(_ selector: String, _ text: String) async throws {
         let element = try await element(selector)
