@@ -82,6 +82,12 @@ import Testing
             .nobody: 401, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 403, .rootOperator: 303]),
         Row(method: .post, path: "/ops/jobs", body: "kind=noop", expected: [
             .nobody: 401, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 403, .rootOperator: 303]),
+        Row(method: .get, path: "/dashboard/C1/loan/L2/check", expected: [
+            .nobody: 303, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 200, .districtOperator: 403, .rootOperator: 403]),
+        Row(method: .post, path: "/dashboard/C1/loan/L2/check", body: "on=", expected: [
+            .nobody: 401, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 303, .districtOperator: 403, .rootOperator: 403]),
+        Row(method: .post, path: "/dashboard/C3/loan/L2/check", body: "on=", expected: [
+            .nobody: 401, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 403, .rootOperator: 403]),
     ]
 
     static func freshJob(_ database: PostgresClient, unit: String?) async throws -> Int64 {
