@@ -12,29 +12,30 @@ struct DashboardRoutes {
     let client: PostgresClient
     let logger: Logger
     let secureCookies: Bool
+    let caches: DashboardCaches
 
     func add(to router: Router<CreditOpsRequestContext>) {
-        let authenticator = authenticator, audit = audit, client = client, logger = logger, secureCookies = secureCookies
+        let authenticator = authenticator, audit = audit, client = client, logger = logger, secureCookies = secureCookies, caches = caches
         router.get("dashboard/:code") { request, context -> Response in
             if let exchange = try await DashboardServer.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
             guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else {
                 return LoginRoutes.redirectToLogin(request, authenticator)
             }
             let year = try yearParameter(request)
-            // The summary answers 404 and 403 for the unit; the figures follow once it is allowed.
-            let summary = try await UnitSummary.load(
-                code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
-            let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year)
-            let path = UnitPath(steps: summary.path)
+            let code = try context.decodedParameter("code")
+            let saved = request.uri.queryParameters["saved"].flatMap { RecordKind(rawValue: String($0)) }
+            let load: @Sendable () async throws -> DashboardData = {
+                try await DashboardData.load(code: code, scope: principal.scope, year: year, client: client, logger: logger)
+            }
+            // Right after a write (`saved`), read afresh: another process may have kept the page from before it.
+            let data = saved == nil
+                ? try await caches.pages.value(DashboardData.key(code: code, scope: principal.scope, year: year), load: load)
+                : try await load()
             let language = PageLanguage.of(request)
-            let commune = summary.level == "commune"
-                ? try await CommuneDetails.load(unitCode: summary.unit, year: year, today: JobKinds.vietnamToday(), client: client, logger: logger)
-                : nil
-            let trends = try await UnitSnapshots(client: client, logger: logger).months(unitCode: summary.unit, years: [year - 1, year])
             var response = DashboardServer.html(DashboardPage(
-                figures: figures, summary: summary, year: year, path: path, thisYear: JobKinds.vietnamToday().year,
-                texts: language.texts, commune: commune, canWrite: principal.scope.role.writesDomain,
-                saved: request.uri.queryParameters["saved"].flatMap { RecordKind(rawValue: String($0)) }, trends: trends).render())
+                figures: data.figures, summary: data.summary, year: year, path: UnitPath(steps: data.summary.path),
+                thisYear: JobKinds.vietnamToday().year, texts: language.texts, commune: data.commune,
+                canWrite: principal.scope.role.writesDomain, saved: saved, trends: data.trends).render())
             response.headers[.contentLanguage] = language.rawValue
             if request.uri.queryParameters["lang"] != nil { response.setCookie(language.rememberingCookie(secure: secureCookies)) }
             return response

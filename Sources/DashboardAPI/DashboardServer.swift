@@ -37,6 +37,11 @@ public struct DashboardServer: Sendable {
     /// answers 503 while one is unhealthy, so that an orchestrator restarts the process.
     public var workers: [WorkerService] = []
 
+    /// How long a unit's dashboard data and summary may be reused for other requests (see
+    /// ``RecentResults``): the figures themselves are recomputed within a second of a change, and
+    /// this process's own writes are shown at once. Zero reads afresh every time.
+    public var resultLifetime: Duration = .seconds(1)
+
     /// `prometheus` is the registry the process's metrics go to (see `MetricsSystem.bootstrap`).
     public init(client: PostgresClient, registry: JobRegistry, prometheus: PrometheusCollectorRegistry, logger: Logger,
                 security: Security = .init()) {
@@ -59,6 +64,7 @@ public struct DashboardServer: Sendable {
         let audit = AuditLog(client: client, logger: logger)
         let units = UnitLookup(client: client, logger: logger)
         let queue = JobQueue(client: client, registry: registry, logger: logger)
+        let caches = DashboardCaches(lifetime: resultLifetime)
         let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken, workers = workers, secureCookies = security.secureCookies
 
         router.get("/healthz") { _, _ in "ok\n" }
@@ -103,14 +109,17 @@ public struct DashboardServer: Sendable {
         }
         api.get("units/:code/summary") { request, context -> Response in
             let scope = try await authenticator.principal(of: request, context: context).scope
-            let json = try await UnitSummary.json(code: try context.decodedParameter("code"), scope: scope, client: client, logger: logger)
+            let json = try await UnitSummary.json(
+                code: try context.decodedParameter("code"), scope: scope, client: client, logger: logger, recent: caches.summaries)
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         QueueRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: api)
 
-        DashboardRoutes(authenticator: authenticator, audit: audit, client: client, logger: logger, secureCookies: secureCookies).add(to: router)
-        RecordRoutes(authenticator: authenticator, audit: audit, units: units, client: client, registry: registry, logger: logger).add(to: router)
+        DashboardRoutes(authenticator: authenticator, audit: audit, client: client, logger: logger, secureCookies: secureCookies, caches: caches)
+            .add(to: router)
+        RecordRoutes(authenticator: authenticator, audit: audit, units: units, client: client, registry: registry, logger: logger, caches: caches)
+            .add(to: router)
         LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)
         OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: router)
         return router

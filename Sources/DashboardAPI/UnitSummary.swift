@@ -56,15 +56,35 @@ struct UnitSummary: Codable, Sendable {
     var remindersOptedOut30Days: Int
     var updatedAt: Date?
 
+    /// What the summary statement answers: whether the unit lies within the scope, and its JSON.
+    struct Row: Sendable {
+        var visible: Bool
+        var json: String
+    }
+
     /// The summary of the unit with `code` as JSON: 404 for an unknown code, 403 outside `scope`.
-    static func json(code: String, scope: AccessScope, client: PostgresClient, logger: Logger) async throws -> String {
+    /// With `recent`, a result at most a second old may be used.
+    static func json(code: String, scope: AccessScope, client: PostgresClient, logger: Logger,
+                     recent: RecentResults<Row?>? = nil) async throws -> String {
         guard !code.isEmpty, code.count <= 200 else { throw HTTPError(.badRequest, message: "unit code: expected 1 to 200 characters") }
-        let statement = SummaryStatement(code: code, scopeUnitID: scope.unitID, today: JobKinds.vietnamToday().iso)
-        for try await (_, visible, json) in try await client.run(statement, logger: logger) {
-            guard visible else { throw HTTPError(.forbidden, message: "unit \(code) is outside this token's units") }
-            return json
+        let today = JobKinds.vietnamToday().iso
+        let read: @Sendable () async throws -> Row? = {
+            for try await (_, visible, json) in try await client.run(
+                SummaryStatement(code: code, scopeUnitID: scope.unitID, today: today), logger: logger)
+            {
+                return Row(visible: visible, json: json)
+            }
+            return nil
         }
-        throw HTTPError(.notFound, message: "unknown unit \(code)")
+        let row: Row?
+        if let recent {
+            row = try await recent.value("\(code)\u{1}\(scope.unitID)\u{1}\(today)", load: read)
+        } else {
+            row = try await read()
+        }
+        guard let row else { throw HTTPError(.notFound, message: "unknown unit \(code)") }
+        guard row.visible else { throw HTTPError(.forbidden, message: "unit \(code) is outside this token's units") }
+        return row.json
     }
 
     /// The same, decoded, for the dashboard page.

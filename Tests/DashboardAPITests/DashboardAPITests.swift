@@ -27,8 +27,10 @@ import Testing
         var communeViewer: String
     }
 
+    /// `resultLifetime` is zero unless a test is about reuse: most tests write to the database
+    /// behind the server's back and look at the next page at once.
     static func withApp(
-        security: DashboardServer.Security = .init(), _ body: @Sendable (any TestClientProtocol, Fixture, PostgresClient) async throws -> Void
+        security: DashboardServer.Security = .init(), resultLifetime: Duration = .zero, _ body: @Sendable (any TestClientProtocol, Fixture, PostgresClient) async throws -> Void
     ) async throws {
         try await TestDatabase.withDatabase { client, _ in
             let importer = Importer(client: client, logger: logger)
@@ -57,8 +59,9 @@ import Testing
                 communeViewer: try await tokens.create(unitCode: "C1", role: .viewer, name: "C1").token)
             let prometheus = PrometheusCollectorRegistry()
             prometheus.makeCounter(name: "creditops_test_marker_total").increment(by: Int64(7))
-            let server = DashboardServer(client: client, registry: JobKinds.registry(client: client, logger: logger),
+            var server = DashboardServer(client: client, registry: JobKinds.registry(client: client, logger: logger),
                                          prometheus: prometheus, logger: logger, security: security)
+            server.resultLifetime = resultLifetime
             let app = Application(router: server.router())
             try await app.test(.router) { testClient in
                 try await body(testClient, fixture, client)

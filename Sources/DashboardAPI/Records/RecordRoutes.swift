@@ -18,6 +18,8 @@ struct RecordRoutes {
     let client: PostgresClient
     let registry: JobRegistry
     let logger: Logger
+    /// Forgotten after each write, so that the pages show it at once.
+    let caches: DashboardCaches
 
     /// The form of `kind` for the record `id` of unit `code`.
     static func path(_ kind: RecordKind, unit code: String, id: String) -> String {
@@ -73,6 +75,7 @@ struct RecordRoutes {
         if let fields {
             do {
                 try await write(kind, key: key, unit: unit.code, fields, actor: .init(scope, address: context.address))
+                caches.forgetAll()
                 return Response(status: .seeOther, headers: [.location: Self.pageAfterSaving(kind, unit: unit.code)])
             } catch let refused as FieldProblems {
                 problems = refused

@@ -1,0 +1,49 @@
+import CreditDomain
+import CreditWorkers
+import Logging
+import PostgresNIO
+
+/// Everything a unit's dashboard page shows, read in one go: what ``RecentResults`` keeps for a
+/// second, so that a busy page is drawn from it instead of five queries a request.
+struct DashboardData: Sendable {
+    var summary: UnitSummary
+    var figures: UnitFigures?
+    /// A commune's groups, overdue loans and loans to check; nil above the communes.
+    var commune: CommuneDetails?
+    var trends: [UnitSnapshots.Month]
+
+    /// The summary answers 404 and 403 for the unit; the rest follows once it is allowed.
+    static func load(code: String, scope: AccessScope, year: Int, client: PostgresClient, logger: Logger) async throws -> DashboardData {
+        let today = JobKinds.vietnamToday()
+        let summary = try await UnitSummary.load(code: code, scope: scope, client: client, logger: logger)
+        let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year)
+        let commune = summary.level == "commune"
+            ? try await CommuneDetails.load(unitCode: summary.unit, year: year, today: today, client: client, logger: logger)
+            : nil
+        let trends = try await UnitSnapshots(client: client, logger: logger).months(unitCode: summary.unit, years: [year - 1, year])
+        return DashboardData(summary: summary, figures: figures, commune: commune, trends: trends)
+    }
+
+    /// What keeps a unit's data apart from another's: the unit, what the reader's token may see,
+    /// the year, and today (sessions and overdue days move with it).
+    static func key(code: String, scope: AccessScope, year: Int) -> String {
+        "\(code)\u{1}\(scope.unitID)\u{1}\(year)\u{1}\(JobKinds.vietnamToday().iso)"
+    }
+}
+
+/// The kept results the dashboard's reads share: pages' data and the summary API's JSON.
+struct DashboardCaches: Sendable {
+    let pages: RecentResults<DashboardData>
+    let summaries: RecentResults<UnitSummary.Row?>
+
+    init(lifetime: Duration) {
+        pages = RecentResults(lifetime: lifetime)
+        summaries = RecentResults(lifetime: lifetime)
+    }
+
+    /// After a write: the next page shows it.
+    func forgetAll() {
+        pages.forgetAll()
+        summaries.forgetAll()
+    }
+}

@@ -1,0 +1,71 @@
+@testable import DashboardAPI
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PostgresNIO
+import Synchronization
+import Testing
+import TestSupport
+
+/// Dashboards reused for a second: one read for many requests, never older than the lifetime,
+/// and a write through the forms shown at once.
+@Suite struct RecentResultsTests {
+    @Test func concurrentRequestsShareOneReadAndAValueLivesOnlyItsLifetime() async throws {
+        let results = RecentResults<Int>(lifetime: .milliseconds(300))
+        let reads = Mutex(0)
+        let read: @Sendable () async throws -> Int = {
+            let count = reads.withLock { $0 += 1; return $0 }
+            try await Task.sleep(for: .milliseconds(100))
+            return count
+        }
+        let values = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<20 { group.addTask { try await results.value("unit", load: read) } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(values == Array(repeating: 1, count: 20), "twenty requests, one read")
+        #expect(try await results.value("unit", load: read) == 1, "still fresh")
+        #expect(try await results.value("other", load: read) == 2, "another key reads on its own")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await results.value("unit", load: read) == 3, "older than its lifetime: read again")
+        results.forgetAll()
+        #expect(try await results.value("unit", load: read) == 4, "forgotten after a write")
+    }
+
+    @Test func aReadInFlightDuringAWriteIsNotKept() async throws {
+        let results = RecentResults<String>(lifetime: .seconds(60))
+        let slowRead = Task { try await results.value("unit") { try await Task.sleep(for: .milliseconds(300)); return "before the write" } }
+        try await Task.sleep(for: .milliseconds(50))
+        results.forgetAll()
+        #expect(try await slowRead.value == "before the write")
+        #expect(try await results.value("unit") { "after the write" } == "after the write")
+    }
+
+    @Test func aFailedReadIsNotKept() async throws {
+        let results = RecentResults<Int>(lifetime: .seconds(60))
+        await #expect(throws: HTTPError.self) { try await results.value("unit") { throw HTTPError(.forbidden) } }
+        #expect(try await results.value("unit") { 7 } == 7)
+    }
+
+    /// With the server's default lifetime: an outside change shows within about a second; an
+    /// officer's write through the forms shows on the very next page.
+    @Test func theDashboardShowsOutsideChangesWithinASecondAndItsOwnWritesAtOnce() async throws {
+        try await DashboardAPITests.withApp(resultLifetime: .seconds(1)) { client, fixture, database in
+            @Sendable func page() async throws -> String { try await DashboardNavigationTests.page(client, "/dashboard/C1", fixture.officer) }
+            #expect(try await page().contains("chưa có kết quả"))
+            _ = try await database.query("""
+                INSERT INTO followups (loan_id, due_on, overdue_days, planned_on, outcome)
+                SELECT id, due_on, 7, due_on + 7, 'paid' FROM loans WHERE code = 'L2'
+                """, logger: DashboardAPITests.logger)
+            let started = ContinuousClock.now
+            let shown = try await eventually(timeout: .seconds(5)) { try await page().contains("<td>đã trả</td>") }
+            #expect(shown)
+            #expect(ContinuousClock.now - started < .milliseconds(1_900), "an outside change waits at most the lifetime")
+
+            var headers = DashboardAPITests.bearer(fixture.officer)
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            try await client.execute(uri: "/dashboard/C1/followup/1", method: .post, headers: headers,
+                                     body: ByteBuffer(string: "outcome=moved_away")) { #expect($0.status == .seeOther) }
+            #expect(try await page().contains("đã chuyển đi"), "the writer's next page, without waiting")
+        }
+    }
+}
