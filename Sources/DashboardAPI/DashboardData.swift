@@ -3,8 +3,7 @@ import CreditWorkers
 import Logging
 import PostgresNIO
 
-/// Everything a unit's dashboard page shows, read in one go: what ``RecentResults`` keeps for a
-/// second, so that a busy page is drawn from it instead of five queries a request.
+/// Everything a unit's dashboard page shows, read in one go.
 struct DashboardData: Sendable {
     var summary: UnitSummary
     var figures: UnitFigures?
@@ -24,16 +23,18 @@ struct DashboardData: Sendable {
         return DashboardData(summary: summary, figures: figures, commune: commune, trends: trends)
     }
 
-    /// What keeps a unit's data apart from another's: the unit, what the reader's token may see,
-    /// the year, and today (sessions and overdue days move with it).
-    static func key(code: String, scope: AccessScope, year: Int) -> String {
-        "\(code)\u{1}\(scope.unitID)\u{1}\(year)\u{1}\(JobKinds.vietnamToday().iso)"
+    /// What keeps one drawn page apart from another: the unit, what the reader's token may see
+    /// and whether it may write, the year, the language, and today (sessions and overdue days
+    /// move with it).
+    static func pageKey(code: String, scope: AccessScope, year: Int, language: PageLanguage) -> String {
+        "\(code)\u{1}\(scope.unitID)\u{1}\(scope.role.writesDomain)\u{1}\(year)\u{1}\(language.rawValue)\u{1}\(JobKinds.vietnamToday().iso)"
     }
 }
 
-/// The kept results the dashboard's reads share: pages' data and the summary API's JSON.
+/// The kept results the dashboard's reads share: drawn pages (drawing one costs about as much as
+/// reading it) and the summary API's JSON.
 struct DashboardCaches: Sendable {
-    let pages: RecentResults<DashboardData>
+    let pages: RecentResults<String>
     let summaries: RecentResults<UnitSummary.Row?>
 
     init(lifetime: Duration) {

@@ -24,18 +24,18 @@ struct DashboardRoutes {
             let year = try yearParameter(request)
             let code = try context.decodedParameter("code")
             let saved = request.uri.queryParameters["saved"].flatMap { RecordKind(rawValue: String($0)) }
-            let load: @Sendable () async throws -> DashboardData = {
-                try await DashboardData.load(code: code, scope: principal.scope, year: year, client: client, logger: logger)
+            let language = PageLanguage.of(request)
+            let draw: @Sendable () async throws -> String = {
+                let data = try await DashboardData.load(code: code, scope: principal.scope, year: year, client: client, logger: logger)
+                return DashboardPage(
+                    figures: data.figures, summary: data.summary, year: year, path: UnitPath(steps: data.summary.path),
+                    thisYear: JobKinds.vietnamToday().year, texts: language.texts, commune: data.commune,
+                    canWrite: principal.scope.role.writesDomain, saved: saved, trends: data.trends).render()
             }
             // Right after a write (`saved`), read afresh: another process may have kept the page from before it.
-            let data = saved == nil
-                ? try await caches.pages.value(DashboardData.key(code: code, scope: principal.scope, year: year), load: load)
-                : try await load()
-            let language = PageLanguage.of(request)
-            var response = DashboardServer.html(DashboardPage(
-                figures: data.figures, summary: data.summary, year: year, path: UnitPath(steps: data.summary.path),
-                thisYear: JobKinds.vietnamToday().year, texts: language.texts, commune: data.commune,
-                canWrite: principal.scope.role.writesDomain, saved: saved, trends: data.trends).render())
+            var response = DashboardServer.html(saved == nil
+                ? try await caches.pages.value(DashboardData.pageKey(code: code, scope: principal.scope, year: year, language: language), load: draw)
+                : try await draw())
             response.headers[.contentLanguage] = language.rawValue
             if request.uri.queryParameters["lang"] != nil { response.setCookie(language.rememberingCookie(secure: secureCookies)) }
             return response

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import TestSupport
 import Testing
 
@@ -58,6 +59,35 @@ import Testing
         }
     }
 
+    /// A report handed in from the command line: by the same rules as the dashboard's form.
+    @Test func reportsSubmitThroughTheBinary() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let env = ["DATABASE_URL": database.url]
+            _ = try await client.query("""
+                WITH d AS (INSERT INTO units (code, name, level) VALUES ('D1', 'Huyện đoàn Một', 'district') RETURNING id)
+                INSERT INTO report_obligations (report_type_id, unit_id, period, due_on)
+                SELECT t.id, d.id, '2026', DATE '2026-11-15' FROM report_types t, d WHERE t.code = 'BC-NAM'
+                """, logger: silentLogger)
+            let listed = try await CreditOpsProcess.run(["reports", "list", "--unit", "D1", "--json"], environment: env)
+            #expect(listed.status == 0, "\(listed.stderr)")
+            let id = try #require(listed.stdout.split(separator: "\"id\" : ").dropFirst().first?.prefix { $0.isNumber })
+            let noName = try await CreditOpsProcess.run(["reports", "submit", String(id), "--by", " "], environment: env)
+            #expect(noName.status != 0)
+            #expect(noName.stderr.contains("--by is required"), "\(noName.stderr)")
+            let future = try await CreditOpsProcess.run(["reports", "submit", String(id), "--on", "2999-01-01", "--by", "An"], environment: env)
+            #expect(future.stderr.contains("--on 2999-01-01 has not come yet"), "\(future.stderr)")
+            let unknown = try await CreditOpsProcess.run(["reports", "submit", "987654", "--by", "An"], environment: env)
+            #expect(unknown.stderr.contains("unknown report obligation 987654"), "\(unknown.stderr)")
+            let done = try await CreditOpsProcess.run(["reports", "submit", String(id), "--on", "2026-11-14", "--by", "Nguyễn Văn An"], environment: env)
+            #expect(done.status == 0, "\(done.stderr)")
+            #expect(done.stdout.contains("handed in on 2026-11-14 by Nguyễn Văn An"))
+            let after = try await CreditOpsProcess.run(["reports", "list", "--unit", "D1", "--json"], environment: env)
+            #expect(!after.stdout.contains("\"id\" : \(id)"), "a report handed in leaves the list")
+            let audit = try await CreditOpsProcess.run(["audit", "list", "--json"], environment: env)
+            #expect(audit.stdout.contains("report.submit"))
+        }
+    }
+
     @Test func enqueueTakesUniquenessAndDependencies() async throws {
         try await TestDatabase.withDatabase { _, database in
             let env = ["DATABASE_URL": database.url]
@@ -87,7 +117,8 @@ import Testing
         ["migrate"], ["demo"], ["run"], ["worker"], ["serve"], ["enqueue"], ["jobs", "list"], ["jobs", "show"], ["jobs", "retry"],
         ["jobs", "cancel"], ["jobs", "stats"], ["queues", "list"], ["queues", "pause"], ["queues", "resume"], ["import"], ["seed"],
         ["plan"], ["loans", "check"], ["loans", "mark"], ["followups", "list"], ["followups", "set"], ["aggregates", "rebuild"],
-        ["aggregates", "show"], ["tokens", "create"], ["bench", "queue"], ["bench", "freshness"], ["bench", "reminders"],
+        ["aggregates", "show"], ["aggregates", "backfill"], ["reports", "list"], ["reports", "submit"], ["tokens", "create"],
+        ["bench", "queue"], ["bench", "freshness"], ["bench", "reminders"],
     ]
 
     @Test func helpListsEveryCommand() async throws {
