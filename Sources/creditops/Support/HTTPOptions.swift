@@ -58,6 +58,12 @@ struct HTTPOptions: ParsableArguments {
             metricsToken: environment["CREDITOPS_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
         var server = DashboardServer(client: client, registry: registry, prometheus: Self.prometheus, logger: logger, security: security)
         server.workers = workers.compactMap { $0 as? WorkerService }
+        if let text = environment["CREDITOPS_DASHBOARD_REUSE_MS"], !text.isEmpty {
+            guard let milliseconds = Int(text), (0...60_000).contains(milliseconds) else {
+                throw CLIError("CREDITOPS_DASHBOARD_REUSE_MS must be a number of milliseconds within 0...60000, not '\(text.prefix(20))'")
+            }
+            server.resultLifetime = .milliseconds(milliseconds)
+        }
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: Self.idleTimeout))
         let builder: HTTPServerBuilder
         if let tls {
