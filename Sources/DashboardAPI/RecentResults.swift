@@ -28,7 +28,9 @@ final class RecentResults<Value: Sendable>: Sendable {
     }
 
     /// The value of `key`: a kept one younger than ``lifetime``, a read in flight, or a new read.
+    /// A zero ``lifetime`` reads afresh for every request, sharing nothing.
     func value(_ key: String, load: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        if lifetime <= .zero { return try await load() }
         let now = ContinuousClock.now
         let task: Task<Value, any Error> = state.withLock { state in
             switch state.entries[key] {

@@ -31,6 +31,18 @@ import TestSupport
         #expect(try await results.value("unit", load: read) == 4, "forgotten after a write")
     }
 
+    @Test func aZeroLifetimeReadsForEveryRequest() async throws {
+        let results = RecentResults<Int>(lifetime: .zero)
+        let reads = Mutex(0)
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<5 {
+                group.addTask { try await results.value("unit") { try await Task.sleep(for: .milliseconds(50)); return reads.withLock { $0 += 1; return $0 } } }
+            }
+            try await group.waitForAll()
+        }
+        #expect(reads.withLock { $0 } == 5)
+    }
+
     @Test func aReadInFlightDuringAWriteIsNotKept() async throws {
         let results = RecentResults<String>(lifetime: .seconds(60))
         let slowRead = Task { try await results.value("unit") { try await Task.sleep(for: .milliseconds(300)); return "before the write" } }

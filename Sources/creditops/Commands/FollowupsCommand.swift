@@ -97,11 +97,7 @@ struct FollowupsCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func input() throws -> FollowupOutcomeInput {
-            do {
-                return try FollowupOutcomeInput.parse(outcome: outcome, promisedOn: promisedOn, note: note)
-            } catch {
-                throw error.validationError()
-            }
+            try parsedOptions { () throws(FieldProblems) in try FollowupOutcomeInput.parse(outcome: outcome, promisedOn: promisedOn, note: note) }
         }
 
         func validate() throws {
@@ -112,16 +108,8 @@ struct FollowupsCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let input = try input()
                 let logger = logging.logger()
-                try await database.withClient(logger: logger.quieter()) { client in
-                    do {
-                        try await AuditLog(client: client, logger: logger).recording(
-                            .commandLine, action: "followup.set", target: "follow-up \(id): \(input.outcome.rawValue)"
-                        ) {
-                            try await RecordWrites(client: client, logger: logger).setOutcome(followup: id, input)
-                        }
-                    } catch let failure as RecordWrites.Failure {
-                        throw CLIError(failure.description)
-                    }
+                try await recordedWrite(database, logger, action: "followup.set", target: "follow-up \(id): \(input.outcome.rawValue)") { [id] client in
+                    try await RecordWrites(client: client, logger: logger).setOutcome(followup: id, input)
                 }
                 print("Follow-up \(id): \(input.outcome.rawValue)\(input.promisedOn.map { " \($0.iso)" } ?? "").")
             }

@@ -22,11 +22,7 @@ struct LoansCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func input() throws -> LoanUseCheckInput {
-            do {
-                return try LoanUseCheckInput.parse(on: on, today: JobKinds.vietnamToday())
-            } catch {
-                throw error.validationError()
-            }
+            try parsedOptions { () throws(FieldProblems) in try LoanUseCheckInput.parse(on: on, today: JobKinds.vietnamToday()) }
         }
 
         func validate() throws {
@@ -37,16 +33,8 @@ struct LoansCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let input = try input()
                 let logger = logging.logger()
-                try await database.withClient(logger: logger.quieter()) { client in
-                    do {
-                        try await AuditLog(client: client, logger: logger).recording(
-                            .commandLine, action: "loan.check", target: "loan \(loan.prefix(100)) on \(input.on.iso)"
-                        ) {
-                            try await RecordWrites(client: client, logger: logger).checkLoanUse(loan: loan, input)
-                        }
-                    } catch let failure as RecordWrites.Failure {
-                        throw CLIError(failure.description)
-                    }
+                try await recordedWrite(database, logger, action: "loan.check", target: "loan \(loan.prefix(100)) on \(input.on.iso)") { [loan] client in
+                    try await RecordWrites(client: client, logger: logger).checkLoanUse(loan: loan, input)
                 }
                 print("Loan \(loan): use checked on \(input.on.iso).")
             }

@@ -108,11 +108,7 @@ struct ReportsCommand: AsyncParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func input() throws -> ReportSubmissionInput {
-            do {
-                return try ReportSubmissionInput.parse(on: on, by: by, today: JobKinds.vietnamToday())
-            } catch {
-                throw error.validationError()
-            }
+            try parsedOptions { () throws(FieldProblems) in try ReportSubmissionInput.parse(on: on, by: by, today: JobKinds.vietnamToday()) }
         }
 
         func validate() throws {
@@ -123,16 +119,8 @@ struct ReportsCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let input = try input()
                 let logger = logging.logger()
-                try await database.withClient(logger: logger.quieter()) { client in
-                    do {
-                        try await AuditLog(client: client, logger: logger).recording(
-                            .commandLine, action: "report.submit", target: "report obligation \(id) on \(input.on.iso)"
-                        ) {
-                            try await RecordWrites(client: client, logger: logger).submitReport(id, input)
-                        }
-                    } catch let failure as RecordWrites.Failure {
-                        throw CLIError(failure.description)
-                    }
+                try await recordedWrite(database, logger, action: "report.submit", target: "report obligation \(id) on \(input.on.iso)") { [id] client in
+                    try await RecordWrites(client: client, logger: logger).submitReport(id, input)
                 }
                 print("Report obligation \(id): handed in on \(input.on.iso) by \(input.by).")
             }

@@ -79,11 +79,7 @@ struct SessionsCommand: AsyncParsableCommand {
 
         func input() throws -> SessionMoveInput {
             guard !point.isEmpty, point.count <= 200 else { throw ValidationError("the point code must be 1 to 200 characters") }
-            do {
-                return try SessionMoveInput.parse(month: month, to: to, time: time, reason: reason)
-            } catch {
-                throw error.validationError()
-            }
+            return try parsedOptions { () throws(FieldProblems) in try SessionMoveInput.parse(month: month, to: to, time: time, reason: reason) }
         }
 
         func validate() throws {
@@ -94,17 +90,11 @@ struct SessionsCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let logger = logging.logger()
                 let input = try input()
-                let outcome = try await database.withClient(logger: logger.quieter()) { client in
-                    let moves = SessionMoves(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger)
-                    do {
-                        return try await AuditLog(client: client, logger: logger).recording(
-                            .commandLine, action: "session.move", target: "point \(point.prefix(100)) \(month) → \(input.to.iso)"
-                        ) {
-                            try await moves.move(pointCode: point, month: input.month, to: input.to, time: input.time, reason: input.reason, now: Date())
-                        }
-                    } catch let error as SessionMoves.Failure {
-                        throw CLIError(error.description)
-                    }
+                let outcome = try await recordedWrite(
+                    database, logger, action: "session.move", target: "point \(point.prefix(100)) \(month) → \(input.to.iso)"
+                ) { [point] client in
+                    try await SessionMoves(client: client, registry: JobKinds.registry(client: client, logger: logger), logger: logger)
+                        .move(pointCode: point, month: input.month, to: input.to, time: input.time, reason: input.reason, now: Date())
                 }
                 print("Session of \(outcome.point) for \(month): \(outcome.from) → \(outcome.to) \(outcome.time); "
                     + "\(outcome.remindersWithdrawn) reminders withdrawn, \(outcome.noticesPlanned) notices of the change planned.")

@@ -2,6 +2,7 @@ import ArgumentParser
 import CreditWorkers
 import EmbeddedPostgres
 import JobQueue
+import Logging
 import PostgresNIO
 
 /// An error for the person at the terminal: printed as one line, then a non-zero exit.
@@ -81,5 +82,32 @@ extension FieldProblems {
         ValidationError(problems.map { field, problem in
             "--\(field.split(separator: "_").joined(separator: "-")) \(problem.english)"
         }.joined(separator: "; "))
+    }
+}
+
+/// A staff write's options read through its shared rule (`CreditWorkers/Records`): a problem is a usage error.
+func parsedOptions<Input>(_ parse: () throws(FieldProblems) -> Input) throws -> Input {
+    do {
+        return try parse()
+    } catch {
+        throw error.validationError()
+    }
+}
+
+/// A staff write from the command line: recorded in the audit trail under the operating system's
+/// user, an unknown record said in one line.
+@discardableResult
+func recordedWrite<Result: Sendable>(_ database: DatabaseOptions, _ logger: Logger, action: String, target: String,
+                                     _ write: @escaping @Sendable (PostgresClient) async throws -> Result) async throws -> Result {
+    try await database.withClient(logger: logger.quieter()) { client in
+        do {
+            return try await AuditLog(client: client, logger: logger).recording(.commandLine, action: action, target: target) {
+                try await write(client)
+            }
+        } catch let failure as RecordWrites.Failure {
+            throw CLIError(failure.description)
+        } catch let failure as SessionMoves.Failure {
+            throw CLIError(failure.description)
+        }
     }
 }
