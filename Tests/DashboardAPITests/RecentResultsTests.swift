@@ -34,13 +34,15 @@ import TestSupport
     @Test func aZeroLifetimeReadsForEveryRequest() async throws {
         let results = RecentResults<Int>(lifetime: .zero)
         let reads = Mutex(0)
-        try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<5 {
-                group.addTask { try await results.value("unit") { try await Task.sleep(for: .milliseconds(50)); return reads.withLock { $0 += 1; return $0 } } }
-            }
-            try await group.waitForAll()
+        let read: @Sendable () async throws -> Int = {
+            try await Task.sleep(for: .milliseconds(50))
+            return reads.withLock { $0 += 1; return $0 }
         }
-        #expect(reads.withLock { $0 } == 5)
+        let values = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<5 { group.addTask { try await results.value("unit", load: read) } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(values.sorted() == [1, 2, 3, 4, 5], "five requests, five reads")
     }
 
     @Test func aReadInFlightDuringAWriteIsNotKept() async throws {
