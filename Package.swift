@@ -177,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "creditopsTests",
-            dependencies: ["creditops", "TestSupport"],
+            dependencies: ["creditops", "DashboardAPI", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

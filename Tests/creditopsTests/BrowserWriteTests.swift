@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CreditDomain
+@testable import DashboardAPI
 import Foundation
 import PostgresNIO
 import TestSupport
@@ -120,6 +121,13 @@ import Testing
                 #expect(page.contains("Đã dời phiên giao dịch."))
                 #expect(page.contains("<td>\(newDay.vietnamese)</td><td>08:00</td>"), "\(page.prefix(200))")
 
+                // A form on a 360 px phone: nothing scrolls sideways.
+                try await browser.setWindowSize(width: 360, height: 800)
+                try await browser.open("\(base)/dashboard/\(commune)/followup/1")
+                let width = try await browser.execute("return [document.documentElement.scrollWidth, window.innerWidth]") as? [Int] ?? []
+                #expect(width.count == 2 && width[0] <= width[1], "the form scrolls sideways on a 360 px phone: \(width)")
+                try await browser.setWindowSize(width: 1280, height: 1000)
+
                 // Outside the token's district: refused.
                 try await browser.open("\(base)/dashboard/\(otherDistrictsLoan)/check")
                 #expect(try await browser.source().contains("outside this token's units"))
@@ -132,6 +140,24 @@ import Testing
                 #expect(!page.contains("Ghi kết quả"))
                 try await browser.open("\(base)/dashboard/\(commune)/loan/\(freshLoan)/check")
                 #expect(try await browser.source().contains("recording this needs the officer role; this token is a viewer"))
+
+                // The reader clicks the English switch: remembered for the next pages, none of which shows a Vietnamese label.
+                try await browser.open(communePage)
+                try await browser.clickAndWaitForNextPage("a[hreflang='en']")
+                var english = try await browser.execute("return document.body.innerText") as? String ?? ""
+                for page in ["\(base)/dashboard/T01-H01", "\(base)/dashboard/T01-H01/followups", "\(base)/login"] {
+                    try await browser.open(page)
+                    english += try await browser.execute("return document.body.innerText") as? String ?? ""
+                }
+                #expect(english.contains("Units below") && english.contains("Savings and credit groups") && english.contains("Month by month"))
+                let t = DashboardTexts.vietnamese, f = FormTexts.vietnamese
+                let labels = [t.childrenTitle, t.loansTitle, t.sessionsTitle, t.activityTitle, t.actionsTitle, t.groupsTitle, t.overdueLoansTitle,
+                              t.download, t.year, t.show, TrendTexts.vietnamese.title, TrendTexts.vietnamese.coverage, LoginTexts.vietnamese.tokenLabel,
+                              f.save, f.loansToCheckTitle] + Array(t.actionTitles.values) + Array(f.titles.values) + Array(f.labels.values)
+                // Short words ("Tổ", "Báo cáo") also begin group and report names, which stay as they are.
+                for label in labels where label.count >= 10 && english.contains(label) {
+                    Issue.record("Vietnamese label on an English page in Chromium: \(label)")
+                }
             } catch {
                 await browser.close()
                 throw error
