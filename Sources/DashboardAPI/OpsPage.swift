@@ -1,3 +1,4 @@
+import CreditDomain
 import CreditWorkers
 import Foundation
 import JobQueue
@@ -39,12 +40,13 @@ struct OpsPage {
     /// `stats` and `audit` are nil for an operator below the root, who sees its subtree's jobs only.
     static func overview(stats: [QueueStats]?, leader: LeaderInfo?, jobs: [JobRecord], filter: JobFilter, kinds: [String],
                          csrf: String, message: String?, audit: [AuditLog.Event]?, scope: AccessScope,
-                         reminders: [String: Int] = [:]) -> String {
+                         reminders: [String: Int] = [:], search: String? = nil, workers: [WorkerInfo]? = nil,
+                         periodicJobs: [PeriodicJobInfo]? = nil) -> String {
         var body = ""
         if let message { body += "<p class=\"error\" role=\"alert\">\(escapeHTML(message))</p>" }
         guard let stats else {
             body += "<p class=\"muted\">Công việc của \(escapeHTML(scope.unitCode)) và các đơn vị trực thuộc.</p>"
-            return layout(title: "Tổng quan", body: body + jobsSection(jobs: jobs, filter: filter))
+            return layout(title: "Tổng quan", body: body + jobsSection(jobs: jobs, filter: filter, search: search))
         }
         body += "<h2>Hàng đợi</h2><p>Tiến trình điều phối (leader): \(leader.map { escapeHTML($0.id) } ?? "<span class=\"error\">không có</span>")</p>"
         body += "<table><thead><tr><th>Hàng đợi</th><th>Chờ chạy</th><th>Đang chạy</th><th>Hẹn giờ</th><th>Chờ thử lại</th><th>Bị loại</th><th>Việc chờ lâu nhất</th><th>Trạng thái</th><th></th></tr></thead><tbody>"
@@ -60,7 +62,9 @@ struct OpsPage {
         let reminderStates = [("pending", "chờ gửi"), ("sent", "đã gửi"), ("late", "trong đó gửi muộn"), ("failed", "gửi lỗi"),
                               ("expired", "hết hạn, không gửi"), ("opted_out", "người nhận từ chối"), ("digested", "gộp vào tin tổng hợp")]
         body += "<p>Tin nhắc 30 ngày qua: " + reminderStates.map { "\($0.1) <strong>\(reminders[$0.0] ?? 0)</strong>" }.joined(separator: " · ") + "</p>"
-        body += jobsSection(jobs: jobs, filter: filter)
+        body += jobsSection(jobs: jobs, filter: filter, search: search)
+        body += workersSection(workers ?? [])
+        body += periodicSection(periodicJobs ?? [])
         body += "<fieldset><legend>Thêm công việc</legend><form method=\"post\" action=\"/ops/jobs\">"
         body += "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"> <label>Loại <select name=\"kind\">"
         for kind in kinds { body += "<option>\(escapeHTML(kind))</option>" }
@@ -75,16 +79,57 @@ struct OpsPage {
         var body = "<h2>Nhật ký thao tác</h2><table><thead><tr><th scope=\"col\">Lúc</th><th scope=\"col\">Ai</th><th scope=\"col\">Vai trò</th>"
             + "<th scope=\"col\">Địa chỉ</th><th scope=\"col\">Thao tác</th><th scope=\"col\">Đối tượng</th><th scope=\"col\">Kết quả</th></tr></thead><tbody>"
         for event in events {
-            body += "<tr><td>\(ISO8601DateFormatter().string(from: event.at))</td><td>\(escapeHTML(event.tokenName))</td><td>\(escapeHTML(event.role))</td>"
+            body += "<tr><td>\(time(event.at))</td><td>\(escapeHTML(event.tokenName))</td><td>\(escapeHTML(event.role))</td>"
                 + "<td>\(escapeHTML(event.address))</td><td>\(escapeHTML(event.action))</td><td>\(escapeHTML(event.target))</td><td>\(escapeHTML(event.outcome))</td></tr>"
         }
         if events.isEmpty { body += "<tr><td colspan=\"7\" class=\"muted\">Chưa có thao tác nào.</td></tr>" }
         return body + "</tbody></table>"
     }
 
-    static func jobsSection(jobs: [JobRecord], filter: JobFilter) -> String {
+    /// The worker processes by their heartbeats; one silent for longer than its lease is marked.
+    static func workersSection(_ workers: [WorkerInfo]) -> String {
+        var body = "<h2>Tiến trình xử lý</h2><table><thead><tr><th scope=\"col\">Máy</th><th scope=\"col\">PID</th><th scope=\"col\">Hàng đợi</th>"
+            + "<th scope=\"col\">Song song</th><th scope=\"col\">Đang chạy</th><th scope=\"col\">Bắt đầu</th><th scope=\"col\">Lần cuối báo</th>"
+            + "<th scope=\"col\">Tình trạng</th></tr></thead><tbody>"
+        for worker in workers {
+            body += "<tr><td>\(escapeHTML(worker.host))</td><td>\(worker.pid)</td><td>\(escapeHTML(worker.queues.joined(separator: ", ")))</td>"
+                + "<td>\(worker.concurrency)</td><td>\(worker.running)</td><td>\(time(worker.startedAt))</td><td>\(time(worker.lastSeenAt))</td>"
+                + "<td>\(worker.stale ? "<span class=\"error\">mất liên lạc</span>" : "hoạt động")</td></tr>"
+        }
+        if workers.isEmpty { body += "<tr><td colspan=\"8\" class=\"muted\">Không có tiến trình nào đang chạy.</td></tr>" }
+        return body + "</tbody></table>"
+    }
+
+    /// The periodic jobs with their schedule, the period last enqueued and its job, and the next run.
+    static func periodicSection(_ jobs: [PeriodicJobInfo]) -> String {
+        var body = "<h2>Việc định kỳ</h2><table><thead><tr><th scope=\"col\">Tên</th><th scope=\"col\">Lịch (cron)</th>"
+            + "<th scope=\"col\">Lần gần nhất</th><th scope=\"col\">Công việc đã tạo</th><th scope=\"col\">Lần tới</th></tr></thead><tbody>"
+        for job in jobs {
+            let made = job.lastJobID.map { id in
+                "<a href=\"/ops/jobs/\(id)\">\(id)</a>" + (job.lastJobState.map { " (\(stateLabels[$0] ?? $0.rawValue))" } ?? "")
+            } ?? "—"
+            body += "<tr><td>\(escapeHTML(job.name))</td><td><code>\(escapeHTML(job.schedule))</code></td>"
+                + "<td>\(job.lastScheduledAt.map(time) ?? "—")</td><td>\(made)</td><td>\(job.nextRunAt.map(time) ?? "—")</td></tr>"
+        }
+        if jobs.isEmpty { body += "<tr><td colspan=\"5\" class=\"muted\">Chưa có việc định kỳ nào được lên lịch.</td></tr>" }
+        return body + "</tbody></table>"
+    }
+
+    /// A moment in Vietnam's time (UTC+7, no daylight saving), the UTC one on hover and in `datetime`.
+    static func time(_ date: Date) -> String {
+        let utc = ISO8601DateFormatter().string(from: date)
+        let local = date.timeIntervalSince1970 + Double(CalendarDate.vietnamOffsetSeconds)
+        let day = CalendarDate(unixTime: date.timeIntervalSince1970)
+        let seconds = Int(local.rounded(.down).truncatingRemainder(dividingBy: 86_400) + 86_400) % 86_400
+        let text = String(format: "%02d:%02d:%02d %@", seconds / 3600, seconds % 3600 / 60, seconds % 60, day.vietnamese)
+        return "<time datetime=\"\(utc)\" title=\"\(utc) (UTC)\">\(text)</time>"
+    }
+
+    static func jobsSection(jobs: [JobRecord], filter: JobFilter, search: String? = nil) -> String {
         var body = ""
-        body += "<h2>Công việc</h2><form method=\"get\" action=\"/ops\"><label for=\"ops-state\">Trạng thái</label> <select id=\"ops-state\" name=\"state\"><option value=\"\">tất cả</option>"
+        body += "<h2>Công việc</h2><form method=\"get\" action=\"/ops\" role=\"search\"><label for=\"ops-q\">Tìm (mã công việc, hoặc mã trong tham số như mã món vay)</label> "
+        body += "<input id=\"ops-q\" name=\"q\" value=\"\(escapeHTML(search ?? ""))\" size=\"24\"> <button type=\"submit\">Tìm</button></form>"
+        body += "<form method=\"get\" action=\"/ops\"><label for=\"ops-state\">Trạng thái</label> <select id=\"ops-state\" name=\"state\"><option value=\"\">tất cả</option>"
         for state in JobState.allCases {
             body += "<option value=\"\(state.rawValue)\"\(filter.state == state ? " selected" : "")>\(stateLabels[state] ?? state.rawValue)</option>"
         }
@@ -96,13 +141,14 @@ struct OpsPage {
             let lastError = job.errors.last.map { escapeHTML(String($0.error.prefix(80))) } ?? ""
             body += "<tr><td><a href=\"/ops/jobs/\(job.id)\">\(job.id)</a></td><td>\(escapeHTML(job.kind))</td><td>\(escapeHTML(job.queue))</td>"
                 + "<td>\(stateLabels[job.state] ?? job.state.rawValue)</td><td>\(job.attempt)/\(job.maxAttempts)</td>"
-                + "<td>\(ISO8601DateFormatter().string(from: job.runAt))</td><td>\(escapeHTML(job.tags.joined(separator: ", ")))</td>"
+                + "<td>\(time(job.runAt))</td><td>\(escapeHTML(job.tags.joined(separator: ", ")))</td>"
                 + "<td class=\"error\">\(lastError)</td></tr>"
         }
         if jobs.isEmpty { body += "<tr><td colspan=\"8\" class=\"muted\">Không có công việc nào.</td></tr>" }
         body += "</tbody></table>"
         if jobs.count == filter.limit, let last = jobs.last {
             var query = ["before=\(last.id)"]
+            if let search { query.append("q=\(queryValue(search))") }
             if let state = filter.state { query.append("state=\(state.rawValue)") }
             if let queue = filter.queue { query.append("queue=\(queryValue(queue))") }
             if let kind = filter.kind { query.append("kind=\(queryValue(kind))") }
@@ -122,11 +168,11 @@ struct OpsPage {
         var body = "<h2>Công việc \(job.id): \(escapeHTML(job.kind))</h2><table>"
         let rows: [(String, String)] = [
             ("Hàng đợi", job.queue), ("Trạng thái", stateLabels[job.state] ?? job.state.rawValue),
-            ("Lần thử", "\(job.attempt)/\(job.maxAttempts)"), ("Chạy lúc", ISO8601DateFormatter().string(from: job.runAt)),
-            ("Tạo lúc", ISO8601DateFormatter().string(from: job.createdAt)), ("Tiến trình", job.attemptedBy ?? "—"),
+            ("Lần thử", "\(job.attempt)/\(job.maxAttempts)"), ("Tiến trình", job.attemptedBy ?? "—"),
             ("Khóa duy nhất", job.uniqueKey ?? "—"), ("Nhãn", job.tags.isEmpty ? "—" : job.tags.joined(separator: ", ")),
         ]
         for (label, value) in rows { body += "<tr><th>\(label)</th><td>\(escapeHTML(value))</td></tr>" }
+        body += "<tr><th>Chạy lúc</th><td>\(time(job.runAt))</td></tr><tr><th>Tạo lúc</th><td>\(time(job.createdAt))</td></tr>"
         if !job.dependsOn.isEmpty {
             let links = job.dependsOn.map { "<a href=\"/ops/jobs/\($0)\">\($0)</a>" }.joined(separator: ", ")
             body += "<tr><th>Chờ các việc</th><td>\(links)</td></tr>"
@@ -137,7 +183,7 @@ struct OpsPage {
         } else {
             body += "<table><thead><tr><th>Lần</th><th>Lúc</th><th>Lỗi</th></tr></thead><tbody>"
             for error in job.errors {
-                body += "<tr><td>\(error.attempt)</td><td>\(ISO8601DateFormatter().string(from: error.at))</td><td class=\"error\">\(escapeHTML(error.error))</td></tr>"
+                body += "<tr><td>\(error.attempt)</td><td>\(time(error.at))</td><td class=\"error\">\(escapeHTML(error.error))</td></tr>"
             }
             body += "</tbody></table>"
         }

@@ -52,13 +52,27 @@ struct OpsRoutes {
         router.get("ops") { request, context -> Response in
             if let exchange = try await DashboardServer.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
             guard let (principal, csrf) = try await operatorSession(request, context) else { return LoginRoutes.redirectToLogin(request, authenticator) }
-            let filter = try await permissions.visibleJobs(try JobsPage.filter(from: request), principal.scope)
+            var filter = try await permissions.visibleJobs(try JobsPage.filter(from: request), principal.scope)
+            let query = request.uri.queryParameters["q"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+            var message = request.uri.queryParameters["message"].map(String.init)
+            if let query {
+                let search = try OpsSearch.parse(query)
+                if case .job(let id) = search {
+                    // A job the operator may see opens; any other id is as good as unknown.
+                    if let job = try? await queue.job(id: id), (try? await permissions.requireVisible(job, principal.scope)) != nil {
+                        return redirect("/ops/jobs/\(id)")
+                    }
+                    message = "Không tìm thấy công việc \(id)."
+                }
+                filter = search.narrowing(filter)
+            }
             let root = principal.scope.isRoot
             let html = OpsPage.overview(
                 stats: root ? try await queue.stats() : nil, leader: try await queue.leader(), jobs: try await queue.jobs(filter),
-                filter: filter, kinds: registry.kinds, csrf: csrf, message: request.uri.queryParameters["message"].map(String.init),
+                filter: filter, kinds: registry.kinds, csrf: csrf, message: message,
                 audit: root ? try await audit.list(limit: 20) : nil, scope: principal.scope,
-                reminders: root ? try await reminderCounts() : [:])
+                reminders: root ? try await reminderCounts() : [:], search: query,
+                workers: root ? try await queue.workers() : nil, periodicJobs: root ? try await queue.periodicJobs() : nil)
             return DashboardServer.html(html)
         }
         router.get("ops/jobs/:id") { request, context -> Response in

@@ -139,6 +139,9 @@ public struct JobQueue: Sendable {
                   AND (\(filter.meta?.key)::text IS NULL OR meta ->> \(filter.meta?.key) = ANY(\(filter.meta?.values ?? [])::text[]))
                   AND (cardinality(\(filter.tags)::text[]) = 0 OR (tags <> '{}' AND tags @> \(filter.tags)::text[]))
                   AND (\(filter.metaMatchesJSON)::text = '{}' OR meta @> \(filter.metaMatchesJSON)::jsonb)
+                  AND (\(filter.argsContaining)::jsonb IS NULL OR args @> \(filter.argsContaining)::jsonb)
+                  AND (\(filter.argsValue)::text IS NULL
+                       OR (jsonb_typeof(args) = 'object' AND EXISTS (SELECT 1 FROM jsonb_each_text(args) AS a WHERE a.value = \(filter.argsValue))))
                 ORDER BY id DESC LIMIT \(limit)
                 """, logger: logger)
             var records: [JobRecord] = []

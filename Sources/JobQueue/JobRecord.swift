@@ -113,6 +113,11 @@ public struct JobFilter: Sendable, Hashable {
     public var tags: [String] = []
     /// Only jobs whose ``JobRecord/meta`` has each of these values under its key. Default: none.
     public var metaMatches: [String: String] = [:]
+    /// Only jobs whose arguments contain this JSON object (`args @> …`), e.g. `{"loan": "HD1"}`.
+    public var argsContaining: String?
+    /// Only jobs with this text as the value of one of their arguments' top-level keys (a loan or
+    /// unit code, whatever the key is called).
+    public var argsValue: String?
 
     var metaMatchesJSON: String {
         let encoder = JSONEncoder()

@@ -1,0 +1,84 @@
+@testable import DashboardAPI
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import JobQueue
+import PostgresNIO
+import Testing
+
+/// `/ops` as a place to find things: a job by its id or by a code in its arguments, the worker
+/// processes and the periodic jobs, times in Vietnam's time.
+@Suite struct OpsSearchTests {
+    static func ops(_ client: any TestClientProtocol, _ query: String, _ token: String) async throws -> (HTTPResponse.Status, String, String) {
+        try await client.execute(uri: "/ops?\(query)", method: .get, headers: DashboardAPITests.bearer(token)) { response in
+            (response.status, response.headers[.location] ?? "", String(buffer: response.body))
+        }
+    }
+
+    @Test func aJobIsFoundByItsIdOrByACodeInItsArguments() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let queue = JobQueue(client: database, registry: JobRegistry(), logger: DashboardAPITests.logger)
+            let first = try await queue.enqueue(NewJob(kind: "noop", argsJSON: #"{"loan": "HD00001234", "step": 7}"#, meta: ["unit": "C1"]))
+            let second = try await queue.enqueue(NewJob(kind: "noop", argsJSON: #"{"loan": "HD00009999"}"#, meta: ["unit": "C3"]))
+            let third = try await queue.enqueue(NewJob(kind: "noop", argsJSON: #"{"unit": "T01-H03", "year": 2026}"#))
+
+            var (status, location, page) = try await Self.ops(client, "q=HD00001234", fixture.staff)
+            #expect(status == .ok)
+            #expect(page.contains("/ops/jobs/\(first)\"") && !page.contains("/ops/jobs/\(second)\"") && !page.contains("/ops/jobs/\(third)\""))
+            (_, _, page) = try await Self.ops(client, "q=loan%3DHD00009999", fixture.staff)
+            #expect(page.contains("/ops/jobs/\(second)\"") && !page.contains("/ops/jobs/\(first)\""))
+            (_, _, page) = try await Self.ops(client, "q=%7B%22year%22%3A2026%7D", fixture.staff)
+            #expect(page.contains("/ops/jobs/\(third)\"") && !page.contains("/ops/jobs/\(first)\""))
+            #expect(page.contains(#"value="{&quot;year&quot;:2026}""#), "the search stays in its box")
+
+            (status, location, _) = try await Self.ops(client, "q=\(second)", fixture.staff)
+            #expect(status == .seeOther && location == "/ops/jobs/\(second)")
+            (status, _, page) = try await Self.ops(client, "q=987654", fixture.staff)
+            #expect(status == .ok && page.contains("Không tìm thấy công việc 987654."))
+            // A district's operator finds its own subtree's jobs only, by id as by arguments.
+            (status, _, page) = try await Self.ops(client, "q=\(second)", fixture.districtOperator)
+            #expect(status == .ok && page.contains("Không tìm thấy công việc \(second)."))
+            (_, _, page) = try await Self.ops(client, "q=HD00009999", fixture.districtOperator)
+            #expect(!page.contains("/ops/jobs/\(second)\""))
+            (status, _, page) = try await Self.ops(client, "q=%7Bnot+json", fixture.staff)
+            #expect(status == .badRequest && page.contains("not one"))
+        }
+    }
+
+    @Test func theWorkersAndThePeriodicJobsAreListedInVietnamsTime() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let queue = JobQueue(client: database, registry: JobRegistry(), logger: DashboardAPITests.logger)
+            let made = try await queue.enqueue(NewJob(kind: "noop"))
+            _ = try await database.query("""
+                INSERT INTO queue_workers (id, host, pid, queues, concurrency, lease_seconds, started_at, last_seen_at, running)
+                VALUES ('w-live', 'may-chu-1', 4242, '{reminders,aggregates}', 8, 30, now() - interval '1 hour', now(), 3),
+                       ('w-gone', 'may-chu-2', 777, '{default}', 4, 30, now() - interval '2 hours', now() - interval '10 minutes', 1)
+                """, logger: DashboardAPITests.logger)
+            _ = try await database.query("""
+                INSERT INTO periodic_jobs (name, schedule, last_scheduled_at, last_job_id, next_run_at)
+                VALUES ('aggregates-refresh', '5 0 * * *', TIMESTAMPTZ '2026-11-30 17:05:00+00', \(made), TIMESTAMPTZ '2026-12-01 17:05:00+00')
+                """, logger: DashboardAPITests.logger)
+            let (_, _, page) = try await Self.ops(client, "", fixture.staff)
+            #expect(page.contains("<h2>Tiến trình xử lý</h2>"))
+            #expect(page.contains("<td>may-chu-1</td><td>4242</td><td>reminders, aggregates</td><td>8</td><td>3</td>"))
+            #expect(page.contains("<td>hoạt động</td>"))
+            #expect(page.contains(#"<td>may-chu-2</td>"#) && page.contains(#"<span class="error">mất liên lạc</span>"#))
+            #expect(page.contains("<h2>Việc định kỳ</h2>"))
+            // 17:05 UTC is 00:05 the next day in Vietnam; the UTC moment is on hover.
+            #expect(page.contains(#"<time datetime="2026-11-30T17:05:00Z" title="2026-11-30T17:05:00Z (UTC)">00:05:00 01/12/2026</time>"#))
+            #expect(page.contains("<a href=\"/ops/jobs/\(made)\">\(made)</a> (Chờ chạy)"))
+            // Below the root: neither section.
+            let (_, _, below) = try await Self.ops(client, "", fixture.districtOperator)
+            #expect(!below.contains("Tiến trình xử lý") && !below.contains("Việc định kỳ"))
+        }
+    }
+
+    @Test func searchTextIsReadAsAnIdAJSONObjectAKeyAndValueOrAValue() throws {
+        #expect(try OpsSearch.parse(" 42 ") == .job(42))
+        #expect(try OpsSearch.parse("loan = HD1") == .argsContaining(#"{"loan":"HD1"}"#))
+        #expect(try OpsSearch.parse(#"{"unit":"T01"}"#) == .argsContaining(#"{"unit":"T01"}"#))
+        #expect(try OpsSearch.parse("HD1") == .argsValue("HD1"))
+        #expect(throws: HTTPError.self) { try OpsSearch.parse("{oops") }
+        #expect(throws: HTTPError.self) { try OpsSearch.parse(" ") }
+    }
+}
