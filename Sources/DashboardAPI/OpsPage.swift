@@ -37,6 +37,17 @@ struct OpsPage {
         """
     }
 
+    /// Asks before an action that stops work (cancel, pause): works without scripts, the answer
+    /// is a second POST with `confirm=yes`.
+    static func confirm(question: String, button: String, action: String, csrf: String, back: String) -> String {
+        layout(title: "Xác nhận", body: """
+            <h2>Xác nhận</h2><p>\(escapeHTML(question))</p>
+            <form method="post" action="\(escapeHTML(action))"><input type="hidden" name="csrf" value="\(csrf)">\
+            <input type="hidden" name="confirm" value="yes"><button type="submit">\(escapeHTML(button))</button></form>
+            <p><a href="\(escapeHTML(back))">Quay lại, không làm gì</a></p>
+            """)
+    }
+
     /// `stats` and `audit` are nil for an operator below the root, who sees its subtree's jobs only.
     static func overview(stats: [QueueStats]?, leader: LeaderInfo?, jobs: [JobRecord], filter: JobFilter, kinds: [String],
                          csrf: String, message: String?, audit: [AuditLog.Event]?, scope: AccessScope,
@@ -164,8 +175,9 @@ struct OpsPage {
         value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
     }
 
-    static func job(_ job: JobRecord, csrf: String) -> String {
-        var body = "<h2>Công việc \(job.id): \(escapeHTML(job.kind))</h2><table>"
+    static func job(_ job: JobRecord, csrf: String, message: String? = nil) -> String {
+        var body = message.map { "<p class=\"error\" role=\"alert\">\(escapeHTML($0))</p>" } ?? ""
+        body += "<h2>Công việc \(job.id): \(escapeHTML(job.kind))</h2><table>"
         let rows: [(String, String)] = [
             ("Hàng đợi", job.queue), ("Trạng thái", stateLabels[job.state] ?? job.state.rawValue),
             ("Lần thử", "\(job.attempt)/\(job.maxAttempts)"), ("Tiến trình", job.attemptedBy ?? "—"),

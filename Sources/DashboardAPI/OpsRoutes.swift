@@ -20,6 +20,18 @@ struct OpsRoutes {
         Response(status: .seeOther, headers: [.location: location])
     }
 
+    /// An operator's action: a refusal or a failure goes back to `page` with its message shown
+    /// there (never a bare error page); who may post at all was checked before.
+    private func returningWithMessage(to page: String, _ action: () async throws -> Response) async -> Response {
+        do {
+            return try await action()
+        } catch {
+            let message = (error as? HTTPError)?.body ?? "the action failed (\(type(of: error))); see the server's log"
+            permissions.logger.info("An /ops action was refused", metadata: ["page": "\(page)", "error": "\(String(reflecting: error))"])
+            return redirect("\(page)?message=\(OpsPage.queryValue(String(message.prefix(500))))")
+        }
+    }
+
     /// An operator's principal and the CSRF value its forms carry; nil without credentials.
     private func operatorSession(_ request: Request, _ context: CreditOpsRequestContext) async throws -> (Authenticator.Principal, String)? {
         guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else { return nil }
@@ -79,49 +91,68 @@ struct OpsRoutes {
             guard let (principal, csrf) = try await operatorSession(request, context) else { return LoginRoutes.redirectToLogin(request, authenticator) }
             let job = try await DashboardServer.job(try DashboardServer.jobID(context), queue: queue)
             try await permissions.requireVisible(job, principal.scope)
-            return DashboardServer.html(OpsPage.job(job, csrf: csrf))
+            return DashboardServer.html(OpsPage.job(job, csrf: csrf, message: request.uri.queryParameters["message"].map(String.init)))
         }
         router.post("ops/jobs/:id/:action") { request, context -> Response in
-            let (principal, _) = try await formPrincipal(request, context)
+            let (principal, fields) = try await formPrincipal(request, context)
             let id = try DashboardServer.jobID(context)
             let action = try context.decodedParameter("action")
             guard ["retry", "cancel"].contains(action) else { throw HTTPError(.notFound, message: "unknown job action") }
-            return try await audit.recordingHTTP(principal, context, action: "job.\(action)", target: "job \(id)") {
-                try await JobActions(queue: queue, permissions: permissions).apply(action, to: id, scope: principal.scope)
-                return redirect("/ops/jobs/\(id)")
+            return await returningWithMessage(to: "/ops/jobs/\(id)") {
+                if action == "cancel", fields["confirm"] != "yes" {
+                    let job = try await DashboardServer.job(id, queue: queue)
+                    try await permissions.requireVisible(job, principal.scope)
+                    return DashboardServer.html(OpsPage.confirm(
+                        question: "Hủy công việc \(id) (\(job.kind))? Việc đang chạy sẽ được báo dừng; việc đã hủy có thể chạy lại sau.",
+                        button: "Hủy công việc \(id)", action: "/ops/jobs/\(id)/cancel", csrf: principal.csrf ?? "", back: "/ops/jobs/\(id)"))
+                }
+                return try await audit.recordingHTTP(principal, context, action: "job.\(action)", target: "job \(id)") {
+                    try await JobActions(queue: queue, permissions: permissions).apply(action, to: id, scope: principal.scope)
+                    return redirect("/ops/jobs/\(id)")
+                }
             }
         }
         router.post("ops/queues/:queue/:action") { request, context -> Response in
-            let (principal, _) = try await formPrincipal(request, context)
+            let (principal, fields) = try await formPrincipal(request, context)
             let name = try context.decodedParameter("queue")
             let action = try context.decodedParameter("action")
             guard ["pause", "resume"].contains(action) else { throw HTTPError(.notFound, message: "unknown queue action") }
-            return try await audit.recordingHTTP(principal, context, action: "queue.\(action)", target: "queue \(name.prefix(128))") {
-                try Permissions.requireRootOperator(principal.scope, for: "pausing and resuming queues")
-                try await QueueActions(queue: queue, registry: registry).apply(action, to: name)
-                return redirect("/ops")
+            return await returningWithMessage(to: "/ops") {
+                if action == "pause", fields["confirm"] != "yes" {
+                    try Permissions.requireRootOperator(principal.scope, for: "pausing and resuming queues")
+                    return DashboardServer.html(OpsPage.confirm(
+                        question: "Tạm dừng hàng đợi \(name)? Các việc đang chạy sẽ chạy xong; không việc mới nào của hàng đợi này bắt đầu cho đến khi tiếp tục.",
+                        button: "Tạm dừng \(name)", action: "/ops/queues/\(OpsPage.queryValue(name))/pause", csrf: principal.csrf ?? "", back: "/ops"))
+                }
+                return try await audit.recordingHTTP(principal, context, action: "queue.\(action)", target: "queue \(name.prefix(128))") {
+                    try Permissions.requireRootOperator(principal.scope, for: "pausing and resuming queues")
+                    try await QueueActions(queue: queue, registry: registry).apply(action, to: name)
+                    return redirect("/ops")
+                }
             }
         }
         router.post("ops/jobs") { request, context -> Response in
             let (principal, fields) = try await formPrincipal(request, context)
-            return try await audit.recordingHTTP(principal, context, action: "job.enqueue", target: "") {
-                try Permissions.requireRootOperator(principal.scope, for: "enqueueing")
-                let kind = fields["kind"] ?? "", args = fields["args"].flatMap { $0.isEmpty ? nil : $0 } ?? "{}"
-                do {
-                    try registry.validate(kind: kind, argsJSON: args)
-                } catch {
-                    throw HTTPError(.badRequest, message: "\(error)")
+            return await returningWithMessage(to: "/ops") {
+                try await audit.recordingHTTP(principal, context, action: "job.enqueue", target: "") {
+                    try Permissions.requireRootOperator(principal.scope, for: "enqueueing")
+                    let kind = fields["kind"] ?? "", args = fields["args"].flatMap { $0.isEmpty ? nil : $0 } ?? "{}"
+                    do {
+                        try registry.validate(kind: kind, argsJSON: args)
+                    } catch {
+                        throw HTTPError(.badRequest, message: "\(error)")
+                    }
+                    let defaults = registry.defaults(for: kind)
+                    let queueName = fields["queue"].flatMap { $0.isEmpty ? nil : $0 } ?? defaults?.queue ?? "default"
+                    guard QueueName.isValid(queueName) else {
+                        throw HTTPError(.badRequest, message: "queue: 1 to 128 ASCII letters, digits, '_', '-' and '.' only")
+                    }
+                    guard try await QueueActions.knownQueues(queue, registry).contains(queueName) else {
+                        throw HTTPError(.badRequest, message: "queue: unknown queue \(queueName)")
+                    }
+                    let id = try await queue.enqueue(NewJob(kind: kind, argsJSON: args, queue: queueName, maxAttempts: defaults?.maxAttempts ?? 20))
+                    return redirect("/ops/jobs/\(id)")
                 }
-                let defaults = registry.defaults(for: kind)
-                let queueName = fields["queue"].flatMap { $0.isEmpty ? nil : $0 } ?? defaults?.queue ?? "default"
-                guard QueueName.isValid(queueName) else {
-                    throw HTTPError(.badRequest, message: "queue: 1 to 128 ASCII letters, digits, '_', '-' and '.' only")
-                }
-                guard try await QueueActions.knownQueues(queue, registry).contains(queueName) else {
-                    throw HTTPError(.badRequest, message: "queue: unknown queue \(queueName)")
-                }
-                let id = try await queue.enqueue(NewJob(kind: kind, argsJSON: args, queue: queueName, maxAttempts: defaults?.maxAttempts ?? 20))
-                return redirect("/ops/jobs/\(id)")
             }
         }
     }

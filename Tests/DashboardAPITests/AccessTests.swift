@@ -76,12 +76,13 @@ import Testing
             .nobody: 303, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 200, .rootOperator: 200]),
         Row(method: .get, path: "/ops/jobs/{C3}", expected: [
             .nobody: 303, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 403, .rootOperator: 200]),
-        Row(method: .post, path: "/ops/jobs/{C1}/cancel", body: "", expected: [
+        // An operator's refused /ops action goes back to the page with its reason (303, `message`).
+        Row(method: .post, path: "/ops/jobs/{C1}/cancel", body: "confirm=yes", expected: [
             .nobody: 401, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 303, .rootOperator: 303]),
-        Row(method: .post, path: "/ops/queues/reminders/pause", body: "", expected: [
-            .nobody: 401, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 403, .rootOperator: 303]),
+        Row(method: .post, path: "/ops/queues/reminders/pause", body: "confirm=yes", expected: [
+            .nobody: 401, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 303, .rootOperator: 303]),
         Row(method: .post, path: "/ops/jobs", body: "kind=noop", expected: [
-            .nobody: 401, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 403, .rootOperator: 303]),
+            .nobody: 401, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 403, .districtOperator: 303, .rootOperator: 303]),
         Row(method: .get, path: "/dashboard/C1/loan/L2/check", expected: [
             .nobody: 303, .communeViewer: 403, .districtViewer: 403, .districtOfficer: 200, .districtOperator: 403, .rootOperator: 403]),
         Row(method: .post, path: "/dashboard/C1/loan/L2/check", body: "on=", expected: [

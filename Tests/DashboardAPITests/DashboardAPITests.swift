@@ -269,9 +269,18 @@ import Testing
                 #expect(response.headers[.location] == "/ops/jobs/\(id)")
             }
             #expect(try await queue.job(id: id).state == .available)
+            // Pausing asks first (a page with a second form); only the confirmed form pauses.
             try await client.execute(uri: "/ops/queues/default/pause", method: .post,
                                      headers: session.merging([.contentType: "application/x-www-form-urlencoded"]),
-                                     body: ByteBuffer(string: "csrf=\(csrf)")) { #expect($0.status == .seeOther) }
+                                     body: ByteBuffer(string: "csrf=\(csrf)")) { response in
+                #expect(response.status == .ok)
+                let html = String(buffer: response.body)
+                #expect(html.contains("Tạm dừng hàng đợi default?") && html.contains(#"<input type="hidden" name="confirm" value="yes">"#))
+            }
+            #expect(try await queue.stats().first { $0.queue == "default" }?.paused != true)
+            try await client.execute(uri: "/ops/queues/default/pause", method: .post,
+                                     headers: session.merging([.contentType: "application/x-www-form-urlencoded"]),
+                                     body: ByteBuffer(string: "csrf=\(csrf)&confirm=yes")) { #expect($0.status == .seeOther) }
             #expect(try await queue.stats().first { $0.queue == "default" }?.paused == true)
             try await client.execute(uri: "/ops/jobs", method: .post,
                                      headers: session.merging([.contentType: "application/x-www-form-urlencoded"]),
@@ -282,8 +291,13 @@ import Testing
             try await client.execute(uri: "/ops/jobs", method: .post,
                                      headers: session.merging([.contentType: "application/x-www-form-urlencoded"]),
                                      body: ByteBuffer(string: "csrf=\(csrf)&kind=sleep&args=%7B%7D")) { response in
-                #expect(response.status == .badRequest)
-                #expect(String(buffer: response.body).contains("milliseconds"))
+                // Refused: back to /ops, where the reason is shown, never a JSON page.
+                #expect(response.status == .seeOther)
+                let location = response.headers[.location] ?? ""
+                #expect(location.hasPrefix("/ops?message=") && (location.removingPercentEncoding ?? "").contains("milliseconds"), "\(location)")
+            }
+            try await client.execute(uri: "/ops?message=sleep%3A%20milliseconds%20is%20required", method: .get, headers: session) { response in
+                #expect(String(buffer: response.body).contains(#"<p class="error" role="alert">sleep: milliseconds is required</p>"#))
             }
         }
     }
@@ -341,8 +355,12 @@ extension HTTPFields {
                     try await client.execute(uri: "/ops/jobs", method: .post,
                                              headers: DashboardAPITests.bearer(fixture.staff).merging([.contentType: "application/x-www-form-urlencoded"]),
                                              body: ByteBuffer(string: form)) { response in
-                        if response.status.code < 400 || response.status.code >= 500 {
-                            failures.append("POST /ops/jobs \(form.prefix(60)): \(response.status.code)")
+                        // Refused forms go back to /ops with the reason (issue 20), never a server error; a body
+                        // that is not even a form (invalid UTF-8) is a 400 that says so.
+                        let location = response.headers[.location] ?? ""
+                        let undecodable = response.status == .badRequest && response.body.readableBytes > 0
+                        if !undecodable && (response.status != .seeOther || !location.hasPrefix("/ops?message=") || location.count <= 13) {
+                            failures.append("POST /ops/jobs \(form.prefix(60)): \(response.status.code) \(location.prefix(80))")
                         }
                     }
                 }

@@ -82,3 +82,44 @@ import Testing
         #expect(throws: HTTPError.self) { try OpsSearch.parse(" ") }
     }
 }
+
+/// `/ops` asks before it stops work, and a refused or failed action goes back to the page with
+/// its reason, never to a bare error.
+@Suite struct OpsActionTests {
+    static let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+
+    static func post(_ client: any TestClientProtocol, _ path: String, _ token: String, _ body: String) async throws -> (HTTPResponse.Status, String, String) {
+        try await client.execute(uri: path, method: .post, headers: DashboardAPITests.bearer(token).merging(form), body: ByteBuffer(string: body)) {
+            ($0.status, $0.headers[.location] ?? "", String(buffer: $0.body))
+        }
+    }
+
+    @Test func cancelAndPauseAskFirstAndARefusalComesBackWithItsReason() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let queue = JobQueue(client: database, registry: JobRegistry(), logger: DashboardAPITests.logger)
+            let id = try await queue.enqueue(NewJob(kind: "noop", queue: "reminders", runAt: Date().addingTimeInterval(3600), meta: ["unit": "C1"]))
+            var (status, location, page) = try await Self.post(client, "/ops/jobs/\(id)/cancel", fixture.staff, "")
+            #expect(status == .ok && page.contains("Hủy công việc \(id) (noop)?") && page.contains(#"action="/ops/jobs/\#(id)/cancel""#))
+            #expect(try await queue.job(id: id).state == .scheduled, "asking changes nothing")
+            (status, location, _) = try await Self.post(client, "/ops/jobs/\(id)/cancel", fixture.staff, "confirm=yes")
+            #expect(status == .seeOther && location == "/ops/jobs/\(id)")
+            #expect(try await queue.job(id: id).state == .cancelled)
+
+            // Cancelling it again is refused: back on the job's page, with the reason.
+            (status, location, _) = try await Self.post(client, "/ops/jobs/\(id)/cancel", fixture.staff, "confirm=yes")
+            #expect(status == .seeOther && location.hasPrefix("/ops/jobs/\(id)?message="), "\(location)")
+            let shown = try await client.execute(uri: location, method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { String(buffer: $0.body) }
+            #expect(shown.contains(#"<p class="error" role="alert">"#) && shown.contains("cancelled"), "\(shown.prefix(600))")
+
+            // A district's operator may not pause a queue: back to /ops, saying who may.
+            (status, location, _) = try await Self.post(client, "/ops/queues/reminders/pause", fixture.districtOperator, "confirm=yes")
+            #expect(status == .seeOther && (location.removingPercentEncoding ?? "").contains("needs an operator of the root unit"), "\(location)")
+            (status, _, page) = try await Self.post(client, "/ops/queues/reminders/pause", fixture.staff, "")
+            #expect(status == .ok && page.contains("Tạm dừng hàng đợi reminders?"))
+            #expect(try await queue.stats().first { $0.queue == "reminders" }?.paused != true)
+            let audit = try await database.query("SELECT count(*)::int8 FROM audit_events WHERE action = 'queue.pause'", logger: DashboardAPITests.logger)
+                .decode(Int64.self).first { _ in true }
+            #expect(audit == 1, "the refused pause is in the trail; asking is not")
+        }
+    }
+}

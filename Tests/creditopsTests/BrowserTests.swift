@@ -68,6 +68,16 @@ import Testing
                 }
                 #expect(runnable)
                 #expect(try await browser.source().contains("Chờ chạy"))
+                // Cancelling asks first; the page is stale meanwhile (the CLI cancelled it), so the
+                // confirmed cancel is refused and the job's page says why.
+                let cancelled = try await CreditOpsProcess.run(["jobs", "cancel", "\(jobID)"], environment: environment)
+                #expect(cancelled.status == 0, "\(cancelled.stderr)")
+                try await browser.clickAndWaitForNextPage("form[action$='/cancel'] button")
+                #expect(try await browser.source().contains("Hủy công việc \(jobID) (noop)?"))
+                try await browser.clickAndWaitForNextPage("form[action$='/cancel'] button")
+                #expect(try await browser.currentURL().hasPrefix("\(base)/ops/jobs/\(jobID)?message="))
+                let refusal = try await browser.source()
+                #expect(refusal.contains(#"<p class="error" role="alert">"#) && refusal.contains("Đã hủy"), "\(refusal.prefix(1500))")
 
                 // Staff of the province drill down to a commune by its links, and back up by the breadcrumb.
                 try await browser.open("\(base)/dashboard/T01")
