@@ -42,6 +42,9 @@ public struct DashboardServer: Sendable {
     /// this process's own writes are shown at once. Zero reads afresh every time.
     public var resultLifetime: Duration = .seconds(1)
 
+    /// The periodic jobs this deployment schedules, for `/ops`' "run now" (matched by name).
+    public var periodicJobs: [PeriodicJob] = []
+
     /// `prometheus` is the registry the process's metrics go to (see `MetricsSystem.bootstrap`).
     public init(client: PostgresClient, registry: JobRegistry, prometheus: PrometheusCollectorRegistry, logger: Logger,
                 security: Security = .init()) {
@@ -121,7 +124,8 @@ public struct DashboardServer: Sendable {
         RecordRoutes(authenticator: authenticator, audit: audit, units: units, client: client, registry: registry, logger: logger, caches: caches)
             .add(to: router)
         LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)
-        OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: router)
+        OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit,
+                  periodicJobs: periodicJobs).add(to: router)
         return router
     }
 

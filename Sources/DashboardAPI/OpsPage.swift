@@ -50,7 +50,7 @@ struct OpsPage {
 
     /// `stats` and `audit` are nil for an operator below the root, who sees its subtree's jobs only.
     static func overview(stats: [QueueStats]?, leader: LeaderInfo?, jobs: [JobRecord], filter: JobFilter, kinds: [String],
-                         csrf: String, message: String?, audit: [AuditLog.Event]?, scope: AccessScope,
+                         csrf: String, message: String?, runnable: Set<String> = [], audit: [AuditLog.Event]?, scope: AccessScope,
                          reminders: [String: Int] = [:], search: String? = nil, workers: [WorkerInfo]? = nil,
                          periodicJobs: [PeriodicJobInfo]? = nil) -> String {
         var body = ""
@@ -75,7 +75,7 @@ struct OpsPage {
         body += "<p>Tin nhắc 30 ngày qua: " + reminderStates.map { "\($0.1) <strong>\(reminders[$0.0] ?? 0)</strong>" }.joined(separator: " · ") + "</p>"
         body += jobsSection(jobs: jobs, filter: filter, search: search)
         body += workersSection(workers ?? [])
-        body += periodicSection(periodicJobs ?? [])
+        body += periodicSection(periodicJobs ?? [], runnable: runnable, csrf: csrf)
         body += "<fieldset><legend>Thêm công việc</legend><form method=\"post\" action=\"/ops/jobs\">"
         body += "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"> <label>Loại <select name=\"kind\">"
         for kind in kinds { body += "<option>\(escapeHTML(kind))</option>" }
@@ -112,17 +112,18 @@ struct OpsPage {
     }
 
     /// The periodic jobs with their schedule, the period last enqueued and its job, and the next run.
-    static func periodicSection(_ jobs: [PeriodicJobInfo]) -> String {
+    static func periodicSection(_ jobs: [PeriodicJobInfo], runnable: Set<String>, csrf: String) -> String {
         var body = "<h2>Việc định kỳ</h2><table><thead><tr><th scope=\"col\">Tên</th><th scope=\"col\">Lịch (cron)</th>"
-            + "<th scope=\"col\">Lần gần nhất</th><th scope=\"col\">Công việc đã tạo</th><th scope=\"col\">Lần tới</th></tr></thead><tbody>"
+            + "<th scope=\"col\">Lần gần nhất</th><th scope=\"col\">Công việc đã tạo</th><th scope=\"col\">Lần tới</th><th scope=\"col\"></th></tr></thead><tbody>"
         for job in jobs {
             let made = job.lastJobID.map { id in
                 "<a href=\"/ops/jobs/\(id)\">\(id)</a>" + (job.lastJobState.map { " (\(stateLabels[$0] ?? $0.rawValue))" } ?? "")
             } ?? "—"
             body += "<tr><td>\(escapeHTML(job.name))</td><td><code>\(escapeHTML(job.schedule))</code></td>"
-                + "<td>\(job.lastScheduledAt.map(time) ?? "—")</td><td>\(made)</td><td>\(job.nextRunAt.map(time) ?? "—")</td></tr>"
+                + "<td>\(job.lastScheduledAt.map(time) ?? "—")</td><td>\(made)</td><td>\(job.nextRunAt.map(time) ?? "—")</td>"
+                + "<td>\(runnable.contains(job.name) ? button("Chạy ngay", action: "/ops/periodic/\(queryValue(job.name))/run", csrf: csrf) : "")</td></tr>"
         }
-        if jobs.isEmpty { body += "<tr><td colspan=\"5\" class=\"muted\">Chưa có việc định kỳ nào được lên lịch.</td></tr>" }
+        if jobs.isEmpty { body += "<tr><td colspan=\"6\" class=\"muted\">Chưa có việc định kỳ nào được lên lịch.</td></tr>" }
         return body + "</tbody></table>"
     }
 

@@ -15,9 +15,21 @@ struct OpsRoutes {
     let queue: JobQueue
     let registry: JobRegistry
     let audit: AuditLog
+    /// What "run now" can enqueue, by name.
+    let periodicJobs: [PeriodicJob]
 
     private func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
+    }
+
+    /// The periodic jobs the database has scheduled, and those this deployment knows but has not
+    /// scheduled yet (no leader has run), by name.
+    static func merging(_ scheduled: [PeriodicJobInfo], known: [PeriodicJob]) -> [PeriodicJobInfo] {
+        let names = Set(scheduled.map(\.name))
+        let unscheduled = known.filter { !names.contains($0.name) }.map {
+            PeriodicJobInfo(name: $0.name, schedule: $0.schedule.description)
+        }
+        return (scheduled + unscheduled).sorted { $0.name < $1.name }
     }
 
     /// An operator's action: a refusal or a failure goes back to `page` with its message shown
@@ -81,10 +93,11 @@ struct OpsRoutes {
             let root = principal.scope.isRoot
             let html = OpsPage.overview(
                 stats: root ? try await queue.stats() : nil, leader: try await queue.leader(), jobs: try await queue.jobs(filter),
-                filter: filter, kinds: registry.kinds, csrf: csrf, message: message,
+                filter: filter, kinds: registry.kinds, csrf: csrf, message: message, runnable: Set(periodicJobs.map(\.name)),
                 audit: root ? try await audit.list(limit: 20) : nil, scope: principal.scope,
                 reminders: root ? try await reminderCounts() : [:], search: query,
-                workers: root ? try await queue.workers() : nil, periodicJobs: root ? try await queue.periodicJobs() : nil)
+                workers: root ? try await queue.workers() : nil,
+                periodicJobs: root ? Self.merging(try await queue.periodicJobs(), known: periodicJobs) : nil)
             return DashboardServer.html(html)
         }
         router.get("ops/jobs/:id") { request, context -> Response in
@@ -128,6 +141,21 @@ struct OpsRoutes {
                     try Permissions.requireRootOperator(principal.scope, for: "pausing and resuming queues")
                     try await QueueActions(queue: queue, registry: registry).apply(action, to: name)
                     return redirect("/ops")
+                }
+            }
+        }
+        router.post("ops/periodic/:name/run") { request, context -> Response in
+            let (principal, _) = try await formPrincipal(request, context)
+            let name = try context.decodedParameter("name")
+            return await returningWithMessage(to: "/ops") {
+                try await audit.recordingHTTP(principal, context, action: "periodic.run-now", target: "periodic job \(name.prefix(128))") {
+                    try Permissions.requireRootOperator(principal.scope, for: "running a periodic job now")
+                    guard let periodic = periodicJobs.first(where: { $0.name == name }) else {
+                        throw HTTPError(.notFound, message: "no periodic job \(name.prefix(128)) in this deployment")
+                    }
+                    // Its job for a period starting now, outside the schedule: the schedule's own periods stay as they were.
+                    let id = try await queue.enqueue(try periodic.makeJob(Date()))
+                    return redirect("/ops/jobs/\(id)")
                 }
             }
         }

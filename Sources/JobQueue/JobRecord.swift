@@ -168,4 +168,14 @@ public struct PeriodicJobInfo: Sendable, Hashable, Codable {
     /// The state of that period's job (nil once pruned).
     public var lastJobState: JobState?
     public var nextRunAt: Date?
+
+    public init(name: String, schedule: String, lastScheduledAt: Date? = nil, lastJobID: Int64? = nil, lastJobState: JobState? = nil,
+                nextRunAt: Date? = nil) {
+        self.name = name
+        self.schedule = schedule
+        self.lastScheduledAt = lastScheduledAt
+        self.lastJobID = lastJobID
+        self.lastJobState = lastJobState
+        self.nextRunAt = nextRunAt
+    }
 }

@@ -62,6 +62,7 @@ import Testing
             var server = DashboardServer(client: client, registry: JobKinds.registry(client: client, logger: logger),
                                          prometheus: prometheus, logger: logger, security: security)
             server.resultLifetime = resultLifetime
+            server.periodicJobs = JobKinds.periodicJobs()
             let app = Application(router: server.router())
             try await app.test(.router) { testClient in
                 try await body(testClient, fixture, client)

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import JobQueue
 import PostgresNIO
 import Testing
+import CreditWorkers
 
 /// `/ops` as a place to find things: a job by its id or by a code in its arguments, the worker
 /// processes and the periodic jobs, times in Vietnam's time.
@@ -117,6 +118,19 @@ import Testing
             (status, _, page) = try await Self.post(client, "/ops/queues/reminders/pause", fixture.staff, "")
             #expect(status == .ok && page.contains("Tạm dừng hàng đợi reminders?"))
             #expect(try await queue.stats().first { $0.queue == "reminders" }?.paused != true)
+            // "Run now" of a periodic job: its job for a period starting now, the schedule untouched.
+            let page2 = try await client.execute(uri: "/ops", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { String(buffer: $0.body) }
+            #expect(page2.contains(#"<form method="post" action="/ops/periodic/aggregates-refresh/run">"#))
+            (status, location, _) = try await Self.post(client, "/ops/periodic/aggregates-refresh/run", fixture.staff, "")
+            #expect(status == .seeOther && location.hasPrefix("/ops/jobs/"), "\(location)")
+            let made = try #require(Int64(location.dropFirst("/ops/jobs/".count)))
+            #expect(try await queue.job(id: made).kind == "aggregates.rebuild")
+            #expect(try await queue.periodicJobs().isEmpty, "the schedule's own periods stay as they were")
+            (status, location, _) = try await Self.post(client, "/ops/periodic/aggregates-refresh/run", fixture.districtOperator, "")
+            #expect(status == .seeOther && (location.removingPercentEncoding ?? "").contains("needs an operator of the root unit"))
+            (status, location, _) = try await Self.post(client, "/ops/periodic/nothing-like-it/run", fixture.staff, "")
+            #expect((location.removingPercentEncoding ?? "").contains("no periodic job nothing-like-it"))
+
             let audit = try await database.query("SELECT count(*)::int8 FROM audit_events WHERE action = 'queue.pause'", logger: DashboardAPITests.logger)
                 .decode(Int64.self).first { _ in true }
             #expect(audit == 1, "the refused pause is in the trail; asking is not")

@@ -79,6 +79,12 @@ import Testing
                 let refusal = try await browser.source()
                 #expect(refusal.contains(#"<p class="error" role="alert">"#) && refusal.contains("Đã hủy"), "\(refusal.prefix(1500))")
 
+                // "Run now" of a periodic job (this server runs no leader, so none was scheduled yet).
+                try await browser.open("\(base)/ops")
+                try await browser.clickAndWaitForNextPage("form[action='/ops/periodic/aggregates-refresh/run'] button")
+                #expect(try await browser.currentURL().hasPrefix("\(base)/ops/jobs/"))
+                #expect(try await browser.source().contains("aggregates.rebuild"))
+
                 // Staff of the province drill down to a commune by its links, and back up by the breadcrumb.
                 try await browser.open("\(base)/dashboard/T01")
                 #expect(!(try await browser.source().contains("aria-label=\"Đường dẫn\"")), "the root has no way up")

@@ -58,6 +58,7 @@ struct HTTPOptions: ParsableArguments {
             metricsToken: environment["CREDITOPS_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
         var server = DashboardServer(client: client, registry: registry, prometheus: Self.prometheus, logger: logger, security: security)
         server.workers = workers.compactMap { $0 as? WorkerService }
+        server.periodicJobs = JobKinds.periodicJobs()
         if let text = environment["CREDITOPS_DASHBOARD_REUSE_MS"], !text.isEmpty {
             guard let milliseconds = Int(text), (0...60_000).contains(milliseconds) else {
                 throw CLIError("CREDITOPS_DASHBOARD_REUSE_MS must be a number of milliseconds within 0...60000, not '\(text.prefix(20))'")
