@@ -25,11 +25,35 @@ struct OpsPage {
         th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eee;font-size:.92em;vertical-align:top}
         th{color:#616161} form{display:inline} button{cursor:pointer} pre{background:#f0f0f0;padding:8px;white-space:pre-wrap}
         .muted{color:#757575} .error{color:#c62828} fieldset{background:#fff;border:1px solid #ddd;margin-bottom:16px}
-        </style></head><body>
+        </style><script src="/ops/live.js" defer></script></head><body>
         <header><strong><a href="/ops">Vận hành hàng đợi</a></strong> · \(escapeHTML(title)) · <a href="/logout">Đăng xuất</a></header>
         <main>\(body)</main></body></html>
         """
     }
+
+    /// Refreshes the queues' counts, the jobs table and the workers every few seconds without a
+    /// reload (the page works without it): fetches the same address and swaps those parts in.
+    /// Nothing while the tab is hidden; the filter and enqueue forms are never touched.
+    static let liveScript = """
+        (function () {
+          var parts = ["queues", "jobs", "workers"];
+          async function refresh() {
+            if (document.hidden) return;
+            try {
+              var response = await fetch(location.href, { credentials: "same-origin", redirect: "error" });
+              if (!response.ok) return;
+              var page = new DOMParser().parseFromString(await response.text(), "text/html");
+              parts.forEach(function (id) {
+                var fresh = page.getElementById(id), current = document.getElementById(id);
+                if (fresh && current && fresh.innerHTML !== current.innerHTML) current.innerHTML = fresh.innerHTML;
+              });
+            } catch (e) {
+              // The server or the network is away for a moment: the next round tries again.
+            }
+          }
+          setInterval(refresh, 3000);
+        })();
+        """
 
     static func button(_ label: String, action: String, csrf: String) -> String {
         """
@@ -60,7 +84,7 @@ struct OpsPage {
             return layout(title: "Tổng quan", body: body + jobsSection(jobs: jobs, filter: filter, search: search))
         }
         body += "<h2>Hàng đợi</h2><p>Tiến trình điều phối (leader): \(leader.map { escapeHTML($0.id) } ?? "<span class=\"error\">không có</span>")</p>"
-        body += "<table><thead><tr><th>Hàng đợi</th><th>Chờ chạy</th><th>Đang chạy</th><th>Hẹn giờ</th><th>Chờ thử lại</th><th>Bị loại</th><th>Việc chờ lâu nhất</th><th>Trạng thái</th><th></th></tr></thead><tbody>"
+        body += "<div id=\"queues\"><table><thead><tr><th>Hàng đợi</th><th>Chờ chạy</th><th>Đang chạy</th><th>Hẹn giờ</th><th>Chờ thử lại</th><th>Bị loại</th><th>Việc chờ lâu nhất</th><th>Trạng thái</th><th></th></tr></thead><tbody>"
         for queue in stats {
             let age = queue.oldestAvailableAgeSeconds.map { String(format: "%.0f giây", $0) } ?? "—"
             let toggle = queue.paused
@@ -69,7 +93,7 @@ struct OpsPage {
             body += "<tr><td>\(escapeHTML(queue.queue))</td><td>\(queue.available)</td><td>\(queue.running)</td><td>\(queue.scheduled)</td>"
                 + "<td>\(queue.retryable)</td><td>\(queue.discarded)</td><td>\(age)</td><td>\(queue.paused ? "Tạm dừng" : "Đang chạy")</td><td>\(toggle)</td></tr>"
         }
-        body += "</tbody></table>"
+        body += "</tbody></table></div>"
         let reminderStates = [("pending", "chờ gửi"), ("sent", "đã gửi"), ("late", "trong đó gửi muộn"), ("failed", "gửi lỗi"),
                               ("expired", "hết hạn, không gửi"), ("opted_out", "người nhận từ chối"), ("digested", "gộp vào tin tổng hợp")]
         body += "<p>Tin nhắc 30 ngày qua: " + reminderStates.map { "\($0.1) <strong>\(reminders[$0.0] ?? 0)</strong>" }.joined(separator: " · ") + "</p>"
@@ -99,7 +123,7 @@ struct OpsPage {
 
     /// The worker processes by their heartbeats; one silent for longer than its lease is marked.
     static func workersSection(_ workers: [WorkerInfo]) -> String {
-        var body = "<h2>Tiến trình xử lý</h2><table><thead><tr><th scope=\"col\">Máy</th><th scope=\"col\">PID</th><th scope=\"col\">Hàng đợi</th>"
+        var body = "<h2>Tiến trình xử lý</h2><div id=\"workers\"><table><thead><tr><th scope=\"col\">Máy</th><th scope=\"col\">PID</th><th scope=\"col\">Hàng đợi</th>"
             + "<th scope=\"col\">Song song</th><th scope=\"col\">Đang chạy</th><th scope=\"col\">Bắt đầu</th><th scope=\"col\">Lần cuối báo</th>"
             + "<th scope=\"col\">Tình trạng</th></tr></thead><tbody>"
         for worker in workers {
@@ -108,7 +132,7 @@ struct OpsPage {
                 + "<td>\(worker.stale ? "<span class=\"error\">mất liên lạc</span>" : "hoạt động")</td></tr>"
         }
         if workers.isEmpty { body += "<tr><td colspan=\"8\" class=\"muted\">Không có tiến trình nào đang chạy.</td></tr>" }
-        return body + "</tbody></table>"
+        return body + "</tbody></table></div>"
     }
 
     /// The periodic jobs with their schedule, the period last enqueued and its job, and the next run.
@@ -148,7 +172,7 @@ struct OpsPage {
         body += "</select> <label for=\"ops-queue\">Hàng đợi</label> <input id=\"ops-queue\" name=\"queue\" value=\"\(escapeHTML(filter.queue ?? ""))\" size=\"10\">"
         body += " <label for=\"ops-kind\">Loại</label> <input id=\"ops-kind\" name=\"kind\" value=\"\(escapeHTML(filter.kind ?? ""))\" size=\"18\">"
         body += " <label for=\"ops-tag\">Nhãn</label> <input id=\"ops-tag\" name=\"tag\" value=\"\(escapeHTML(filter.tags.first ?? ""))\" size=\"12\"> <button type=\"submit\">Lọc</button></form>"
-        body += "<table><thead><tr><th>Mã</th><th>Loại</th><th>Hàng đợi</th><th>Trạng thái</th><th>Lần thử</th><th>Chạy lúc</th><th>Nhãn</th><th>Lỗi gần nhất</th></tr></thead><tbody>"
+        body += "<div id=\"jobs\"><table><thead><tr><th>Mã</th><th>Loại</th><th>Hàng đợi</th><th>Trạng thái</th><th>Lần thử</th><th>Chạy lúc</th><th>Nhãn</th><th>Lỗi gần nhất</th></tr></thead><tbody>"
         for job in jobs {
             let lastError = job.errors.last.map { escapeHTML(String($0.error.prefix(80))) } ?? ""
             body += "<tr><td><a href=\"/ops/jobs/\(job.id)\">\(job.id)</a></td><td>\(escapeHTML(job.kind))</td><td>\(escapeHTML(job.queue))</td>"
@@ -157,7 +181,7 @@ struct OpsPage {
                 + "<td class=\"error\">\(lastError)</td></tr>"
         }
         if jobs.isEmpty { body += "<tr><td colspan=\"8\" class=\"muted\">Không có công việc nào.</td></tr>" }
-        body += "</tbody></table>"
+        body += "</tbody></table></div>"
         if jobs.count == filter.limit, let last = jobs.last {
             var query = ["before=\(last.id)"]
             if let search { query.append("q=\(queryValue(search))") }

@@ -100,6 +100,9 @@ struct OpsRoutes {
                 periodicJobs: root ? Self.merging(try await queue.periodicJobs(), known: periodicJobs) : nil)
             return DashboardServer.html(html)
         }
+        router.get("ops/live.js") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: OpsPage.liveScript)))
+        }
         router.get("ops/jobs/:id") { request, context -> Response in
             guard let (principal, csrf) = try await operatorSession(request, context) else { return LoginRoutes.redirectToLogin(request, authenticator) }
             let job = try await DashboardServer.job(try DashboardServer.jobID(context), queue: queue)

@@ -79,8 +79,18 @@ import Testing
                 let refusal = try await browser.source()
                 #expect(refusal.contains(#"<p class="error" role="alert">"#) && refusal.contains("Đã hủy"), "\(refusal.prefix(1500))")
 
-                // "Run now" of a periodic job (this server runs no leader, so none was scheduled yet).
+                // The open page follows the queue without a reload: a job enqueued from the CLI appears.
                 try await browser.open("\(base)/ops")
+                _ = try await browser.execute("window.__stillTheSamePage = true; return 0")
+                let enqueued = try await CreditOpsProcess.run(["enqueue", "noop", "--run-at", "2030-01-01T07:00:00+07:00"], environment: environment)
+                let newJob = enqueued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(enqueued.status == 0 && !newJob.isEmpty, "\(enqueued.stderr)")
+                let followed = try await eventually(timeout: .seconds(30)) {
+                    try await browser.execute("return document.getElementById('jobs').innerHTML.includes('/ops/jobs/\(newJob)\"') && window.__stillTheSamePage === true") as? Bool == true
+                }
+                #expect(followed, "the jobs table did not show job \(newJob) without a reload")
+
+                // "Run now" of a periodic job (this server runs no leader, so none was scheduled yet).
                 try await browser.clickAndWaitForNextPage("form[action='/ops/periodic/aggregates-refresh/run'] button")
                 #expect(try await browser.currentURL().hasPrefix("\(base)/ops/jobs/"))
                 #expect(try await browser.source().contains("aggregates.rebuild"))
