@@ -61,6 +61,19 @@ struct OpsPage {
         """
     }
 
+    /// What happened to a job, in order: created, each failed attempt, the last start and by which
+    /// worker, the end. (A snooze leaves no trace of its own: it shows as the next run time.)
+    static func timeline(_ job: JobRecord) -> String {
+        var events: [(at: Date, text: String)] = [(job.createdAt, "Tạo, hàng đợi \(job.queue)")]
+        for error in job.errors { events.append((error.at, "Lần thử \(error.attempt) lỗi: \(error.error.prefix(200))")) }
+        if let started = job.attemptedAt {
+            events.append((started, "Lần thử \(job.attempt) bắt đầu" + (job.attemptedBy.map { " trên \($0)" } ?? "")))
+        }
+        if let finalized = job.finalizedAt { events.append((finalized, "Kết thúc: \(stateLabels[job.state] ?? job.state.rawValue)")) }
+        let items = events.sorted { $0.at < $1.at }.map { "<li>\(time($0.at)) — \(escapeHTML($0.text))</li>" }.joined()
+        return "<h3>Diễn biến</h3><ol class=\"timeline\">\(items)</ol>"
+    }
+
     /// Asks before an action that stops work (cancel, pause): works without scripts, the answer
     /// is a second POST with `confirm=yes`.
     static func confirm(question: String, button: String, action: String, csrf: String, back: String) -> String {
@@ -210,11 +223,16 @@ struct OpsPage {
         ]
         for (label, value) in rows { body += "<tr><th>\(label)</th><td>\(escapeHTML(value))</td></tr>" }
         body += "<tr><th>Chạy lúc</th><td>\(time(job.runAt))</td></tr><tr><th>Tạo lúc</th><td>\(time(job.createdAt))</td></tr>"
+        body += "<tr><th>Độ ưu tiên</th><td>\(job.priority)</td></tr><tr><th>Đơn vị</th><td>\(escapeHTML(job.meta["unit"] ?? "—"))</td></tr>"
+        let otherMeta = job.meta.filter { $0.key != "unit" }.sorted { $0.key < $1.key }
+        if !otherMeta.isEmpty {
+            body += "<tr><th>Meta</th><td>\(escapeHTML(otherMeta.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")))</td></tr>"
+        }
         if !job.dependsOn.isEmpty {
             let links = job.dependsOn.map { "<a href=\"/ops/jobs/\($0)\">\($0)</a>" }.joined(separator: ", ")
             body += "<tr><th>Chờ các việc</th><td>\(links)</td></tr>"
         }
-        body += "</table><h3>Tham số</h3><pre>\(escapeHTML(job.args))</pre><h3>Lỗi các lần thử</h3>"
+        body += "</table>" + timeline(job) + "<h3>Tham số</h3><pre>\(escapeHTML(job.args))</pre><h3>Lỗi các lần thử</h3>"
         if job.errors.isEmpty {
             body += "<p class=\"muted\">Không có lỗi.</p>"
         } else {

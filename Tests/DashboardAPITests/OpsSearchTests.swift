@@ -137,3 +137,26 @@ import CreditWorkers
         }
     }
 }
+
+@Suite struct OpsJobPageTests {
+    @Test func aJobsPageTellsItsStoryInOrderWithItsPriorityUnitAndMeta() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let id = try await database.query("""
+                INSERT INTO jobs (queue, kind, state, attempt, max_attempts, priority, meta, created_at, attempted_at, attempted_by, finalized_at, errors)
+                VALUES ('reminders', 'noop', 'discarded', 2, 2, 3, '{"unit": "C1", "source": "test"}', TIMESTAMPTZ '2026-11-30 23:00:00+00',
+                        TIMESTAMPTZ '2026-11-30 23:10:00+00', 'may-chu-1:4242', TIMESTAMPTZ '2026-11-30 23:10:05+00',
+                        '[{"attempt":1,"at":"2026-11-30T23:05:00Z","error":"gateway said no"},{"attempt":2,"at":"2026-11-30T23:10:05Z","error":"still no"}]')
+                RETURNING id
+                """, logger: DashboardAPITests.logger).decode(Int64.self).first { _ in true } ?? 0
+            let page = try await client.execute(uri: "/ops/jobs/\(id)", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) { String(buffer: $0.body) }
+            #expect(page.contains("<tr><th>Độ ưu tiên</th><td>3</td></tr><tr><th>Đơn vị</th><td>C1</td></tr>"))
+            #expect(page.contains("<tr><th>Meta</th><td>source=test</td></tr>"))
+            let timeline = page.components(separatedBy: #"<ol class="timeline">"#).dropFirst().first?.components(separatedBy: "</ol>").first ?? ""
+            let order = ["Tạo, hàng đợi reminders", "Lần thử 1 lỗi: gateway said no", "Lần thử 2 bắt đầu trên may-chu-1:4242",
+                         "Lần thử 2 lỗi: still no", "Kết thúc: Bị loại"].map { timeline.range(of: $0)?.lowerBound }
+            #expect(!order.contains(nil), "\(timeline)")
+            #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted(), "in the order they happened: \(timeline)")
+            #expect(timeline.contains("06:00:00 01/12/2026"), "23:00 UTC is 06:00 in Vietnam")
+        }
+    }
+}
