@@ -48,6 +48,11 @@ struct JobsPage: Codable, Sendable, ResponseEncodable {
         return filter
     }
 
+    /// The parameters of a query string but `message` (a page's own notice is not part of its filter).
+    static func filter(query: String) -> [String] {
+        query.split(separator: "&").map(String.init).filter { !$0.hasPrefix("message=") && !$0.isEmpty }
+    }
+
     static func load(_ filter: JobFilter, queue: JobQueue) async throws -> JobsPage {
         let jobs = try await queue.jobs(filter)
         return JobsPage(jobs: jobs, nextBefore: jobs.count == filter.limit ? jobs.last?.id : nil)

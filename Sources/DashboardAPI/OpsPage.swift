@@ -94,7 +94,7 @@ struct OpsPage {
         if let message { body += "<p class=\"error\" role=\"alert\">\(escapeHTML(message))</p>" }
         guard let stats else {
             body += "<p class=\"muted\">Công việc của \(escapeHTML(scope.unitCode)) và các đơn vị trực thuộc.</p>"
-            return layout(title: "Tổng quan", body: body + jobsSection(jobs: jobs, filter: filter, search: search))
+            return layout(title: "Tổng quan", body: body + jobsSection(jobs: jobs, filter: filter, search: search, csrf: csrf))
         }
         body += "<h2>Hàng đợi</h2><p>Tiến trình điều phối (leader): \(leader.map { escapeHTML($0.id) } ?? "<span class=\"error\">không có</span>")</p>"
         body += "<div id=\"queues\"><table><thead><tr><th>Hàng đợi</th><th>Chờ chạy</th><th>Đang chạy</th><th>Hẹn giờ</th><th>Chờ thử lại</th><th>Bị loại</th><th>Việc chờ lâu nhất</th><th>Trạng thái</th><th></th></tr></thead><tbody>"
@@ -110,7 +110,7 @@ struct OpsPage {
         let reminderStates = [("pending", "chờ gửi"), ("sent", "đã gửi"), ("late", "trong đó gửi muộn"), ("failed", "gửi lỗi"),
                               ("expired", "hết hạn, không gửi"), ("opted_out", "người nhận từ chối"), ("digested", "gộp vào tin tổng hợp")]
         body += "<p>Tin nhắc 30 ngày qua: " + reminderStates.map { "\($0.1) <strong>\(reminders[$0.0] ?? 0)</strong>" }.joined(separator: " · ") + "</p>"
-        body += jobsSection(jobs: jobs, filter: filter, search: search)
+        body += jobsSection(jobs: jobs, filter: filter, search: search, csrf: csrf)
         body += workersSection(workers ?? [])
         body += periodicSection(periodicJobs ?? [], runnable: runnable, csrf: csrf)
         body += "<fieldset><legend>Thêm công việc</legend><form method=\"post\" action=\"/ops/jobs\">"
@@ -174,7 +174,19 @@ struct OpsPage {
         return "<time datetime=\"\(utc)\" title=\"\(utc) (UTC)\">\(text)</time>"
     }
 
-    static func jobsSection(jobs: [JobRecord], filter: JobFilter, search: String? = nil) -> String {
+    /// The filter (and search) as query parameters, for the next page and the bulk actions.
+    static func filterQuery(_ filter: JobFilter, search: String?) -> [String] {
+        var query: [String] = []
+        if let search { query.append("q=\(queryValue(search))") }
+        if let state = filter.state { query.append("state=\(state.rawValue)") }
+        if let queue = filter.queue { query.append("queue=\(queryValue(queue))") }
+        if let kind = filter.kind { query.append("kind=\(queryValue(kind))") }
+        for tag in filter.tags { query.append("tag=\(queryValue(tag))") }
+        for (key, value) in filter.metaMatches.sorted(by: { $0.key < $1.key }) { query.append("meta.\(queryValue(key))=\(queryValue(value))") }
+        return query
+    }
+
+    static func jobsSection(jobs: [JobRecord], filter: JobFilter, search: String? = nil, csrf: String = "") -> String {
         var body = ""
         body += "<h2>Công việc</h2><form method=\"get\" action=\"/ops\" role=\"search\"><label for=\"ops-q\">Tìm (mã công việc, hoặc mã trong tham số như mã món vay)</label> "
         body += "<input id=\"ops-q\" name=\"q\" value=\"\(escapeHTML(search ?? ""))\" size=\"24\"> <button type=\"submit\">Tìm</button></form>"
@@ -195,15 +207,17 @@ struct OpsPage {
         }
         if jobs.isEmpty { body += "<tr><td colspan=\"8\" class=\"muted\">Không có công việc nào.</td></tr>" }
         body += "</tbody></table></div>"
+        let query = filterQuery(filter, search: search)
         if jobs.count == filter.limit, let last = jobs.last {
-            var query = ["before=\(last.id)"]
-            if let search { query.append("q=\(queryValue(search))") }
-            if let state = filter.state { query.append("state=\(state.rawValue)") }
-            if let queue = filter.queue { query.append("queue=\(queryValue(queue))") }
-            if let kind = filter.kind { query.append("kind=\(queryValue(kind))") }
-            for tag in filter.tags { query.append("tag=\(queryValue(tag))") }
-            for (key, value) in filter.metaMatches.sorted(by: { $0.key < $1.key }) { query.append("meta.\(queryValue(key))=\(queryValue(value))") }
-            body += "<p><a href=\"/ops?\(escapeHTML(query.joined(separator: "&")))\">Trang sau →</a></p>"
+            body += "<p><a href=\"/ops?\(escapeHTML((["before=\(last.id)"] + query).joined(separator: "&")))\">Trang sau →</a></p>"
+        }
+        if !query.isEmpty, !jobs.isEmpty {
+            // Every job the filter matches, not only this page's: the count comes on the page that asks.
+            let address = "?" + query.joined(separator: "&")
+            body += "<fieldset><legend>Với mọi công việc khớp bộ lọc</legend>"
+                + button("Chạy lại tất cả", action: "/ops/bulk/retry\(address)", csrf: csrf) + " "
+                + button("Hủy tất cả", action: "/ops/bulk/cancel\(address)", csrf: csrf) + " "
+                + button("Xóa tất cả việc đã kết thúc", action: "/ops/bulk/delete\(address)", csrf: csrf) + "</fieldset>"
         }
         return body
     }

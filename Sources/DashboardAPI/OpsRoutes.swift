@@ -40,7 +40,7 @@ struct OpsRoutes {
         } catch {
             let message = (error as? HTTPError)?.body ?? "the action failed (\(type(of: error))); see the server's log"
             permissions.logger.info("An /ops action was refused", metadata: ["page": "\(page)", "error": "\(String(reflecting: error))"])
-            return redirect("\(page)?message=\(OpsPage.queryValue(String(message.prefix(500))))")
+            return redirect("\(page)\(page.contains("?") ? "&" : "?")message=\(OpsPage.queryValue(String(message.prefix(500))))")
         }
     }
 
@@ -160,6 +160,40 @@ struct OpsRoutes {
                     let id = try await queue.enqueue(try periodic.makeJob(Date()))
                     return redirect("/ops/jobs/\(id)")
                 }
+            }
+        }
+        router.post("ops/bulk/:action") { request, context -> Response in
+            let (principal, fields) = try await formPrincipal(request, context)
+            guard let action = BulkAction(rawValue: try context.decodedParameter("action")) else {
+                throw HTTPError(.notFound, message: "unknown bulk action: retry, cancel or delete")
+            }
+            let query = request.uri.query.map { String($0) } ?? ""
+            let back = "/ops" + (query.isEmpty ? "" : "?" + query)
+            return await returningWithMessage(to: back) {
+                var filter = try JobsPage.filter(from: request)
+                if let text = request.uri.queryParameters["q"].map(String.init), !text.isEmpty {
+                    let search = try OpsSearch.parse(text)
+                    if case .job = search { throw HTTPError(.badRequest, message: "a bulk action needs a filter, not one job's id") }
+                    filter = search.narrowing(filter)
+                }
+                filter = try await permissions.visibleJobs(filter, principal.scope)
+                let count = try await queue.count(filter)
+                let verb = ["retry": "Chạy lại", "cancel": "Hủy", "delete": "Xóa"][action.rawValue] ?? action.rawValue
+                guard fields["confirm"] == "yes" else {
+                    let which = action == .delete ? " (chỉ những việc đã kết thúc)" : action == .retry ? " (những việc bị loại, đã hủy, chờ thử lại hoặc hẹn giờ)" : " (những việc chưa kết thúc)"
+                    return DashboardServer.html(OpsPage.confirm(
+                        question: "\(count) công việc khớp bộ lọc \(query.removingPercentEncoding ?? query). \(verb) tất cả\(which)?",
+                        button: "\(verb) \(count) công việc", action: "/ops/bulk/\(action.rawValue)\(query.isEmpty ? "" : "?" + query)",
+                        csrf: principal.csrf ?? "", back: back))
+                }
+                let changed = try await audit.recordingHTTP(
+                    principal, context, action: "jobs.bulk-\(action.rawValue)", target: "filter \(query.prefix(300)): \(count) matching"
+                ) {
+                    try await queue.bulk(action, matching: filter)
+                }
+                var page = JobsPage.filter(query: query)
+                page.append("message=\(OpsPage.queryValue("\(verb): \(changed) trong \(count) công việc khớp bộ lọc."))")
+                return redirect("/ops?" + page.joined(separator: "&"))
             }
         }
         router.post("ops/jobs") { request, context -> Response in

@@ -128,26 +128,39 @@ public struct JobQueue: Sendable {
     /// Jobs matching a filter, newest first.
     public func jobs(_ filter: JobFilter = .init()) async throws -> [JobRecord] {
         try await bounded("listing jobs") {
-            let limit = min(max(filter.limit, 1), 1000)
-            let rows = try await client.query(
-                """
-                SELECT \(unescaped: JobRecord.columns) FROM jobs
-                WHERE (\(filter.state?.rawValue)::job_state IS NULL OR state = \(filter.state?.rawValue)::job_state)
-                  AND (\(filter.queue)::text IS NULL OR queue = \(filter.queue))
-                  AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
-                  AND (\(filter.beforeID)::int8 IS NULL OR id < \(filter.beforeID))
-                  AND (\(filter.meta?.key)::text IS NULL OR meta ->> \(filter.meta?.key) = ANY(\(filter.meta?.values ?? [])::text[]))
-                  AND (cardinality(\(filter.tags)::text[]) = 0 OR (tags <> '{}' AND tags @> \(filter.tags)::text[]))
-                  AND (\(filter.metaMatchesJSON)::text = '{}' OR meta @> \(filter.metaMatchesJSON)::jsonb)
-                  AND (\(filter.argsContaining)::jsonb IS NULL OR args @> \(filter.argsContaining)::jsonb)
-                  AND (\(filter.argsValue)::text IS NULL
-                       OR (jsonb_typeof(args) = 'object' AND EXISTS (SELECT 1 FROM jsonb_each_text(args) AS a WHERE a.value = \(filter.argsValue))))
-                ORDER BY id DESC LIMIT \(limit)
-                """, logger: logger)
             var records: [JobRecord] = []
-            for try await row in rows { records.append(try JobRecord(row: row)) }
+            for try await row in try await matching(filter, columns: JobRecord.columns) { records.append(try JobRecord(row: row)) }
             return records
         }
+    }
+
+    /// The ids of the jobs matching a filter, newest first (its limit, at most 1,000).
+    func jobIDs(_ filter: JobFilter) async throws -> [Int64] {
+        try await bounded("listing job ids") {
+            var ids: [Int64] = []
+            for try await id in try await matching(filter, columns: "id").decode(Int64.self) { ids.append(id) }
+            return ids
+        }
+    }
+
+    /// `columns` of the jobs matching a filter, newest first: the one place a filter becomes SQL.
+    private func matching(_ filter: JobFilter, columns: String) async throws -> PostgresRowSequence {
+        let limit = min(max(filter.limit, 1), 1000)
+        return try await client.query(
+            """
+            SELECT \(unescaped: columns) FROM jobs
+            WHERE (\(filter.state?.rawValue)::job_state IS NULL OR state = \(filter.state?.rawValue)::job_state)
+              AND (\(filter.queue)::text IS NULL OR queue = \(filter.queue))
+              AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
+              AND (\(filter.beforeID)::int8 IS NULL OR id < \(filter.beforeID))
+              AND (\(filter.meta?.key)::text IS NULL OR meta ->> \(filter.meta?.key) = ANY(\(filter.meta?.values ?? [])::text[]))
+              AND (cardinality(\(filter.tags)::text[]) = 0 OR (tags <> '{}' AND tags @> \(filter.tags)::text[]))
+              AND (\(filter.metaMatchesJSON)::text = '{}' OR meta @> \(filter.metaMatchesJSON)::jsonb)
+              AND (\(filter.argsContaining)::jsonb IS NULL OR args @> \(filter.argsContaining)::jsonb)
+              AND (\(filter.argsValue)::text IS NULL
+                   OR (jsonb_typeof(args) = 'object' AND EXISTS (SELECT 1 FROM jsonb_each_text(args) AS a WHERE a.value = \(filter.argsValue))))
+            ORDER BY id DESC LIMIT \(limit)
+            """, logger: logger)
     }
 
     /// Counts by state of every queue that has jobs or a pause setting.

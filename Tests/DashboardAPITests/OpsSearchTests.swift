@@ -160,3 +160,50 @@ import CreditWorkers
         }
     }
 }
+
+@Suite struct OpsBulkTests {
+    @Test func everyJobAFilterMatchesIsRetriedCancelledOrDeletedAfterAskingWithTheCount() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let queue = JobQueue(client: database, registry: JobRegistry(), logger: DashboardAPITests.logger)
+            func make(_ queueName: String, _ state: String, unit: String = "C1") async throws -> Int64 {
+                try await database.query("""
+                    INSERT INTO jobs (queue, kind, state, attempt, max_attempts, meta, finalized_at)
+                    VALUES (\(queueName), 'noop', \(state)::job_state, 1, 1, jsonb_build_object('unit', \(unit)::text),
+                            CASE WHEN \(state) IN ('completed', 'discarded', 'cancelled') THEN now() END)
+                    RETURNING id
+                    """, logger: DashboardAPITests.logger).decode(Int64.self).first { _ in true } ?? 0
+            }
+            let discarded = [try await make("reminders", "discarded"), try await make("reminders", "discarded"), try await make("reminders", "discarded", unit: "C3")]
+            let elsewhere = try await make("aggregates", "discarded")
+            let done = try await make("reminders", "completed")
+
+            let page = try await client.execute(uri: "/ops?state=discarded&queue=reminders", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) {
+                String(buffer: $0.body)
+            }
+            #expect(page.contains(#"action="/ops/bulk/retry?state=discarded&amp;queue=reminders""#))
+            var (status, location, body) = try await OpsActionTests.post(client, "/ops/bulk/retry?state=discarded&queue=reminders", fixture.staff, "")
+            #expect(status == .ok && body.contains("3 công việc khớp bộ lọc") && body.contains("Chạy lại 3 công việc"))
+            #expect(try await queue.job(id: discarded[0]).state == .discarded, "asking changes nothing")
+            (status, location, _) = try await OpsActionTests.post(client, "/ops/bulk/retry?state=discarded&queue=reminders", fixture.staff, "confirm=yes")
+            #expect(status == .seeOther && location.hasPrefix("/ops?state=discarded&queue=reminders&message="), "\(location)")
+            #expect((location.removingPercentEncoding ?? "").contains("Chạy lại: 3 trong 3 công việc"))
+            for id in discarded { #expect(try await queue.job(id: id).state == .available) }
+            #expect(try await queue.job(id: elsewhere).state == .discarded, "another queue is not in the filter")
+            let audit = try await database.query(
+                "SELECT target FROM audit_events WHERE action = 'jobs.bulk-retry'", logger: DashboardAPITests.logger).decode(String.self)
+            var targets: [String] = []
+            for try await target in audit { targets.append(target) }
+            #expect(targets == ["filter state=discarded&queue=reminders: 3 matching"], "one row with the filter and the count")
+
+            // A district's operator cancels within its subtree only.
+            (status, location, _) = try await OpsActionTests.post(client, "/ops/bulk/cancel?queue=reminders", fixture.districtOperator, "confirm=yes")
+            #expect((location.removingPercentEncoding ?? "").contains("Hủy: 2 trong 3 công việc"), "\(location)")
+            #expect(try await queue.job(id: discarded[2]).state == .available, "C3 lies outside D1")
+            // Delete touches finished jobs only.
+            (status, location, _) = try await OpsActionTests.post(client, "/ops/bulk/delete?queue=reminders", fixture.staff, "confirm=yes")
+            #expect((location.removingPercentEncoding ?? "").contains("Xóa: 3 trong 4 công việc"), "\(location)")
+            #expect((try? await queue.job(id: done)) == nil)
+            #expect(try await queue.job(id: discarded[2]).state == .available, "a pending job is never deleted")
+        }
+    }
+}

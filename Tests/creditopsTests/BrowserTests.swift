@@ -90,6 +90,22 @@ import Testing
                 }
                 #expect(followed, "the jobs table did not show job \(newJob) without a reload")
 
+                // A bulk retry by filter: the page asks with the count, then retries every match.
+                _ = try await client.query("""
+                    INSERT INTO jobs (queue, kind, state, attempt, max_attempts, finalized_at)
+                    SELECT 'bulk-test', 'noop', 'discarded', 1, 1, now() FROM generate_series(1, 2)
+                    """, logger: silentLogger)
+                try await browser.open("\(base)/ops?state=discarded&queue=bulk-test")
+                try await browser.clickAndWaitForNextPage("form[action^='/ops/bulk/retry'] button")
+                #expect(try await browser.source().contains("2 công việc khớp bộ lọc"))
+                try await browser.clickAndWaitForNextPage("form[action^='/ops/bulk/retry'] button")
+                #expect(try await browser.source().contains("Chạy lại: 2 trong 2 công việc khớp bộ lọc."))
+                for try await left in try await client.query(
+                    "SELECT count(*)::int8 FROM jobs WHERE queue = 'bulk-test' AND state = 'discarded'", logger: silentLogger
+                ).decode(Int64.self) {
+                    #expect(left == 0)
+                }
+
                 // "Run now" of a periodic job (this server runs no leader, so none was scheduled yet).
                 try await browser.clickAndWaitForNextPage("form[action='/ops/periodic/aggregates-refresh/run'] button")
                 #expect(try await browser.currentURL().hasPrefix("\(base)/ops/jobs/"))
