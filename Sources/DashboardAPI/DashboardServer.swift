@@ -71,6 +71,10 @@ public struct DashboardServer: Sendable {
         let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken, workers = workers, secureCookies = security.secureCookies
 
         router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/openapi.json") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
         router.get("/readyz") { _, _ -> Response in
             do {
                 let version = try await SchemaMigrator(client: client, logger: logger).currentVersion()
