@@ -59,7 +59,8 @@ public struct DashboardServer: Sendable {
         let router = Router(context: CreditOpsRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: NotFoundMiddleware())
+        let routeTable = RouteTable()
+        router.add(middleware: NotFoundMiddleware(routes: routeTable))
         let authenticator = Authenticator(
             client: client, logger: logger, secureCookies: security.secureCookies,
             limiter: FailedAuthenticationLimiter(limit: security.failedAuthenticationLimit))
@@ -130,6 +131,7 @@ public struct DashboardServer: Sendable {
         LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)
         OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit,
                   periodicJobs: periodicJobs).add(to: router)
+        routeTable.fill(router.routes)
         return router
     }
 

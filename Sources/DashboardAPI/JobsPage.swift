@@ -11,9 +11,10 @@ struct JobsPage: Codable, Sendable, ResponseEncodable {
     /// Pass as `before` for the next page; nil on the last one.
     var nextBefore: Int64?
 
-    static func filter(from request: Request) throws -> JobFilter {
-        // An empty value is no filter: what the /ops form sends for a field left blank or "all".
-        let parameters = request.uri.queryParameters.filter { !$0.value.isEmpty }
+    /// `blankIsAbsent`: an empty value is no filter — what the /ops form sends for a field left
+    /// blank or "all"; the JSON API refuses it like any other value that is not one.
+    static func filter(from request: Request, blankIsAbsent: Bool = true) throws -> JobFilter {
+        let parameters = request.uri.queryParameters.filter { !blankIsAbsent || !$0.value.isEmpty }
         func value(_ name: String) -> String? { parameters.first { $0.key == name }.map { String($0.value) } }
         var filter = JobFilter()
         if let state = value("state") {
@@ -32,8 +33,8 @@ struct JobsPage: Codable, Sendable, ResponseEncodable {
         }
         for (name, value) in parameters where name == "tag" || name.hasPrefix("meta.") {
             let text = String(value)
-            guard !text.isEmpty, text.utf8.count <= 64, !text.contains("\u{0}"), name.count > 5 || name == "tag" else {
-                throw HTTPError(.badRequest, message: "\(name.prefix(40)): expected 1 to 64 bytes, no NUL")
+            guard !text.isEmpty, text.count <= 64, !text.contains("\u{0}"), name.count > 5 || name == "tag" else {
+                throw HTTPError(.badRequest, message: "\(name.prefix(40)): expected 1 to 64 characters, no NUL")
             }
             if name == "tag" { filter.tags.append(text) } else { filter.metaMatches[String(name.dropFirst(5))] = text }
         }

@@ -18,7 +18,7 @@ struct QueueRoutes {
     func add(to api: RouterGroup<CreditOpsRequestContext>) {
         api.get("jobs") { request, context -> JobsPage in
             let scope = try await authenticator.principal(of: request, context: context).scope
-            let filter = try await permissions.visibleJobs(try JobsPage.filter(from: request), scope)
+            let filter = try await permissions.visibleJobs(try JobsPage.filter(from: request, blankIsAbsent: false), scope)
             return try await JobsPage.load(filter, queue: queue)
         }
         api.get("jobs/:id") { request, context -> JobRecord in

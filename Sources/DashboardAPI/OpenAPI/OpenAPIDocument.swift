@@ -46,11 +46,11 @@ enum OpenAPIDocument {
             "operationId": "listJobs",
             "parameters": [
               { "name": "state", "in": "query", "schema": { "$ref": "#/components/schemas/JobState" } },
-              { "name": "queue", "in": "query", "schema": { "type": "string", "maxLength": 128 } },
-              { "name": "kind", "in": "query", "schema": { "type": "string", "maxLength": 128 } },
-              { "name": "tag", "in": "query", "schema": { "type": "string", "maxLength": 64 } },
+              { "name": "queue", "in": "query", "schema": { "$ref": "#/components/schemas/FilterText128" } },
+              { "name": "kind", "in": "query", "schema": { "$ref": "#/components/schemas/FilterText128" } },
+              { "name": "tag", "in": "query", "schema": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^\\u0000]+$" } },
               { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } },
-              { "name": "before", "in": "query", "description": "The previous page's nextBefore", "schema": { "type": "integer", "minimum": 1 } }
+              { "name": "before", "in": "query", "description": "The previous page's nextBefore", "schema": { "type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807 } }
             ],
             "responses": {
               "200": { "description": "A page of jobs", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/JobsPage" } } } },
@@ -150,7 +150,7 @@ enum OpenAPIDocument {
         "parameters": {
           "unitCode": { "name": "code", "in": "path", "required": true, "schema": { "type": "string", "minLength": 1, "maxLength": 200 } },
           "year": { "name": "year", "in": "query", "description": "Default: this year in Vietnam", "schema": { "type": "integer", "minimum": 1900, "maximum": 2200 } },
-          "jobID": { "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } }
+          "jobID": { "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807 } }
         },
         "responses": {
           "Error": { "description": "What is wrong, in one sentence", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
@@ -160,6 +160,7 @@ enum OpenAPIDocument {
             "type": "object", "required": ["error"],
             "properties": { "error": { "type": "object", "required": ["message"], "properties": { "message": { "type": "string" } } } }
           },
+          "FilterText128": { "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[^\\u0000]+$" },
           "JobState": { "type": "string", "enum": ["waiting", "available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"] },
           "Job": {
             "type": "object",
