@@ -106,6 +106,10 @@ import Testing
                     #expect(left == 0)
                 }
 
+                try await browser.setWindowSize(width: 1280, height: 1400)
+                try await browser.open("\(base)/ops")
+                try await browser.screenshotForDocs("ops")
+
                 // "Run now" of a periodic job (this server runs no leader, so none was scheduled yet).
                 try await browser.clickAndWaitForNextPage("form[action='/ops/periodic/aggregates-refresh/run'] button")
                 #expect(try await browser.currentURL().hasPrefix("\(base)/ops/jobs/"))
