@@ -134,6 +134,9 @@ import Testing
             (status, _, body) = try await Self.post(client, "/dashboard/C1/session/P1", fixture.officer, "month=\(month)&to=\(newDay.iso)&time=25%3A00")
             #expect(status == .unprocessableContent)
             #expect(body.contains("Giờ chưa đúng"))
+            (status, _, body) = try await Self.post(client, "/dashboard/C1/session/P1", fixture.officer, "month=2026-1&to=\(newDay.iso)")
+            #expect(status == .unprocessableContent)
+            #expect(body.contains(#"id="f-month-error">Tháng chưa đúng"#) && body.contains(#"value="2026-1""#))
             (status, location, _) = try await Self.post(
                 client, "/dashboard/C1/session/P1", fixture.officer, "month=\(month)&to=\(newDay.iso)&time=08%3A00&reason=b%C3%A3o")
             #expect(status == .seeOther)

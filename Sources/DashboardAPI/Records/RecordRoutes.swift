@@ -68,8 +68,11 @@ struct RecordRoutes {
         let key = try context.decodedParameter("id")
         let language = PageLanguage.of(request)
         let texts = language.texts, forms = FormTexts.of(language)
+        // A month typed wrong is said next to its field (by the write's rules below); the page
+        // itself is drawn for the month it was opened with.
+        let typedMonth = fields?["month"].flatMap { $0.count == 7 && CalendarDate(iso: $0 + "-01") != nil ? $0 : nil }
         var subject = try await RecordSubject.load(
-            kind, key: key, unit: unit.code, month: fields?["month"] ?? request.uri.queryParameters["month"].map(String.init),
+            kind, key: key, unit: unit.code, month: typedMonth ?? request.uri.queryParameters["month"].map(String.init),
             defaultName: scope.tokenName, texts: texts, forms: forms, client: client, logger: logger)
         var problems: FieldProblems?
         if let fields {
