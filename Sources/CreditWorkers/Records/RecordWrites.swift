@@ -63,16 +63,6 @@ public struct RecordWrites: Sendable {
         guard try await Self.count(rows) == 1 else { throw Failure.unknownReport(id, unit: unit) }
     }
 
-    /// The commune of a transaction point, nil for an unknown point.
-    public func commune(ofPoint code: String) async throws -> String? {
-        for try await commune in try await client.query(
-            "SELECT c.code FROM points p JOIN units c ON c.id = p.commune_id WHERE p.code = \(code)", logger: logger
-        ).decode(String.self) {
-            return commune
-        }
-        return nil
-    }
-
     private static func count(_ rows: PostgresRowSequence) async throws -> Int {
         var count = 0
         for try await _ in rows { count += 1 }
