@@ -77,6 +77,10 @@ public struct JobPruner: Sendable {
             total += deleted
             if deleted < configuration.batchSize { break }
         }
+        try await withDeadline(StatementDeadline.standard, "pruning outcome counts") { [client, logger] in
+            _ = try await client.query(
+                "DELETE FROM job_outcome_counts WHERE minute < now() - \(unescaped: OutcomeCounts.retention)", logger: logger)
+        }
         if total > 0 { logger.debug("Pruned finished jobs", metadata: ["jobs.count": "\(total)"]) }
         return total
     }

@@ -163,28 +163,12 @@ public struct JobQueue: Sendable {
             """, logger: logger)
     }
 
-    /// Counts by state of every queue that has jobs or a pause setting.
+    /// Counts by state of every queue that has pending or failed jobs, finished jobs in the last
+    /// day, or a setting; `completed` is of the last 24 hours. Cheap however long the history: see
+    /// ``QueueStatsSQL``.
     public func stats() async throws -> [QueueStats] {
         try await bounded("counting jobs") {
-            let rows = try await client.query(
-                """
-                WITH names AS (SELECT DISTINCT queue AS name FROM jobs UNION SELECT name FROM job_queues),
-                counts AS (SELECT queue, state, count(*) AS n FROM jobs GROUP BY queue, state)
-                SELECT names.name, coalesce(q.paused, false),
-                       coalesce(sum(n) FILTER (WHERE state = 'available'), 0)::int8,
-                       coalesce(sum(n) FILTER (WHERE state = 'scheduled'), 0)::int8,
-                       coalesce(sum(n) FILTER (WHERE state = 'running'), 0)::int8,
-                       coalesce(sum(n) FILTER (WHERE state = 'retryable'), 0)::int8,
-                       coalesce(sum(n) FILTER (WHERE state = 'completed'), 0)::int8,
-                       coalesce(sum(n) FILTER (WHERE state = 'discarded'), 0)::int8,
-                       coalesce(sum(n) FILTER (WHERE state = 'cancelled'), 0)::int8,
-                       (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs
-                         WHERE jobs.queue = names.name AND state = 'available'),
-                       q.concurrency_limit::int8, q.rate_limit::int8, q.rate_period_seconds,
-                       coalesce(sum(n) FILTER (WHERE state = 'waiting'), 0)::int8
-                FROM names LEFT JOIN job_queues q ON q.name = names.name LEFT JOIN counts ON counts.queue = names.name
-                GROUP BY names.name, q.paused, q.concurrency_limit, q.rate_limit, q.rate_period_seconds ORDER BY names.name
-                """, logger: logger)
+            let rows = try await client.query(PostgresQuery(unsafeSQL: QueueStatsSQL.query), logger: logger)
             var result: [QueueStats] = []
             for try await row in rows {
                 let (name, paused, available, scheduled, running, retryable, completed, discarded, cancelled, oldest) = try row.decode(

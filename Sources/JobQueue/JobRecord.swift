@@ -45,7 +45,10 @@ public struct QueueStats: Sendable, Hashable, Codable {
     public var scheduled: Int
     public var running: Int
     public var retryable: Int
+    /// Jobs completed in the last 24 hours (the workers' counts: the completed jobs kept until
+    /// pruning are not counted on every request).
     public var completed: Int
+    /// Discarded and cancelled jobs still kept.
     public var discarded: Int
     public var cancelled: Int
     /// Seconds the oldest runnable job has waited; nil when none waits.

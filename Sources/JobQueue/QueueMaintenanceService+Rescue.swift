@@ -93,7 +93,13 @@ extension QueueMaintenanceService {
                                      || CASE WHEN expired.lapsed THEN 'its lease expired' ELSE 'its heartbeat stopped' END)
                     FROM expired WHERE jobs.id = expired.id
                     RETURNING jobs.id, jobs.queue, jobs.state
-                )
+                ),
+                counted AS (
+                    SELECT queue, 'rescue' AS worker, 0 AS completed,
+                           (count(*) FILTER (WHERE state = 'available'))::int AS failed, (count(*) FILTER (WHERE state = 'discarded'))::int AS discarded
+                    FROM rescued GROUP BY queue
+                ),
+                recorded AS (\(unescaped: OutcomeCounts.adding(from: "counted")))
                 SELECT count(*)::int8, (SELECT count(pg_notify(\(QueueSQL.jobsChannel), queue)) FROM (SELECT DISTINCT queue FROM rescued) q),
                        coalesce((SELECT found FROM gap), false)
                 FROM rescued

@@ -108,12 +108,20 @@ struct WorkerStore: Sendable {
     /// (its attempt or state no longer match) is left alone.
     func complete(_ unsorted: [JobAttempt]) async throws {
         let jobs = JobAttempt.lockOrder(unsorted)
-        try await withDeadline(deadline, "recording finished jobs") { [client, logger] in
+        try await withDeadline(deadline, "recording finished jobs") { [client, workerID, logger] in
             _ = try await client.query(
                 """
-                UPDATE jobs SET state = 'completed', finalized_at = now(), lease_expires_at = NULL
-                FROM unnest(\(jobs.map(\.id))::int8[], \(jobs.map(\.attempt))::int8[]) AS done(id, attempt)
-                WHERE jobs.id = done.id AND jobs.attempt = done.attempt AND jobs.state = 'running'
+                WITH completed AS (
+                    UPDATE jobs SET state = 'completed', finalized_at = now(), lease_expires_at = NULL
+                    FROM unnest(\(jobs.map(\.id))::int8[], \(jobs.map(\.attempt))::int8[]) AS done(id, attempt)
+                    WHERE jobs.id = done.id AND jobs.attempt = done.attempt AND jobs.state = 'running'
+                    RETURNING jobs.queue
+                ),
+                counted AS (
+                    SELECT queue, \(workerID)::text AS worker, count(*)::int AS completed, 0 AS failed, 0 AS discarded
+                    FROM completed GROUP BY queue
+                )
+                \(unescaped: OutcomeCounts.adding(from: "counted"))
                 """, logger: logger)
         }
     }
@@ -142,18 +150,27 @@ struct WorkerStore: Sendable {
     /// A job that is no longer ours (cancelled, rescued) is left alone.
     func fail(_ unsorted: [CompletionBatcher.Failure]) async throws {
         let failures = unsorted.sorted { $0.job.id < $1.job.id }
-        try await withDeadline(deadline, "recording failed attempts") { [client, logger] in
+        try await withDeadline(deadline, "recording failed attempts") { [client, workerID, logger] in
             _ = try await client.query(
                 """
-                UPDATE jobs SET
-                    state = CASE WHEN f.retry_after < 0 THEN 'discarded'::job_state ELSE 'retryable'::job_state END,
-                    run_at = now() + greatest(f.retry_after, 0) * interval '1 second',
-                    finalized_at = CASE WHEN f.retry_after < 0 THEN now() END,
-                    lease_expires_at = NULL,
-                    errors = errors || jsonb_build_object('attempt', jobs.attempt, 'at', \(unescaped: SQLTime.nowJSON), 'error', f.error)
-                FROM unnest(\(failures.map(\.job.id))::int8[], \(failures.map(\.job.attempt))::int8[], \(failures.map(\.error))::text[],
-                            \(failures.map { $0.retryAfter?.seconds ?? -1 })::float8[]) AS f(id, attempt, error, retry_after)
-                WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running'
+                WITH failed AS (
+                    UPDATE jobs SET
+                        state = CASE WHEN f.retry_after < 0 THEN 'discarded'::job_state ELSE 'retryable'::job_state END,
+                        run_at = now() + greatest(f.retry_after, 0) * interval '1 second',
+                        finalized_at = CASE WHEN f.retry_after < 0 THEN now() END,
+                        lease_expires_at = NULL,
+                        errors = errors || jsonb_build_object('attempt', jobs.attempt, 'at', \(unescaped: SQLTime.nowJSON), 'error', f.error)
+                    FROM unnest(\(failures.map(\.job.id))::int8[], \(failures.map(\.job.attempt))::int8[], \(failures.map(\.error))::text[],
+                                \(failures.map { $0.retryAfter?.seconds ?? -1 })::float8[]) AS f(id, attempt, error, retry_after)
+                    WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running'
+                    RETURNING jobs.queue, jobs.state
+                ),
+                counted AS (
+                    SELECT queue, \(workerID)::text AS worker, 0 AS completed,
+                           (count(*) FILTER (WHERE state = 'retryable'))::int AS failed, (count(*) FILTER (WHERE state = 'discarded'))::int AS discarded
+                    FROM failed GROUP BY queue
+                )
+                \(unescaped: OutcomeCounts.adding(from: "counted"))
                 """, logger: logger)
         }
     }

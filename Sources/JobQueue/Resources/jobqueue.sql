@@ -152,3 +152,23 @@ ALTER TYPE job_state ADD VALUE IF NOT EXISTS 'waiting';
 -- cancels it when one was discarded or cancelled. The index holds the waiting jobs only.
 ALTER TABLE jobs ADD COLUMN depends_on bigint[] NOT NULL DEFAULT '{}';
 CREATE INDEX jobs_waiting ON jobs (id) WHERE state = 'waiting';
+
+-- migrate:step 4 outcomes per minute, and the failed jobs by queue
+-- What the workers finished, counted as they write each batch of outcomes: charts over the last
+-- hour and day, and the day's completed count, read these few rows rather than the jobs table. One
+-- row per worker, so that workers on many hosts never wait for each other's counter; the rescue
+-- counts as a worker named 'rescue'. The pruner deletes rows older than two days.
+CREATE TABLE job_outcome_counts (
+    minute    timestamptz NOT NULL,
+    queue     text        NOT NULL,
+    worker    text        NOT NULL,
+    completed integer     NOT NULL DEFAULT 0,
+    -- Attempts that failed and will be tried again.
+    failed    integer     NOT NULL DEFAULT 0,
+    -- Jobs that failed for good.
+    discarded integer     NOT NULL DEFAULT 0,
+    PRIMARY KEY (minute, queue, worker)
+);
+-- The queues' counts of discarded and cancelled jobs, without reading the many completed ones:
+-- only failures pay for this index.
+CREATE INDEX jobs_failed ON jobs (queue, state) WHERE state IN ('discarded', 'cancelled');
