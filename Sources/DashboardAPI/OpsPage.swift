@@ -25,6 +25,9 @@ struct OpsPage {
         th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eee;font-size:.92em;vertical-align:top}
         th{color:#616161} form{display:inline} button{cursor:pointer} pre{background:#f0f0f0;padding:8px;white-space:pre-wrap}
         .muted{color:#757575} .error{color:#c62828} fieldset{background:#fff;border:1px solid #ddd;margin-bottom:16px}
+        .chart-row{display:grid;grid-template-columns:8em 1fr 1fr;gap:12px;align-items:start;background:#fff;margin-bottom:8px;padding:4px 8px}
+        .chart-row h3{font-size:1em;margin:8px 0} figure{margin:0} figcaption{font-size:.85em;color:#424242}
+        @media (max-width:700px){.chart-row{grid-template-columns:1fr}}
         </style><script src="/ops/live.js" defer></script></head><body>
         <header><strong><a href="/ops">Vận hành hàng đợi</a></strong> · \(escapeHTML(title)) · <a href="/logout">Đăng xuất</a></header>
         <main>\(body)</main></body></html>
@@ -36,7 +39,7 @@ struct OpsPage {
     /// Nothing while the tab is hidden; the filter and enqueue forms are never touched.
     static let liveScript = """
         (function () {
-          var parts = ["queues", "jobs", "workers"];
+          var parts = ["queues", "charts", "jobs", "workers"];
           async function refresh() {
             if (document.hidden) return;
             try {
@@ -89,7 +92,7 @@ struct OpsPage {
     static func overview(stats: [QueueStats]?, leader: LeaderInfo?, jobs: [JobRecord], filter: JobFilter, kinds: [String],
                          csrf: String, message: String?, runnable: Set<String> = [], audit: [AuditLog.Event]?, scope: AccessScope,
                          reminders: [String: Int] = [:], search: String? = nil, workers: [WorkerInfo]? = nil,
-                         periodicJobs: [PeriodicJobInfo]? = nil) -> String {
+                         periodicJobs: [PeriodicJobInfo]? = nil, outcomes: (hour: [OutcomeSeries], day: [OutcomeSeries])? = nil) -> String {
         var body = ""
         if let message { body += "<p class=\"error\" role=\"alert\">\(escapeHTML(message))</p>" }
         guard let stats else {
@@ -97,19 +100,20 @@ struct OpsPage {
             return layout(title: "Tổng quan", body: body + jobsSection(jobs: jobs, filter: filter, search: search, csrf: csrf))
         }
         body += "<h2>Hàng đợi</h2><p>Tiến trình điều phối (leader): \(leader.map { escapeHTML($0.id) } ?? "<span class=\"error\">không có</span>")</p>"
-        body += "<div id=\"queues\"><table><thead><tr><th>Hàng đợi</th><th>Chờ chạy</th><th>Đang chạy</th><th>Hẹn giờ</th><th>Chờ thử lại</th><th>Bị loại</th><th>Việc chờ lâu nhất</th><th>Trạng thái</th><th></th></tr></thead><tbody>"
+        body += "<div id=\"queues\"><table><thead><tr><th>Hàng đợi</th><th>Chờ chạy</th><th>Đang chạy</th><th>Hẹn giờ</th><th>Chờ thử lại</th><th>Bị loại</th><th>Hoàn thành 24 giờ</th><th>Việc chờ lâu nhất</th><th>Trạng thái</th><th></th></tr></thead><tbody>"
         for queue in stats {
             let age = queue.oldestAvailableAgeSeconds.map { String(format: "%.0f giây", $0) } ?? "—"
             let toggle = queue.paused
                 ? button("Tiếp tục", action: "/ops/queues/\(queue.queue)/resume", csrf: csrf)
                 : button("Tạm dừng", action: "/ops/queues/\(queue.queue)/pause", csrf: csrf)
             body += "<tr><td>\(escapeHTML(queue.queue))</td><td>\(queue.available)</td><td>\(queue.running)</td><td>\(queue.scheduled)</td>"
-                + "<td>\(queue.retryable)</td><td>\(queue.discarded)</td><td>\(age)</td><td>\(queue.paused ? "Tạm dừng" : "Đang chạy")</td><td>\(toggle)</td></tr>"
+                + "<td>\(queue.retryable)</td><td>\(queue.discarded)</td><td>\(queue.completed)</td><td>\(age)</td><td>\(queue.paused ? "Tạm dừng" : "Đang chạy")</td><td>\(toggle)</td></tr>"
         }
         body += "</tbody></table></div>"
         let reminderStates = [("pending", "chờ gửi"), ("sent", "đã gửi"), ("late", "trong đó gửi muộn"), ("failed", "gửi lỗi"),
                               ("expired", "hết hạn, không gửi"), ("opted_out", "người nhận từ chối"), ("digested", "gộp vào tin tổng hợp")]
         body += "<p>Tin nhắc 30 ngày qua: " + reminderStates.map { "\($0.1) <strong>\(reminders[$0.0] ?? 0)</strong>" }.joined(separator: " · ") + "</p>"
+        if let outcomes { body += OpsCharts.section(hour: outcomes.hour, day: outcomes.day) }
         body += jobsSection(jobs: jobs, filter: filter, search: search, csrf: csrf)
         body += workersSection(workers ?? [])
         body += periodicSection(periodicJobs ?? [], runnable: runnable, csrf: csrf)

@@ -97,7 +97,8 @@ struct OpsRoutes {
                 audit: root ? try await audit.list(limit: 20) : nil, scope: principal.scope,
                 reminders: root ? try await reminderCounts() : [:], search: query,
                 workers: root ? try await queue.workers() : nil,
-                periodicJobs: root ? Self.merging(try await queue.periodicJobs(), known: periodicJobs) : nil)
+                periodicJobs: root ? Self.merging(try await queue.periodicJobs(), known: periodicJobs) : nil,
+                outcomes: root ? (try await queue.outcomes(.lastHour), try await queue.outcomes(.lastDay)) : nil)
             return DashboardServer.html(html)
         }
         router.get("ops/live.js") { _, _ -> Response in

@@ -46,6 +46,27 @@ import CreditWorkers
         }
     }
 
+    @Test func theChartsShowWhatTheWorkersFinishedPerMinuteAndPerHour() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            _ = try await database.query("""
+                INSERT INTO job_outcome_counts (minute, queue, worker, completed, failed, discarded)
+                VALUES (date_trunc('minute', now()), 'reminders', 'w1', 9, 2, 0),
+                       (date_trunc('minute', now()), 'reminders', 'w2', 3, 0, 1),
+                       (date_trunc('minute', now()) - interval '5 hours', 'reminders', 'w1', 40, 0, 0),
+                       (date_trunc('minute', now()) - interval '3 days', 'reminders', 'w1', 1000, 0, 0)
+                """, logger: DashboardAPITests.logger)
+            let (status, _, page) = try await Self.ops(client, "", fixture.staff)
+            #expect(status == .ok)
+            #expect(page.contains(#"aria-label="Hàng đợi reminders, 60 phút qua, từng phút: 12 hoàn thành, 2 lỗi sẽ thử lại, 1 bị loại""#))
+            #expect(page.contains(#"aria-label="Hàng đợi reminders, 24 giờ qua, từng giờ: 52 hoàn thành, 2 lỗi sẽ thử lại, 1 bị loại""#))
+            #expect(page.contains("<td>reminders</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td><td>52</td>"), "the day's completed count")
+            // The current minute's bar names its figures on hover.
+            #expect(page.contains(": 12 hoàn thành, 2 lỗi, 1 bị loại</title>"))
+            let (_, _, district) = try await Self.ops(client, "", fixture.districtOperator)
+            #expect(!district.contains("Kết quả theo thời gian"), "the charts are the whole queue's: the root's operators only")
+        }
+    }
+
     @Test func theWorkersAndThePeriodicJobsAreListedInVietnamsTime() async throws {
         try await DashboardAPITests.withApp { client, fixture, database in
             let queue = JobQueue(client: database, registry: JobRegistry(), logger: DashboardAPITests.logger)

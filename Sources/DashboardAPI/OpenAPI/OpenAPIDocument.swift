@@ -201,7 +201,9 @@ enum OpenAPIDocument {
             "required": ["queue", "paused", "available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"],
             "properties": {
               "queue": { "type": "string" }, "paused": { "type": "boolean" }, "available": { "type": "integer" }, "scheduled": { "type": "integer" },
-              "running": { "type": "integer" }, "retryable": { "type": "integer" }, "completed": { "type": "integer" }, "discarded": { "type": "integer" },
+              "running": { "type": "integer" }, "retryable": { "type": "integer" },
+              "completed": { "type": "integer", "description": "Jobs completed in the last 24 hours (the workers' per-minute counts)" },
+              "discarded": { "type": "integer" },
               "cancelled": { "type": "integer" }, "waiting": { "type": "integer" },
               "oldestAvailableAgeSeconds": { "type": ["number", "null"] }, "concurrencyLimit": { "type": ["integer", "null"] },
               "rateLimit": { "type": ["object", "null"] }

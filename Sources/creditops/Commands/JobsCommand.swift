@@ -189,7 +189,7 @@ struct QueueOverview: Encodable {
 
 func printQueueStats(_ stats: [QueueStats]) {
     printTable(
-        ["QUEUE", "PAUSED", "AVAILABLE", "SCHEDULED", "RUNNING", "RETRYABLE", "COMPLETED", "DISCARDED", "CANCELLED", "OLDEST WAIT", "LIMITS"],
+        ["QUEUE", "PAUSED", "AVAILABLE", "SCHEDULED", "RUNNING", "RETRYABLE", "COMPLETED 24H", "DISCARDED", "CANCELLED", "OLDEST WAIT", "LIMITS"],
         stats.map { queue in
             let limits = [queue.concurrencyLimit.map { "≤\($0) running" }, queue.rateLimit.map { "\($0)" }].compactMap { $0 }
             return [queue.queue, queue.paused ? "yes" : "no", String(queue.available), String(queue.scheduled), String(queue.running),
