@@ -1,10 +1,11 @@
+import CreditDomain
 import Foundation
 public import Hummingbird
 public import JobQueue
 public import CreditWorkers
 
 /// A page of `/api/v1/jobs`: newest first, filtered by `state`, `queue`, `kind`, `tag` (repeat
-/// for all of several) and `meta.KEY=VALUE`, `limit` at a time (1…500, default 50); `before` (a
+/// for all of several), `meta.KEY=VALUE` and `created_after`/`created_before`, `limit` at a time (1…500, default 50); `before` (a
 /// job id) pages on.
 struct JobsPage: Codable, Sendable, ResponseEncodable {
     var jobs: [JobRecord]
@@ -42,11 +43,27 @@ struct JobsPage: Codable, Sendable, ResponseEncodable {
             guard let limit = Int(text), (1...500).contains(limit) else { throw HTTPError(.badRequest, message: "limit: expected 1 to 500") }
             filter.limit = limit
         }
+        for (name, keyPath) in [("created_after", \JobFilter.createdAfter), ("created_before", \JobFilter.createdBefore)] {
+            if let text = value(name) { filter[keyPath: keyPath] = try moment(name, text) }
+        }
+        if let after = filter.createdAfter, let before = filter.createdBefore, after >= before {
+            throw HTTPError(.badRequest, message: "created_after: must be earlier than created_before")
+        }
         if let text = value("before") {
             guard let before = Int64(text), before > 0 else { throw HTTPError(.badRequest, message: "before: expected a positive job id") }
             filter.beforeID = before
         }
         return filter
+    }
+
+    /// A moment as a script writes it (ISO 8601 with its offset) or as a browser's date-and-time
+    /// field sends it (`2026-12-01T08:00`, no offset: Vietnam's time, as `/ops` shows times).
+    static func moment(_ name: String, _ text: String) throws -> Date {
+        if let date = ISOTime.parse(text) { return date }
+        if text.count == 16 || text.count == 19, !text.contains("+"), let date = ISOTime.parse(text + (text.count == 16 ? ":00" : "") + "+07:00") {
+            return date
+        }
+        throw HTTPError(.badRequest, message: "\(name): expected a moment like 2026-12-01T08:00 (Vietnam's time) or 2026-12-01T01:00:00Z")
     }
 
     /// The parameters of a query string but `message` (a page's own notice is not part of its filter).

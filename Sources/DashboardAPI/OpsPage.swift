@@ -178,6 +178,15 @@ struct OpsPage {
         return "<time datetime=\"\(utc)\" title=\"\(utc) (UTC)\">\(text)</time>"
     }
 
+    /// A moment as a date-and-time field shows it: Vietnam's wall time, seconds only when needed.
+    static func localInput(_ date: Date) -> String {
+        let local = Int(date.timeIntervalSince1970.rounded(.down)) + CalendarDate.vietnamOffsetSeconds
+        let seconds = (local % 86_400 + 86_400) % 86_400
+        let day = CalendarDate(unixTime: date.timeIntervalSince1970)
+        let clock = String(format: "%02d:%02d", seconds / 3600, seconds % 3600 / 60)
+        return "\(day.iso)T\(clock)" + (seconds % 60 == 0 ? "" : String(format: ":%02d", seconds % 60))
+    }
+
     /// The filter (and search) as query parameters, for the next page and the bulk actions.
     static func filterQuery(_ filter: JobFilter, search: String?) -> [String] {
         var query: [String] = []
@@ -187,6 +196,8 @@ struct OpsPage {
         if let kind = filter.kind { query.append("kind=\(queryValue(kind))") }
         for tag in filter.tags { query.append("tag=\(queryValue(tag))") }
         for (key, value) in filter.metaMatches.sorted(by: { $0.key < $1.key }) { query.append("meta.\(queryValue(key))=\(queryValue(value))") }
+        if let after = filter.createdAfter { query.append("created_after=\(queryValue(localInput(after)))") }
+        if let before = filter.createdBefore { query.append("created_before=\(queryValue(localInput(before)))") }
         return query
     }
 
@@ -200,7 +211,11 @@ struct OpsPage {
         }
         body += "</select> <label for=\"ops-queue\">Hàng đợi</label> <input id=\"ops-queue\" name=\"queue\" value=\"\(escapeHTML(filter.queue ?? ""))\" size=\"10\">"
         body += " <label for=\"ops-kind\">Loại</label> <input id=\"ops-kind\" name=\"kind\" value=\"\(escapeHTML(filter.kind ?? ""))\" size=\"18\">"
-        body += " <label for=\"ops-tag\">Nhãn</label> <input id=\"ops-tag\" name=\"tag\" value=\"\(escapeHTML(filter.tags.first ?? ""))\" size=\"12\"> <button type=\"submit\">Lọc</button></form>"
+        body += " <label for=\"ops-tag\">Nhãn</label> <input id=\"ops-tag\" name=\"tag\" value=\"\(escapeHTML(filter.tags.first ?? ""))\" size=\"12\">"
+        body += " <label for=\"ops-unit\">Đơn vị</label> <input id=\"ops-unit\" name=\"meta.unit\" value=\"\(escapeHTML(filter.metaMatches["unit"] ?? ""))\" size=\"10\">"
+        body += " <label for=\"ops-after\">Tạo từ</label> <input id=\"ops-after\" type=\"datetime-local\" step=\"1\" name=\"created_after\" value=\"\(filter.createdAfter.map(localInput) ?? "")\">"
+        body += " <label for=\"ops-before\">đến trước</label> <input id=\"ops-before\" type=\"datetime-local\" step=\"1\" name=\"created_before\" value=\"\(filter.createdBefore.map(localInput) ?? "")\">"
+        body += " <button type=\"submit\">Lọc</button></form>"
         body += "<div id=\"jobs\"><table><thead><tr><th>Mã</th><th>Loại</th><th>Hàng đợi</th><th>Trạng thái</th><th>Lần thử</th><th>Chạy lúc</th><th>Nhãn</th><th>Lỗi gần nhất</th></tr></thead><tbody>"
         for job in jobs {
             let lastError = job.errors.last.map { escapeHTML(String($0.error.prefix(80))) } ?? ""

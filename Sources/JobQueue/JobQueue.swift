@@ -153,6 +153,8 @@ public struct JobQueue: Sendable {
               AND (\(filter.queue)::text IS NULL OR queue = \(filter.queue))
               AND (\(filter.kind)::text IS NULL OR kind = \(filter.kind))
               AND (\(filter.beforeID)::int8 IS NULL OR id < \(filter.beforeID))
+              AND (\(filter.createdAfter)::timestamptz IS NULL OR created_at >= \(filter.createdAfter))
+              AND (\(filter.createdBefore)::timestamptz IS NULL OR created_at < \(filter.createdBefore))
               AND (\(filter.meta?.key)::text IS NULL OR meta ->> \(filter.meta?.key) = ANY(\(filter.meta?.values ?? [])::text[]))
               AND (cardinality(\(filter.tags)::text[]) = 0 OR (tags <> '{}' AND tags @> \(filter.tags)::text[]))
               AND (\(filter.metaMatchesJSON)::text = '{}' OR meta @> \(filter.metaMatchesJSON)::jsonb)

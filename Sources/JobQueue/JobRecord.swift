@@ -121,6 +121,10 @@ public struct JobFilter: Sendable, Hashable {
     /// Only jobs with this text as the value of one of their arguments' top-level keys (a loan or
     /// unit code, whatever the key is called).
     public var argsValue: String?
+    /// Only jobs created at or after this moment.
+    public var createdAfter: Date?
+    /// Only jobs created before this moment.
+    public var createdBefore: Date?
 
     var metaMatchesJSON: String {
         let encoder = JSONEncoder()

@@ -227,4 +227,39 @@ import CreditWorkers
             #expect(try await queue.job(id: discarded[2]).state == .available, "a pending job is never deleted")
         }
     }
+
+    @Test func aBulkRetryKeepsToTheTimeRangeAndUnitOfTheFilter() async throws {
+        try await DashboardAPITests.withApp { client, fixture, database in
+            let queue = JobQueue(client: database, registry: JobRegistry(), logger: DashboardAPITests.logger)
+            // Created at 08:00, 09:30 and 11:00 Vietnam time on 1 December 2026 (01:00, 02:30, 04:00 UTC).
+            var ids: [Int64] = []
+            for (created, unit) in [("2026-12-01 01:00:00+00", "C1"), ("2026-12-01 02:30:00+00", "C1"), ("2026-12-01 02:40:00+00", "C3"),
+                                    ("2026-12-01 04:00:00+00", "C1")] {
+                ids.append(try await database.query("""
+                    INSERT INTO jobs (kind, state, attempt, max_attempts, meta, created_at, finalized_at)
+                    VALUES ('noop', 'discarded', 1, 1, jsonb_build_object('unit', \(unit)::text), \(created)::timestamptz, now())
+                    RETURNING id
+                    """, logger: DashboardAPITests.logger).decode(Int64.self).first { _ in true } ?? 0)
+            }
+            let filter = "state=discarded&meta.unit=C1&created_after=2026-12-01T09%3A00&created_before=2026-12-01T10%3A00"
+            let page = try await client.execute(uri: "/ops?\(filter)", method: .get, headers: DashboardAPITests.bearer(fixture.staff)) {
+                String(buffer: $0.body)
+            }
+            #expect(page.contains(#"name="created_after" value="2026-12-01T09:00""#), "the range stays in the form")
+            #expect(page.contains("/ops/jobs/\(ids[1])\"") && !page.contains("/ops/jobs/\(ids[0])\"") && !page.contains("/ops/jobs/\(ids[2])\""))
+            let (status, location, _) = try await OpsActionTests.post(client, "/ops/bulk/retry?\(filter)", fixture.staff, "confirm=yes")
+            #expect(status == .seeOther && (location.removingPercentEncoding ?? "").contains("Chạy lại: 1 trong 1 công việc"), "\(location)")
+            #expect(try await [queue.job(id: ids[0]).state, queue.job(id: ids[1]).state, queue.job(id: ids[2]).state, queue.job(id: ids[3]).state]
+                    == [.discarded, .available, .discarded, .discarded])
+            // An offset written out is read as written; a range the wrong way round is refused by name.
+            let api = try await client.execute(
+                uri: "/api/v1/jobs?created_after=2026-12-01T03:00:00Z", method: .get, headers: DashboardAPITests.bearer(fixture.staff)
+            ) { String(buffer: $0.body) }
+            #expect(api.contains("\"id\":\(ids[3])") && !api.contains("\"id\":\(ids[1])"))
+            let (refused, _, reason) = try await OpsSearchTests.ops(client, "created_after=2026-12-01T10%3A00&created_before=2026-12-01T09%3A00", fixture.staff)
+            #expect(refused == .badRequest && reason.contains("created_after: must be earlier than created_before"))
+            let (unreadable, _, why) = try await OpsSearchTests.ops(client, "created_after=yesterday", fixture.staff)
+            #expect(unreadable == .badRequest && why.contains("created_after: expected a moment like 2026-12-01T08:00"))
+        }
+    }
 }

@@ -49,6 +49,9 @@ enum OpenAPIDocument {
               { "name": "queue", "in": "query", "schema": { "$ref": "#/components/schemas/FilterText128" } },
               { "name": "kind", "in": "query", "schema": { "$ref": "#/components/schemas/FilterText128" } },
               { "name": "tag", "in": "query", "schema": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^\\u0000]+$" } },
+              { "name": "meta.unit", "in": "query", "description": "Jobs of this unit (any meta.KEY works the same)", "schema": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^\\u0000]+$" } },
+              { "name": "created_after", "in": "query", "description": "Created at or after: ISO 8601 with an offset, or 2026-12-01T08:00 in Vietnam's time", "schema": { "type": "string", "maxLength": 40 } },
+              { "name": "created_before", "in": "query", "description": "Created before, written as created_after", "schema": { "type": "string", "maxLength": 40 } },
               { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } },
               { "name": "before", "in": "query", "description": "The previous page's nextBefore", "schema": { "type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807 } }
             ],
