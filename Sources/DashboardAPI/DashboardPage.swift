@@ -121,10 +121,8 @@ struct DashboardPage {
 
     private func updatedAt() -> String {
         guard let date = summary.updatedAt ?? figures?.coverage?.updatedAt else { return texts.notComputed }
-        let local = date.timeIntervalSince1970 + Double(CalendarDate.vietnamOffsetSeconds)
-        let day = CalendarDate(unixTime: date.timeIntervalSince1970)
-        let seconds = Int(local.truncatingRemainder(dividingBy: 86_400))
-        return texts.time(seconds / 3600, seconds % 3600 / 60, day)
+        let local = WallTime(date)
+        return texts.time(local.hour, local.minute, local.day)
     }
 
     private func badge(_ status: String?, _ percentage: Double?) -> String {

@@ -39,9 +39,8 @@ enum OpsCharts {
             + "<strong>\(grouped.2)</strong> bị loại</figcaption>"
             + "<svg class=\"outcomes\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" role=\"img\" aria-label=\"\(escapeHTML(label))\">"
         for value in [0, scaleTop / 2, scaleTop] {
-            svg += String(format: "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>", left, width, y(value), y(value))
-            svg += String(format: "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"9\" fill=\"#616161\">%@</text>",
-                          left - 3, y(value) + 3, VietnameseFormat.grouped(Int(value)))
+            svg += "<line x1=\"\(number(left))\" x2=\"\(number(width))\" y1=\"\(number(y(value)))\" y2=\"\(number(y(value)))\" stroke=\"#e0e0e0\"/>"
+            svg += "<text x=\"\(number(left - 3))\" y=\"\(number(y(value) + 3))\" text-anchor=\"end\" font-size=\"9\" fill=\"#616161\">\(VietnameseFormat.grouped(Int(value)))</text>"
         }
         let labelEvery = series.span == .lastHour ? 15 : 6
         for index in 0..<series.span.buckets {
@@ -52,25 +51,24 @@ enum OpsCharts {
             for (value, colour) in [(series.completed[index], colours.completed), (series.failed[index], colours.failed),
                                     (series.discarded[index], colours.discarded)] where value > 0 {
                 let y0 = y(base), y1 = y(base + Double(value))
-                bar += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>",
-                              x + 0.5, y1, max(slot - 1, 0.5), y0 - y1, colour)
+                bar += "<rect x=\"\(number(x + 0.5))\" y=\"\(number(y1))\" width=\"\(number(max(slot - 1, 0.5)))\" height=\"\(number(y0 - y1))\" fill=\"\(colour)\"/>"
                 base += Double(value)
             }
             if !bar.isEmpty {
-                let tip = "\(clock(start)): \(series.completed[index]) hoàn thành, \(series.failed[index]) lỗi, \(series.discarded[index]) bị loại"
+                let tip = "\(WallTime(start).hoursAndMinutes): \(series.completed[index]) hoàn thành, \(series.failed[index]) lỗi, \(series.discarded[index]) bị loại"
                 svg += "<g><title>\(escapeHTML(tip))</title>\(bar)</g>"
             }
             if index % labelEvery == 0 {
-                svg += String(format: "<text x=\"%.1f\" y=\"%.0f\" font-size=\"9\" fill=\"#616161\">%@</text>", x, height - 5, clock(start))
+                svg += "<text x=\"\(number(x))\" y=\"\(number(height - 5))\" font-size=\"9\" fill=\"#616161\">\(WallTime(start).hoursAndMinutes)</text>"
             }
         }
         return svg + "</svg></figure>"
     }
 
-    /// Hours and minutes in Vietnam's time (UTC+7, no daylight saving).
-    static func clock(_ date: Date) -> String {
-        let seconds = (Int(date.timeIntervalSince1970.rounded(.down)) + CalendarDate.vietnamOffsetSeconds) % 86_400
-        return String(format: "%02d:%02d", seconds / 3600, seconds % 3600 / 60)
+    /// One decimal at most, for coordinates (`String(format:)` cost the page a sixth of its time).
+    static func number(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return tenths % 10 == 0 ? "\(tenths / 10)" : "\(tenths / 10).\(abs(tenths % 10))"
     }
 
     /// The smallest of 1, 2, 5 × 10ⁿ at or above `value` (at least 2, so the middle line is whole).

@@ -170,21 +170,14 @@ struct OpsPage {
 
     /// A moment in Vietnam's time (UTC+7, no daylight saving), the UTC one on hover and in `datetime`.
     static func time(_ date: Date) -> String {
-        let utc = ISO8601DateFormatter().string(from: date)
-        let local = date.timeIntervalSince1970 + Double(CalendarDate.vietnamOffsetSeconds)
-        let day = CalendarDate(unixTime: date.timeIntervalSince1970)
-        let seconds = Int(local.rounded(.down).truncatingRemainder(dividingBy: 86_400) + 86_400) % 86_400
-        let text = String(format: "%02d:%02d:%02d %@", seconds / 3600, seconds % 3600 / 60, seconds % 60, day.vietnamese)
-        return "<time datetime=\"\(utc)\" title=\"\(utc) (UTC)\">\(text)</time>"
+        let utc = WallTime.isoUTC(date), local = WallTime(date)
+        return "<time datetime=\"\(utc)\" title=\"\(utc) (UTC)\">\(local.clock) \(local.day.vietnamese)</time>"
     }
 
     /// A moment as a date-and-time field shows it: Vietnam's wall time, seconds only when needed.
     static func localInput(_ date: Date) -> String {
-        let local = Int(date.timeIntervalSince1970.rounded(.down)) + CalendarDate.vietnamOffsetSeconds
-        let seconds = (local % 86_400 + 86_400) % 86_400
-        let day = CalendarDate(unixTime: date.timeIntervalSince1970)
-        let clock = String(format: "%02d:%02d", seconds / 3600, seconds % 3600 / 60)
-        return "\(day.iso)T\(clock)" + (seconds % 60 == 0 ? "" : String(format: ":%02d", seconds % 60))
+        let local = WallTime(date)
+        return "\(local.day.iso)T" + (local.second == 0 ? local.hoursAndMinutes : local.clock)
     }
 
     /// The filter (and search) as query parameters, for the next page and the bulk actions.
