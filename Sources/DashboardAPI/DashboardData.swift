@@ -32,19 +32,22 @@ struct DashboardData: Sendable {
 }
 
 /// The kept results the dashboard's reads share: drawn pages (drawing one costs about as much as
-/// reading it) and the summary API's JSON.
+/// reading it), the summary API's JSON, and `/ops`'s overview.
 struct DashboardCaches: Sendable {
     let pages: RecentResults<String>
     let summaries: RecentResults<UnitSummary.Row?>
+    let ops: RecentResults<OpsOverview>
 
     init(lifetime: Duration) {
         pages = RecentResults(lifetime: lifetime)
         summaries = RecentResults(lifetime: lifetime)
+        ops = RecentResults(lifetime: lifetime)
     }
 
     /// After a write: the next page shows it.
     func forgetAll() {
         pages.forgetAll()
         summaries.forgetAll()
+        ops.forgetAll()
     }
 }

@@ -69,6 +69,7 @@ public struct DashboardServer: Sendable {
         let units = UnitLookup(client: client, logger: logger)
         let queue = JobQueue(client: client, registry: registry, logger: logger)
         let caches = DashboardCaches(lifetime: resultLifetime)
+        router.add(middleware: ForgetAfterWritesMiddleware(caches: caches))
         let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken, workers = workers, secureCookies = security.secureCookies
 
         router.get("/healthz") { _, _ in "ok\n" }
@@ -130,7 +131,7 @@ public struct DashboardServer: Sendable {
             .add(to: router)
         LoginRoutes(authenticator: authenticator, audit: audit).add(to: router)
         OpsRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit,
-                  periodicJobs: periodicJobs).add(to: router)
+                  periodicJobs: periodicJobs, recent: caches.ops).add(to: router)
         routeTable.fill(router.routes)
         return router
     }

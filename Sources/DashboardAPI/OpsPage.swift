@@ -88,17 +88,16 @@ struct OpsPage {
             """)
     }
 
-    /// `stats` and `audit` are nil for an operator below the root, who sees its subtree's jobs only.
-    static func overview(stats: [QueueStats]?, leader: LeaderInfo?, jobs: [JobRecord], filter: JobFilter, kinds: [String],
-                         csrf: String, message: String?, runnable: Set<String> = [], audit: [AuditLog.Event]?, scope: AccessScope,
-                         reminders: [String: Int] = [:], search: String? = nil, workers: [WorkerInfo]? = nil,
-                         periodicJobs: [PeriodicJobInfo]? = nil, outcomes: (hour: [OutcomeSeries], day: [OutcomeSeries])? = nil) -> String {
+    /// `overview` is nil for an operator below the root, who sees its subtree's jobs only.
+    static func overview(_ overview: OpsOverview?, jobs: [JobRecord], filter: JobFilter, kinds: [String], csrf: String, message: String?,
+                         runnable: Set<String> = [], scope: AccessScope, search: String? = nil) -> String {
         var body = ""
         if let message { body += "<p class=\"error\" role=\"alert\">\(escapeHTML(message))</p>" }
-        guard let stats else {
+        guard let overview else {
             body += "<p class=\"muted\">Công việc của \(escapeHTML(scope.unitCode)) và các đơn vị trực thuộc.</p>"
             return layout(title: "Tổng quan", body: body + jobsSection(jobs: jobs, filter: filter, search: search, csrf: csrf))
         }
+        let (stats, leader, reminders) = (overview.stats, overview.leader, overview.reminders)
         body += "<h2>Hàng đợi</h2><p>Tiến trình điều phối (leader): \(leader.map { escapeHTML($0.id) } ?? "<span class=\"error\">không có</span>")</p>"
         body += "<div id=\"queues\"><table><thead><tr><th>Hàng đợi</th><th>Chờ chạy</th><th>Đang chạy</th><th>Hẹn giờ</th><th>Chờ thử lại</th><th>Bị loại</th><th>Hoàn thành 24 giờ</th><th>Việc chờ lâu nhất</th><th>Trạng thái</th><th></th></tr></thead><tbody>"
         for queue in stats {
@@ -113,16 +112,16 @@ struct OpsPage {
         let reminderStates = [("pending", "chờ gửi"), ("sent", "đã gửi"), ("late", "trong đó gửi muộn"), ("failed", "gửi lỗi"),
                               ("expired", "hết hạn, không gửi"), ("opted_out", "người nhận từ chối"), ("digested", "gộp vào tin tổng hợp")]
         body += "<p>Tin nhắc 30 ngày qua: " + reminderStates.map { "\($0.1) <strong>\(reminders[$0.0] ?? 0)</strong>" }.joined(separator: " · ") + "</p>"
-        if let outcomes { body += OpsCharts.section(hour: outcomes.hour, day: outcomes.day) }
+        body += overview.charts
         body += jobsSection(jobs: jobs, filter: filter, search: search, csrf: csrf)
-        body += workersSection(workers ?? [])
-        body += periodicSection(periodicJobs ?? [], runnable: runnable, csrf: csrf)
+        body += workersSection(overview.workers)
+        body += periodicSection(overview.periodicJobs, runnable: runnable, csrf: csrf)
         body += "<fieldset><legend>Thêm công việc</legend><form method=\"post\" action=\"/ops/jobs\">"
         body += "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"> <label>Loại <select name=\"kind\">"
         for kind in kinds { body += "<option>\(escapeHTML(kind))</option>" }
         body += "</select></label> <label>Tham số (JSON) <input name=\"args\" value=\"{}\" size=\"30\"></label> <label>Hàng đợi <input name=\"queue\" size=\"10\" placeholder=\"mặc định\"></label>"
         body += " <button type=\"submit\">Thêm vào hàng đợi</button></form></fieldset>"
-        body += auditSection(audit ?? [])
+        body += auditSection(overview.audit)
         return layout(title: "Tổng quan", body: body)
     }
 

@@ -17,6 +17,25 @@ struct OpsRoutes {
     let audit: AuditLog
     /// What "run now" can enqueue, by name.
     let periodicJobs: [PeriodicJob]
+    let recent: RecentResults<OpsOverview>
+
+    /// The root's part of the page, shared for a moment (see ``OpsOverview``).
+    private func overview() async throws -> OpsOverview {
+        try await recent.value("root") { [self] in
+            async let stats = queue.stats()
+            async let leader = queue.leader()
+            async let events = audit.list(limit: 20)
+            async let reminders = reminderCounts()
+            async let workers = queue.workers()
+            async let scheduled = queue.periodicJobs()
+            async let hour = queue.outcomes(.lastHour)
+            async let day = queue.outcomes(.lastDay)
+            return OpsOverview(
+                stats: try await stats, leader: try await leader, audit: try await events, reminders: try await reminders,
+                workers: try await workers, periodicJobs: Self.merging(try await scheduled, known: periodicJobs),
+                charts: OpsCharts.section(hour: try await hour, day: try await day))
+        }
+    }
 
     private func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
@@ -90,15 +109,11 @@ struct OpsRoutes {
                 }
                 filter = search.narrowing(filter)
             }
-            let root = principal.scope.isRoot
+            async let jobs = queue.jobs(filter)
+            let overview = principal.scope.isRoot ? try await overview() : nil
             let html = OpsPage.overview(
-                stats: root ? try await queue.stats() : nil, leader: try await queue.leader(), jobs: try await queue.jobs(filter),
-                filter: filter, kinds: registry.kinds, csrf: csrf, message: message, runnable: Set(periodicJobs.map(\.name)),
-                audit: root ? try await audit.list(limit: 20) : nil, scope: principal.scope,
-                reminders: root ? try await reminderCounts() : [:], search: query,
-                workers: root ? try await queue.workers() : nil,
-                periodicJobs: root ? Self.merging(try await queue.periodicJobs(), known: periodicJobs) : nil,
-                outcomes: root ? (try await queue.outcomes(.lastHour), try await queue.outcomes(.lastDay)) : nil)
+                overview, jobs: try await jobs, filter: filter, kinds: registry.kinds, csrf: csrf, message: message,
+                runnable: Set(periodicJobs.map(\.name)), scope: principal.scope, search: query)
             return DashboardServer.html(html)
         }
         router.get("ops/live.js") { _, _ -> Response in

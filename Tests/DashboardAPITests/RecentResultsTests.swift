@@ -81,4 +81,26 @@ import TestSupport
             #expect(try await page().contains("đã chuyển đi"), "the writer's next page, without waiting")
         }
     }
+    /// `/ops`'s overview is shared the same way: an outside change within a second, a pause
+    /// through the page (or the API) on the very next page.
+    @Test func theOpsPageShowsOutsideChangesWithinASecondAndItsOwnWritesAtOnce() async throws {
+        try await DashboardAPITests.withApp(resultLifetime: .seconds(1)) { client, fixture, database in
+            @Sendable func queues() async throws -> String {
+                let (_, _, page) = try await OpsSearchTests.ops(client, "", fixture.staff)
+                return page.components(separatedBy: "<div id=\"queues\">").last?.components(separatedBy: "</div>").first ?? ""
+            }
+            #expect(try await !queues().contains("<td>sms</td>"))
+            _ = try await database.query("INSERT INTO jobs (queue, kind) VALUES ('sms', 'noop')", logger: DashboardAPITests.logger)
+            try await Task.sleep(for: .milliseconds(1_050))
+            #expect(try await queues().contains("<td>sms</td><td>1</td>"), "an outside change, a second later")
+
+            let (status, _, _) = try await OpsActionTests.post(client, "/ops/queues/sms/pause", fixture.staff, "confirm=yes")
+            #expect(status == .seeOther)
+            #expect(try await queues().contains("/ops/queues/sms/resume"), "the operator's own pause, at once")
+            var headers = DashboardAPITests.bearer(fixture.staff)
+            headers[.contentType] = "application/json"
+            try await client.execute(uri: "/api/v1/queues/sms/resume", method: .post, headers: headers) { #expect($0.status == .ok) }
+            #expect(try await queues().contains("/ops/queues/sms/pause"), "a resume through the API, at once")
+        }
+    }
 }

@@ -78,7 +78,6 @@ struct RecordRoutes {
         if let fields {
             do {
                 try await write(kind, key: key, unit: unit.code, fields, actor: .init(scope, address: context.address))
-                caches.forgetAll()
                 return Response(status: .seeOther, headers: [.location: Self.pageAfterSaving(kind, unit: unit.code)])
             } catch let refused as FieldProblems {
                 problems = refused
