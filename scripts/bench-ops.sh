@@ -3,7 +3,8 @@
 # throwaway PostgreSQL server (initdb's defaults), the demo data set, JOBS finished jobs (default
 # 100,000: completed, a few discarded and cancelled, finished over the last day, with their
 # per-minute counts) and a few hundred pending ones, then `creditops serve` under Debian's wrk,
-# one thread and 8 connections for 15 s, with a province operator's token. Usage:
+# one thread and 8 connections for 15 s, with a province operator's token: once as deployed (the
+# overview shared for a second) and once with CREDITOPS_DASHBOARD_REUSE_MS=0. Usage:
 #   scripts/bench-ops.sh [JOBS]
 # Works in a new folder under /tmp (or $BENCH_OUT), never in the repository.
 set -euo pipefail
@@ -46,11 +47,15 @@ SQL
 fi
 TOKEN="$("$CREDITOPS" tokens create --unit T01 --role operator --name bench | tail -1)"
 echo "== $(psql -qAt -h 127.0.0.1 -p "$PORT" -U postgres -c "SELECT count(*) FROM jobs") jobs, $JOBS of them finished"
-"$CREDITOPS" serve --http 127.0.0.1:18083 --log-level warning >"$OUT/serve.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18083/healthz >/dev/null && break; sleep 0.1; done
-curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" http://127.0.0.1:18083/ops || { echo "/ops did not answer 200" >&2; exit 1; }
-for path in /ops "/ops?state=completed" /api/v1/queues; do
-    echo "== $path"
-    wrk -t1 -c8 -d15s --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:18083$path" | grep -E "Requests/sec|^ +(50|90|99)%|Non-2xx"
+# Once as deployed (the root's overview shared for a second), once reading everything per request.
+for reuse in 1000 0; do
+    CREDITOPS_DASHBOARD_REUSE_MS=$reuse "$CREDITOPS" serve --http 127.0.0.1:18083 --log-level warning >"$OUT/serve.log" 2>&1 &
+    SERVER=$!
+    for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18083/healthz >/dev/null && break; sleep 0.1; done
+    curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" http://127.0.0.1:18083/ops || { echo "/ops did not answer 200" >&2; exit 1; }
+    for path in /ops "/ops?state=completed" /api/v1/queues; do
+        echo "== reuse ${reuse} ms: $path"
+        wrk -t1 -c8 -d15s --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:18083$path" | grep -E "Requests/sec|^ +(50|90|99)%|Non-2xx"
+    done
+    kill -TERM "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 done
