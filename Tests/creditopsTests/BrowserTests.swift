@@ -108,6 +108,12 @@ import Testing
 
                 try await browser.setWindowSize(width: 1280, height: 1400)
                 try await browser.open("\(base)/ops")
+                // The worker of `creditops run` completed the seed's recompute jobs: the charts count them.
+                let chart = try await browser.execute(
+                    "return Array.from(document.querySelectorAll('svg.outcomes')).map(function (s) { return s.getAttribute('aria-label'); }).join('|')") as? String ?? ""
+                let completedNow = chart.components(separatedBy: "|").first { $0.hasPrefix("Hàng đợi aggregates, 60 phút qua") }
+                    .flatMap { $0.components(separatedBy: ": ").last?.components(separatedBy: " hoàn thành").first }.flatMap(Int.init) ?? 0
+                #expect(completedNow > 0, "no chart of the aggregates queue's completed jobs: \(chart)")
                 try await browser.screenshotForDocs("ops")
 
                 // "Run now" of a periodic job (this server runs no leader, so none was scheduled yet).
