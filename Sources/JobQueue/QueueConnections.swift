@@ -76,13 +76,6 @@ extension PostgresClient {
                 return try await execute(statement, logger: logger)
             } catch let error where QueueConnections.lostNamedStatement(error) {
                 QueueConnections.stopPreparing(self, after: error, logger: logger)
-            } catch let error where QueueConnections.refusedByTheSchema(error) {
-                // PostgresNIO keeps a statement that failed to prepare failed for its connection's
-                // whole life: a worker started before `migrate`, or a table changed under it, would
-                // fail for good. Unnamed statements see the schema as it is now.
-                logger.warning("A prepared statement failed against the schema (not migrated yet?); preparing none from now on",
-                               metadata: ["error": "\(String(reflecting: error))"])
-                QueueConnections.markTransactionPooled(self)
             }
         }
         return try await query(try statement.unnamed(), logger: logger).map { try statement.decodeRow($0) }
@@ -95,13 +88,6 @@ extension QueueConnections {
     static func lostNamedStatement(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return false }
         return ["26000", "42P05"].contains(error.serverInfo?[.sqlState])
-    }
-
-    /// Whether the server refused a statement over the schema: a relation, column or function
-    /// missing (class 42), or a plan whose result changed (0A000).
-    static func refusedByTheSchema(_ error: any Error) -> Bool {
-        guard let state = (error as? PSQLError)?.serverInfo?[.sqlState] else { return false }
-        return state.hasPrefix("42") || state == "0A000"
     }
 
     /// Prepares nothing by name for `client` from now on, and says so.

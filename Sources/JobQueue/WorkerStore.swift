@@ -15,18 +15,34 @@ struct WorkerStore: Sendable {
     /// row's lock, so that workers take turns and each sees the others' claims.
     func claim(queue: String, limit: Int, lease: Duration, limited: Bool) async throws -> [ClaimedJob] {
         try await withDeadline(deadline, "claiming jobs") { [client, workerID, logger] in
-            guard limited else {
-                let statement = ClaimJobsStatement(workerID: workerID, leaseSeconds: lease.seconds, queue: queue, limit: limit)
-                var claimed: [ClaimedJob] = []
-                claimed.reserveCapacity(limit)
-                for try await job in try await client.run(statement, logger: logger) { claimed.append(job) }
-                return Self.urgentFirst(claimed)
-            }
+            let taking = """
+                UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, attempted_at = now(),
+                                attempted_by = $1, lease_expires_at = now() + $2 * interval '1 second'
+                FROM next WHERE jobs.id = next.id
+                RETURNING jobs.id, jobs.kind, jobs.args::text, jobs.attempt::int8, jobs.max_attempts::int8, jobs.priority::int8,
+                          extract(epoch FROM now() - jobs.run_at)::float8
+                """
             var binds = PostgresBindings()
             binds.append(workerID)
             binds.append(lease.seconds)
             binds.append(queue)
             binds.append(limit)
+            guard limited else {
+                let rows = try await client.query(PostgresQuery(unsafeSQL: """
+                    WITH next AS (
+                        SELECT id FROM jobs
+                        WHERE state = 'available' AND queue = $3
+                          -- A limit this worker has not heard of yet: nothing, until it has.
+                          AND NOT EXISTS (SELECT 1 FROM job_queues WHERE name = $3
+                                          AND (paused OR concurrency_limit IS NOT NULL OR rate_limit IS NOT NULL))
+                        ORDER BY priority, run_at, id
+                        LIMIT $4
+                        FOR UPDATE SKIP LOCKED
+                    )
+                    \(taking)
+                    """, binds: binds), logger: logger)
+                return try await Self.claimed(rows, queue: queue, limit: limit)
+            }
             // The lock first, in a statement of its own: the claim's snapshot is then taken after
             // every earlier claim of this queue committed, so its count of running jobs is true.
             return try await client.withTransaction(logger: logger) { connection in
@@ -53,18 +69,26 @@ struct WorkerStore: Sendable {
                             window_started_at = CASE WHEN (SELECT started FROM q) > 0 THEN window_started_at ELSE now() END
                         WHERE name = $3 AND rate_limit IS NOT NULL AND EXISTS (SELECT 1 FROM next)
                     )
-                    \(ClaimJobsStatement.taking)
+                    \(taking)
                     """, binds: binds), logger: logger)
-                var claimed: [ClaimedJob] = []
-                for try await row in rows { claimed.append(try ClaimJobsStatement.job(row, queue: queue)) }
-                return Self.urgentFirst(claimed)
+                return try await Self.claimed(rows, queue: queue, limit: limit)
             }
         }
     }
 
-    /// The UPDATE returns rows in no particular order; start the most urgent first.
-    private static func urgentFirst(_ claimed: [ClaimedJob]) -> [ClaimedJob] {
-        claimed.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) }
+    private static func claimed(_ rows: PostgresRowSequence, queue: String, limit: Int) async throws -> [ClaimedJob] {
+        var claimed: [ClaimedJob] = []
+        claimed.reserveCapacity(limit)
+        for try await (id, kind, args, attempt, maxAttempts, priority, wait) in rows.decode(
+            (Int64, String, String, Int64, Int64, Int64, Double).self)
+        {
+            claimed.append(ClaimedJob(
+                id: id, queue: queue, kind: kind, argsJSON: args, attempt: Int(attempt), maxAttempts: Int(maxAttempts),
+                priority: Int(priority), queueWaitSeconds: max(0, wait)))
+        }
+        // The UPDATE returns rows in no particular order; start the most urgent first.
+        claimed.sort { ($0.priority, $0.id) < ($1.priority, $1.id) }
+        return claimed
     }
 
     /// The worker's queues that have a concurrency or rate limit.
@@ -85,7 +109,20 @@ struct WorkerStore: Sendable {
     func complete(_ unsorted: [JobAttempt]) async throws {
         let jobs = JobAttempt.lockOrder(unsorted)
         try await withDeadline(deadline, "recording finished jobs") { [client, workerID, logger] in
-            for try await _ in try await client.run(CompleteJobsStatement(jobs: jobs, workerID: workerID), logger: logger) {}
+            _ = try await client.query(
+                """
+                WITH completed AS (
+                    UPDATE jobs SET state = 'completed', finalized_at = now(), lease_expires_at = NULL
+                    FROM unnest(\(jobs.map(\.id))::int8[], \(jobs.map(\.attempt))::int8[]) AS done(id, attempt)
+                    WHERE jobs.id = done.id AND jobs.attempt = done.attempt AND jobs.state = 'running'
+                    RETURNING jobs.queue
+                ),
+                counted AS (
+                    SELECT queue, \(workerID)::text AS worker, count(*)::int AS completed, 0 AS failed, 0 AS discarded
+                    FROM completed GROUP BY queue
+                )
+                \(unescaped: OutcomeCounts.adding(from: "counted"))
+                """, logger: logger)
         }
     }
 
@@ -114,7 +151,27 @@ struct WorkerStore: Sendable {
     func fail(_ unsorted: [CompletionBatcher.Failure]) async throws {
         let failures = unsorted.sorted { $0.job.id < $1.job.id }
         try await withDeadline(deadline, "recording failed attempts") { [client, workerID, logger] in
-            for try await _ in try await client.run(FailJobsStatement(failures: failures, workerID: workerID), logger: logger) {}
+            _ = try await client.query(
+                """
+                WITH failed AS (
+                    UPDATE jobs SET
+                        state = CASE WHEN f.retry_after < 0 THEN 'discarded'::job_state ELSE 'retryable'::job_state END,
+                        run_at = now() + greatest(f.retry_after, 0) * interval '1 second',
+                        finalized_at = CASE WHEN f.retry_after < 0 THEN now() END,
+                        lease_expires_at = NULL,
+                        errors = errors || jsonb_build_object('attempt', jobs.attempt, 'at', \(unescaped: SQLTime.nowJSON), 'error', f.error)
+                    FROM unnest(\(failures.map(\.job.id))::int8[], \(failures.map(\.job.attempt))::int8[], \(failures.map(\.error))::text[],
+                                \(failures.map { $0.retryAfter?.seconds ?? -1 })::float8[]) AS f(id, attempt, error, retry_after)
+                    WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running'
+                    RETURNING jobs.queue, jobs.state
+                ),
+                counted AS (
+                    SELECT queue, \(workerID)::text AS worker, 0 AS completed,
+                           (count(*) FILTER (WHERE state = 'retryable'))::int AS failed, (count(*) FILTER (WHERE state = 'discarded'))::int AS discarded
+                    FROM failed GROUP BY queue
+                )
+                \(unescaped: OutcomeCounts.adding(from: "counted"))
+                """, logger: logger)
         }
     }
 
