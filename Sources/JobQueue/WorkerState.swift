@@ -4,6 +4,13 @@ import Synchronization
 /// tested without a database.
 package struct WorkerState: Sendable {
     let concurrency: [String: Int]
+    /// How long after a claim of a queue came back a claim for fewer than a full batch waits
+    /// (see ``WorkerService/Configuration/claimCooldown``).
+    let claimCooldown: Duration
+    private var lastClaimAt: [String: ContinuousClock.Instant] = [:]
+    /// The earliest instant at which a claim put off for the cooldown may go: the claim loop's
+    /// next wake-up if nothing else comes first.
+    private(set) var deferredClaimAt: ContinuousClock.Instant?
     /// At this many ``abandoned`` handlers the worker claims nothing more.
     let maxAbandoned: Int
     /// Handlers that ignored their cancellation and still run.
@@ -27,30 +34,44 @@ package struct WorkerState: Sendable {
     /// renewing the leases at once (a cancelled job's lease cannot be renewed).
     var renewLeasesNow = false
 
-    package init(concurrency: [String: Int], maxAbandoned: Int = .max) {
+    package init(concurrency: [String: Int], maxAbandoned: Int = .max, claimCooldown: Duration = .zero) {
         self.concurrency = concurrency
+        self.claimCooldown = claimCooldown
         self.maxAbandoned = maxAbandoned
         self.hasWork = Set(concurrency.keys)
     }
 
-    /// Reserves the slots a claim may fill; 0 when the queue is full or known to be empty, or the
-    /// worker stopped claiming.
-    package mutating func reserve(queue: String, maxBatch: Int) -> Int {
+    /// Reserves the slots a claim may fill; 0 when the queue is full or known to be empty, the
+    /// worker stopped claiming, or fewer slots than a full batch are free within the cooldown of
+    /// the queue's last claim (then ``deferredClaimAt`` says when to look again).
+    package mutating func reserve(queue: String, maxBatch: Int, now: ContinuousClock.Instant = .now) -> Int {
         guard !shuttingDown, abandoned < maxAbandoned, hasWork.contains(queue) else { return 0 }
-        let free = (concurrency[queue] ?? 0) - (inFlight[queue] ?? 0)
+        let capacity = concurrency[queue] ?? 0
+        let free = capacity - (inFlight[queue] ?? 0)
         let count = min(free, maxBatch)
         guard count > 0 else { return 0 }
+        if count < min(capacity, maxBatch), let last = lastClaimAt[queue], now < last + claimCooldown {
+            deferredClaimAt = min(deferredClaimAt ?? last + claimCooldown, last + claimCooldown)
+            return 0
+        }
         inFlight[queue, default: 0] += count
         wakeupsAtReservation[queue] = wakeups[queue, default: 0]
         return count
     }
 
-    package mutating func claimed(queue: String, reserved: Int, got: Int) {
+    package mutating func claimed(queue: String, reserved: Int, got: Int, now: ContinuousClock.Instant = .now) {
         inFlight[queue, default: 0] -= reserved - got
+        lastClaimAt[queue] = now
         peak[queue] = max(peak[queue] ?? 0, inFlight[queue] ?? 0)
         if got < reserved, wakeups[queue, default: 0] == wakeupsAtReservation[queue] {
             hasWork.remove(queue)
         }
+    }
+
+    /// The instant to wake the claim loop for claims put off by the cooldown, once.
+    package mutating func takeDeferredClaim() -> ContinuousClock.Instant? {
+        defer { deferredClaimAt = nil }
+        return deferredClaimAt
     }
 
     mutating func finished(queue: String, id: Int64) {

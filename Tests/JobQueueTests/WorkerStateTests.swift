@@ -33,4 +33,24 @@ import Testing
         state.claimed(queue: "default", reserved: reserved, got: 0)
         #expect(state.reserve(queue: "default", maxBatch: 100) == 10)
     }
+
+    /// A busy worker's claims fill whole batches: right after a claim, the slots of jobs that are
+    /// still starting are not worth a round trip of their own until the cooldown has passed.
+    @Test func aClaimForPartOfABatchWaitsForTheCooldown() {
+        let start = ContinuousClock.now
+        var state = WorkerState(concurrency: ["default": 10], claimCooldown: .milliseconds(5))
+        #expect(state.reserve(queue: "default", maxBatch: 100, now: start) == 10)
+        state.claimed(queue: "default", reserved: 10, got: 10, now: start)
+        for id in 1...3 { state.finished(queue: "default", id: Int64(id)) }
+
+        #expect(state.reserve(queue: "default", maxBatch: 100, now: start + .milliseconds(1)) == 0)
+        #expect(state.takeDeferredClaim() == start + .milliseconds(5))
+        #expect(state.takeDeferredClaim() == nil)
+        #expect(state.reserve(queue: "default", maxBatch: 100, now: start + .milliseconds(5)) == 3)
+        state.claimed(queue: "default", reserved: 3, got: 3, now: start + .milliseconds(6))
+
+        // A whole batch free goes at once, cooldown or not.
+        for id in 4...13 { state.finished(queue: "default", id: Int64(id)) }
+        #expect(state.reserve(queue: "default", maxBatch: 100, now: start + .milliseconds(7)) == 10)
+    }
 }
