@@ -49,6 +49,19 @@ import Testing
         }
     }
 
+    /// Autovacuum on a busy jobs table must not wait for a fifth of it to be dead (`bench soak`).
+    @Test func theJobsTableIsVacuumedAtAHundredthDead() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let rows = try await client.query(
+                "SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = 'jobs'::regclass", logger: silentLogger)
+            var options: [String] = []
+            for try await values in rows.decode([String].self) { options = values }
+            #expect(options.contains("autovacuum_vacuum_scale_factor=0.01"))
+            #expect(options.contains("autovacuum_vacuum_insert_scale_factor=0.01"))
+            #expect(options.contains("fillfactor=90"))
+        }
+    }
+
     /// The queue's tables as text: columns with type, default and nullability; indexes,
     /// constraints and triggers; the functions its triggers call.
     private func queueShape(_ client: PostgresClient) async throws -> Set<String> {
