@@ -102,8 +102,11 @@ struct WorkerOptions: ParsableArguments {
     /// --no-leader) and the worker, in start order: shutdown runs in reverse, so the worker drains
     /// first and the queue's pool closes last. Handlers use `client`; the queue's statements a
     /// pool of their own on the same server (``PostgresClient/Configuration/forQueue(maximumConnections:)``).
-    func services(client: PostgresClient, configuration database: PostgresClient.Configuration, logger: Logger) throws -> [any Service] {
-        let registry = JobKinds.registry(client: client, logger: logger, channels: try channelSetup(client: client, logger: logger))
+    /// With a `registry` of its own (a benchmark's job kinds) the process runs those kinds and no periodic jobs.
+    func services(
+        client: PostgresClient, configuration database: PostgresClient.Configuration, logger: Logger, registry custom: JobRegistry? = nil
+    ) throws -> [any Service] {
+        let registry = try custom ?? JobKinds.registry(client: client, logger: logger, channels: try channelSetup(client: client, logger: logger))
         let workerConfiguration = configuration()
         let queueClient = PostgresClient(configuration: database.forQueue(), backgroundLogger: logger.quieter())
         let maintenance = QueueMaintenanceService(client: queueClient, configuration: .init(metricsPrefix: JobKinds.metricsPrefix), logger: logger)
@@ -120,15 +123,10 @@ struct WorkerOptions: ParsableArguments {
                     discardedRetention: .milliseconds(Int64(max(pruneAfterSeconds * 10, 30 * 86_400) * 1000)),
                     interval: .milliseconds(Int64(min(30, max(1, pruneAfterSeconds / 3)) * 1000))),
                 logger: logger)
+            let periodic = custom == nil ? [heartbeat] + JobKinds.periodicJobs(planSchedule: try CronSchedule(vietnam: planCron)) : []
             services.append(LeaderElection(
                 client: queueClient, candidateID: workerConfiguration.workerID,
-                duties: [
-                    maintenance.rescueDuty, pruner.duty,
-                    PeriodicScheduler(
-                        queue: queue, jobs: [heartbeat] + JobKinds.periodicJobs(planSchedule: try CronSchedule(vietnam: planCron)),
-                        logger: logger
-                    ).duty,
-                ],
+                duties: [maintenance.rescueDuty, pruner.duty, PeriodicScheduler(queue: queue, jobs: periodic, logger: logger).duty],
                 configuration: .init(ttl: .milliseconds(Int64(leaderTTLSeconds * 1000)), metricsPrefix: JobKinds.metricsPrefix), logger: logger))
         }
         services.append(WorkerService(client: queueClient, registry: registry, configuration: workerConfiguration, logger: logger))

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Plots a `creditops bench soak` run: throughput, the jobs table's size and the workers' memory
+# over time, one panel each, from the run's samples.csv.
+#   scripts/plot-soak.sh SOAK_OUT_DIR docs/soak.png
+# Needs gnuplot (Debian: apt-get install gnuplot-nox).
+set -euo pipefail
+CSV="${1:?usage: scripts/plot-soak.sh SOAK_OUT_DIR OUTPUT.png}/samples.csv"
+PNG="${2:?usage: scripts/plot-soak.sh SOAK_OUT_DIR OUTPUT.png}"
+command -v gnuplot >/dev/null || { echo "gnuplot not found: apt-get install gnuplot-nox" >&2; exit 1; }
+[ -s "$CSV" ] || { echo "$CSV: missing or empty" >&2; exit 1; }
+WORKERS=$(head -1 "$CSV" | tr ',' '\n' | grep -c '_rss_mb$')
+TITLE=$(basename "$(dirname "$CSV")")
+
+gnuplot <<EOF
+set datafile separator ","
+set terminal pngcairo size 1100,900 font "DejaVu Sans,10"
+set output "$PNG"
+set multiplot layout 3,1 title "creditops bench soak ($TITLE)"
+set xlabel "minutes"
+set grid
+set key left top
+set yrange [0:*]
+set ylabel "jobs/s"
+set title "Jobs completed a second (between samples)"
+plot "$CSV" using (\$1/60):4 every ::2 with linespoints title "completed/s", \
+     "" using (\$1/60):(\$5/100) every ::1 with lines dt 2 title "unfinished rows / 100"
+set ylabel "MB"
+set title "jobs table and its indexes"
+plot "$CSV" using (\$1/60):9 every ::1 with linespoints title "table", \
+     "" using (\$1/60):10 every ::1 with linespoints title "indexes"
+set title "Resident memory of each worker process"
+plot for [w=1:$WORKERS] "$CSV" using (\$1/60):(column(10+w)) every ::1 with linespoints title sprintf("worker %d", w)
+unset multiplot
+EOF
+echo "wrote $PNG"
