@@ -21,9 +21,14 @@ set grid
 set key left top
 set yrange [0:*]
 set ylabel "jobs/s"
-set title "Jobs completed a second (between samples)"
-plot "$CSV" using (\$1/60):4 every ::2 with linespoints title "completed/s", \
-     "" using (\$1/60):(\$5/100) every ::1 with lines dt 2 title "unfinished rows / 100"
+set y2label "rows"
+set y2tics
+set y2range [0:*]
+set title "Jobs completed a second (between samples), and the rows not finished yet"
+plot "$CSV" using (\$1/60):4 every ::1 with linespoints title "completed/s", \
+     "" using (\$1/60):5 every ::1 axes x1y2 with lines dt 2 title "unfinished rows (right)"
+unset y2label
+unset y2tics
 set ylabel "MB"
 set title "jobs table and its indexes"
 plot "$CSV" using (\$1/60):9 every ::1 with linespoints title "table", \
