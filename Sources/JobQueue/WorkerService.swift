@@ -30,8 +30,8 @@ public final class WorkerService: Service, Sendable {
         public var workerID: String
         /// The most jobs one claim takes. Default: 100.
         public var maxBatchSize: Int
-        /// How long after a claim of a queue came back a claim for fewer free slots than a full
-        /// batch waits for more to free up. Without it, a busy worker claims again the moment the
+        /// How long after a full claim of a queue came back a claim for fewer free slots than a
+        /// full batch waits for more to free up. Without it, a busy worker claims again the moment the
         /// jobs it just started still hold their slots, and its claims settle at half a batch:
         /// twice the round trips for the same jobs. Default: 5 milliseconds.
         public var claimCooldown: Duration
@@ -188,7 +188,7 @@ public final class WorkerService: Service, Sendable {
                 if let at = state.withLock({ $0.takeDeferredClaim() }), deferredWake.map({ $0.at <= .now || $0.at > at }) ?? true {
                     deferredWake?.timer.cancel()
                     deferredWake = (at, Task { [wake] in
-                        try? await Task.sleep(until: at, clock: .continuous)
+                        guard (try? await Task.sleep(until: at, clock: .continuous)) != nil else { return }
                         wake.yield()
                     })
                 }

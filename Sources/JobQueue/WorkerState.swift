@@ -4,7 +4,7 @@ import Synchronization
 /// tested without a database.
 package struct WorkerState: Sendable {
     let concurrency: [String: Int]
-    /// How long after a claim of a queue came back a claim for fewer than a full batch waits
+    /// How long after a full claim of a queue came back a claim for fewer than a full batch waits
     /// (see ``WorkerService/Configuration/claimCooldown``).
     let claimCooldown: Duration
     private var lastClaimAt: [String: ContinuousClock.Instant] = [:]
@@ -61,7 +61,8 @@ package struct WorkerState: Sendable {
 
     package mutating func claimed(queue: String, reserved: Int, got: Int, now: ContinuousClock.Instant = .now) {
         inFlight[queue, default: 0] -= reserved - got
-        lastClaimAt[queue] = now
+        // Only a full claim says that a batch is forming: after a short one, a freed slot waits for nothing.
+        lastClaimAt[queue] = got == reserved ? now : nil
         peak[queue] = max(peak[queue] ?? 0, inFlight[queue] ?? 0)
         if got < reserved, wakeups[queue, default: 0] == wakeupsAtReservation[queue] {
             hasWork.remove(queue)

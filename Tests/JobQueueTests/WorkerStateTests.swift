@@ -52,5 +52,11 @@ import Testing
         // A whole batch free goes at once, cooldown or not.
         for id in 4...13 { state.finished(queue: "default", id: Int64(id)) }
         #expect(state.reserve(queue: "default", maxBatch: 100, now: start + .milliseconds(7)) == 10)
+
+        // After a short claim no batch is forming: a freed slot is claimed at once.
+        state.claimed(queue: "default", reserved: 10, got: 4, now: start + .milliseconds(8))
+        _ = state.markHasWork(queue: "default")
+        state.finished(queue: "default", id: 14)
+        #expect(state.reserve(queue: "default", maxBatch: 100, now: start + .milliseconds(8)) == 7)
     }
 }
