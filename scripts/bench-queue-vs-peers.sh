@@ -41,7 +41,8 @@ out, peers = sys.argv[1], sys.argv[2].split(",")
 lines = lambda name: [json.loads(l) for l in open(f"{out}/{name}") if l.strip()]
 ours = json.load(open(f"{out}/creditops.json"))
 rows = [r for r in lines("peers.jsonl") if "error" not in r and r.get("metric") != "meta"]
-ceiling = [r for r in lines("ceiling.jsonl") if r.get("metric") == "ceiling" and "error" not in r]
+# A run whose table ran dry counted empty transactions as jobs: left out.
+ceiling = [r for r in lines("ceiling.jsonl") if r.get("metric") == "ceiling" and "error" not in r and not r.get("ran_dry")]
 
 def cell(values, digits=0):
     values = [v for v in values if v is not None]
@@ -53,7 +54,8 @@ def cell(values, digits=0):
 def ratio(a, b):
     return f"{a / b:.2f}×" if a and b else "n/a"
 
-measures = [  # label, our key, peer metric, peer field, digits, the better direction
+# The ratio is always CreditOps ÷ the peer: above 1 is better for rates, below 1 for latencies.
+measures = [  # label, our key, the peer's metric, its field, digits
     ("bulk enqueue, jobs/s", "bulkEnqueueJobsPerSecond", "enqueue_batch", "jobs_per_s", 0),
     ("single enqueue, jobs/s", "singleEnqueueJobsPerSecond", "enqueue_single", "jobs_per_s", 0),
     ("process noop at concurrency 50, jobs/s", "processJobsPerSecond", "process", "jobs_per_s", 0),
@@ -65,7 +67,8 @@ for peer in peers:
     for label, key, metric, field, digits in measures:
         mine, mine_text = cell(ours[key]["values"], digits)
         theirs, theirs_text = cell([r.get(field) for r in rows if r["peer"] == peer and r["metric"] == metric
-                                    and (metric != "process" or r.get("concurrency") == 50)], digits)
+                                    and (metric != "process" or r.get("concurrency") == 50)
+                                    and r.get("mode", "notify") == "notify"], digits)
         print(f"| {label} | {mine_text} | {theirs_text} | {ratio(mine, theirs)} |")
 print(f"| worker RSS, MB | {cell(ours['maxRSSMegabytes']['values'], 1)[1]} | | |")
 

@@ -19,8 +19,8 @@ struct SoakBenchCommand: AsyncParsableCommand {
             hundred jobs: 70 no-ops, 20 that sleep 10 ms, 5 that fail once and are retried 5 s later, 5
             scheduled 5 s ahead. Every --sample-seconds it records the jobs completed since the last
             sample, the rows waiting, the jobs table's and its indexes' size, dead rows, autovacuum runs,
-            and every worker's resident memory; at the end it waits (at most --drain-seconds) for the
-            last job to complete. Writes samples.csv and report.json to --out; plot them with
+            and every worker's resident memory; after the last enqueue it keeps sampling until every job
+            completed (giving up --drain-seconds after the first sample that saw the last enqueue). Writes samples.csv and report.json to --out; plot them with
             scripts/plot-soak.sh.
 
             Example (build with -c release first; about 25 minutes on 2 cores):
@@ -56,8 +56,9 @@ struct SoakBenchCommand: AsyncParsableCommand {
             logger.logLevel = max(logger.logLevel, .warning)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try await BenchDatabase.with(database, logger: logger) { benchURL in
-                let workerProcesses = try (1...workers).map { try startWorker($0, databaseURL: benchURL) }
+                var workerProcesses: [SoakWorkerProcess] = []
                 defer { SoakWorkerProcess.stop(workerProcesses) }
+                for number in 1...workers { workerProcesses.append(try startWorker(number, databaseURL: benchURL)) }
                 let soak = Soak(
                     jobs: jobs, rate: rate, sampleInterval: .seconds(sampleSeconds), drainTimeout: .seconds(drainSeconds),
                     workers: workerProcesses, logger: logger)

@@ -21,6 +21,7 @@ struct SoakReport: Codable {
     var autovacuumSettings: [String]
     var completed: Int
     var allCompleted: Bool
+    /// When the last sample was taken: the one that saw every job completed, unless the drain time ran out.
     var secondsToLastCompletion: Double
     /// Over the samples taken while jobs were enqueued.
     var firstTenthJobsPerSecond: Double
@@ -44,9 +45,10 @@ struct SoakReport: Codable {
         allCompleted = completed >= settings.jobs
         secondsToLastCompletion = samples.last?.seconds ?? 0
         self.samples = samples
-        // The first sample is the empty start; the load lasts until the sample that saw the last enqueue.
+        // The first sample is the empty start.
         let measured = Array(samples.dropFirst())
-        let loadEnd = measured.firstIndex { $0.enqueued >= settings.jobs }.map { $0 + 1 } ?? measured.count
+        // The sample that saw the last enqueue is left out: part of its interval had no load.
+        let loadEnd = measured.firstIndex { $0.enqueued >= settings.jobs } ?? measured.count
         let load = Array(measured.prefix(loadEnd))
         let tenth = Swift.max(1, load.count / 10)
         func mean(_ part: ArraySlice<SoakSample>) -> Double {
