@@ -28,18 +28,9 @@ struct WorkerStore: Sendable {
             binds.append(queue)
             binds.append(limit)
             guard limited else {
+                // The claim below without its limits, as a function (schema step 6): planned once per connection.
                 let rows = try await client.query(PostgresQuery(unsafeSQL: """
-                    WITH next AS (
-                        SELECT id FROM jobs
-                        WHERE state = 'available' AND queue = $3
-                          -- A limit this worker has not heard of yet: nothing, until it has.
-                          AND NOT EXISTS (SELECT 1 FROM job_queues WHERE name = $3
-                                          AND (paused OR concurrency_limit IS NOT NULL OR rate_limit IS NOT NULL))
-                        ORDER BY priority, run_at, id
-                        LIMIT $4
-                        FOR UPDATE SKIP LOCKED
-                    )
-                    \(taking)
+                    SELECT id, kind, args, attempt, max_attempts, priority, waited_seconds FROM jobqueue_claim($1, $2, $3, $4::int)
                     """, binds: binds), logger: logger)
                 return try await Self.claimed(rows, queue: queue, limit: limit)
             }

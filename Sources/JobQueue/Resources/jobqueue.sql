@@ -188,3 +188,36 @@ ALTER TABLE jobs SET (
     autovacuum_vacuum_insert_scale_factor = 0.01,
     autovacuum_analyze_scale_factor = 0.02
 );
+
+-- migrate:step 6 the claim as a function, planned once per connection
+-- A worker's claim is most of what the queue asks of PostgreSQL. Sent as text, it was parsed and
+-- planned anew every time: a third of the server's time for a claim of fifty jobs. PL/pgSQL keeps
+-- its statements' plans for the life of the connection, which works through a transaction pooler
+-- too, where the client's own prepared statements would not. (A queue with limits is claimed by a
+-- statement of its own, under its row's lock.)
+CREATE FUNCTION jobqueue_claim(p_worker text, p_lease_seconds float8, p_queue text, p_limit int)
+RETURNS TABLE (id bigint, kind text, args text, attempt bigint, max_attempts bigint, priority bigint, waited_seconds float8)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH next AS (
+        SELECT j.id FROM jobs j
+        WHERE j.state = 'available' AND j.queue = p_queue
+          -- A limit this worker has not heard of yet: nothing, until it has.
+          AND NOT EXISTS (SELECT 1 FROM job_queues q WHERE q.name = p_queue
+                          AND (q.paused OR q.concurrency_limit IS NOT NULL OR q.rate_limit IS NOT NULL))
+        ORDER BY j.priority, j.run_at, j.id
+        LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    ),
+    claimed AS (
+        UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, attempted_at = now(),
+                        attempted_by = p_worker, lease_expires_at = now() + p_lease_seconds * interval '1 second'
+        FROM next WHERE jobs.id = next.id
+        RETURNING jobs.id, jobs.kind, jobs.args::text AS args, jobs.attempt::int8 AS attempt, jobs.max_attempts::int8 AS max_attempts,
+                  jobs.priority::int8 AS priority, extract(epoch FROM now() - jobs.run_at)::float8 AS waited_seconds
+    )
+    SELECT * FROM claimed;
+END
+$$;
