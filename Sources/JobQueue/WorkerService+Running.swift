@@ -12,16 +12,11 @@ extension WorkerService {
 
     func execute(_ running: RunningJob) async {
         let job = running.job
-        var logger = self.logger
-        logger[metadataKey: "job.id"] = "\(job.id)"
-        logger[metadataKey: "job.kind"] = "\(job.kind)"
-        logger[metadataKey: "job.attempt"] = "\(job.attempt)"
-        logger[metadataKey: "queue.name"] = "\(job.queue)"
         let context = JobContext(
             jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, maxAttempts: job.maxAttempts,
             workerID: configuration.workerID, logger: logger, queueWait: .milliseconds(Int64(job.queueWaitSeconds * 1000)))
         let startedAt = ContinuousClock.now
-        let outcome = await run(running, context: context, logger: logger)
+        let outcome = await run(running, context: context)
         let runTime = ContinuousClock.now - startedAt
         let attempt = JobAttempt(id: job.id, attempt: job.attempt)
 
@@ -31,26 +26,26 @@ extension WorkerService {
             completions.complete(attempt)
             reported = .completed
         case .failed(let snooze as JobSnooze):
-            logger.debug("Job snoozed", metadata: ["job.snooze": "\(snooze.delay)"])
+            context.logger.debug("Job snoozed", metadata: ["job.snooze": "\(snooze.delay)"])
             completions.snooze(attempt, for: snooze.delay)
             reported = .snoozed(snooze.delay)
         case .failed(let error):
-            reported = recordFailure(job, attempt: attempt, error: error, definition: running.definition, logger: logger)
+            reported = recordFailure(job, attempt: attempt, error: error, definition: running.definition, logger: context.logger)
         case .stopped(.timedOut(let limit)):
             let error = QueueError(.timedOut, jobID: job.id, "timed out after \(limit)")
-            reported = recordFailure(job, attempt: attempt, error: error, definition: running.definition, logger: logger)
+            reported = recordFailure(job, attempt: attempt, error: error, definition: running.definition, logger: context.logger)
         case .stopped(.leaseUnrenewed):
             // Recorded as a failed attempt, so that the job runs again after its backoff instead of
             // waiting for the rescue; if the rescue took it meanwhile, the write changes nothing.
             let error = QueueError(.leaseLost, jobID: job.id, "stopped: the worker could not renew the job's lease (PostgreSQL slow or unreachable)")
-            reported = recordFailure(job, attempt: attempt, error: error, definition: running.definition, logger: logger)
+            reported = recordFailure(job, attempt: attempt, error: error, definition: running.definition, logger: context.logger)
         case .stopped(.shutdown):
             completions.release(attempt)
             reported = .stopped(reason: "the worker shut down; the job was given back")
         case .stopped(.cancelled):
             reported = .stopped(reason: "cancelled")
         case .stopped(.leaseLost):
-            logger.debug("Job stopped: no longer ours")
+            context.logger.debug("Job stopped: no longer ours")
             reported = .stopped(reason: "no longer this worker's (rescued or finished elsewhere)")
         }
         for middleware in middleware { middleware.finished(context, outcome: reported, runTime: runTime) }
@@ -62,7 +57,7 @@ extension WorkerService {
     /// handler is cancelled and given ``Configuration/cancellationGrace`` to end; one that ignores
     /// its cancellation (a driver call that never returns, say) is left behind, so that it cannot
     /// hold its job, its slot or the worker's shutdown forever, and counted until it ends (``health``).
-    private func run(_ running: RunningJob, context: JobContext, logger: Logger) async -> Outcome {
+    private func run(_ running: RunningJob, context: JobContext) async -> Outcome {
         let first = FirstOutcome<Outcome>()
         let handler: @Sendable () async throws -> Void
         if let definition = running.definition {
@@ -106,10 +101,10 @@ extension WorkerService {
                 state.abandoned += 1
                 return state.abandoned
             }
-            logger.warning("Handler still running \(configuration.cancellationGrace) after it was cancelled; leaving it behind",
+            context.logger.warning("Handler still running \(configuration.cancellationGrace) after it was cancelled; leaving it behind",
                            metadata: ["job.stop_reason": "\(reason)", "worker.abandoned_handlers": "\(abandoned)"])
             if abandoned == configuration.maxAbandonedHandlers {
-                logger.error("Too many handlers ignored their cancellation; this worker claims no more jobs: restart it",
+                context.logger.error("Too many handlers ignored their cancellation; this worker claims no more jobs: restart it",
                              metadata: ["worker.abandoned_handlers": "\(abandoned)"])
             }
             Task {
