@@ -54,6 +54,44 @@ import Testing
     }
 }
 
+/// A handler that returns just as the worker stops it for a lease it cannot renew has done its
+/// work: the job completes once, rather than failing an attempt and running again.
+@Suite struct ReturnAtTheStopTests {
+    @Test func aHandlerThatReturnsAsItIsStoppedCompletesOnce() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let runs = Mutex(0)
+            let registry = JobRegistry()
+            // Finishes its work without looking at cancellation (the stop reaches it mid-way), then returns.
+            registry.register(JobDefinition<Pause>(kind: "finishing", maxAttempts: 5) { args, _ in
+                let end = ContinuousClock.now + .milliseconds(args.milliseconds)
+                while ContinuousClock.now < end { try? await Task.sleep(for: .milliseconds(50)) }
+                runs.withLock { $0 += 1 }
+            })
+            let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
+            let id = try await queue.enqueue(NewJob(kind: "finishing", argsJSON: #"{"milliseconds": 6000}"#, maxAttempts: 5))
+            try await client.query("""
+                CREATE FUNCTION refuse_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'renewal refused for the test'; END $$
+                """, logger: silentLogger)
+            // Renewals refused (the outcome, a change of state, passes): with a 6 s lease the
+            // worker stops the handler by 4.5 s, and the handler returns at 6 s, within the grace.
+            try await client.query("""
+                CREATE TRIGGER refuse_renewal BEFORE UPDATE ON jobs FOR EACH ROW
+                WHEN (OLD.state = 'running' AND NEW.state = 'running') EXECUTE FUNCTION refuse_renewal()
+                """, logger: silentLogger)
+            try await withRunningServices([worker(client, registry, lease: .seconds(6))]) {
+                try await expectEventually(timeout: .seconds(30)) { try await JobTable(client: client).state(of: id) != .running }
+                // Long enough for a retry after the default backoff to have started.
+                try await Task.sleep(for: .seconds(3))
+            }
+            let record = try await queue.job(id: id)
+            #expect(record.state == .completed)
+            #expect(record.attempt == 1 && record.errors.isEmpty)
+            #expect(runs.withLock { $0 } == 1)
+        }
+    }
+}
+
 /// The rescue catches up in one round however many jobs a crashed fleet left behind.
 @Suite struct RescueCatchUpTests {
     @Test func oneRoundRescuesEveryExpiredLease() async throws {
