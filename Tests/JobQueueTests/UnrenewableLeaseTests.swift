@@ -23,16 +23,9 @@ import Testing
             })
             let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
             let id = try await queue.enqueue(NewJob(kind: "long", argsJSON: #"{"milliseconds": 60000}"#, maxAttempts: 5))
-            // Renewals refused; the claim (available → running) and outcomes pass.
-            try await client.query("""
-                CREATE FUNCTION refuse_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN RAISE EXCEPTION 'renewal refused for the test'; END $$
-                """, logger: silentLogger)
-            // Every write to the running job refused: renewals, and its failure record until the test allows it.
-            try await client.query("""
-                CREATE TRIGGER refuse_renewal BEFORE UPDATE ON jobs FOR EACH ROW
-                WHEN (OLD.state = 'running') EXECUTE FUNCTION refuse_renewal()
-                """, logger: silentLogger)
+            // Every write to the running job refused: renewals, and its failure record until the
+            // test allows it; the claim (available → running) passes.
+            try await refuseUpdates(client, when: "OLD.state = 'running'")
             // A 6 s lease: renewals every 2 s all fail, so the handler must stop by 4.5 s.
             let expiry = try await withRunningServices([worker(client, registry, lease: .seconds(6))]) {
                 try await expectEventually(timeout: .seconds(30)) { stoppedAt.withLock { $0 } != nil }
@@ -54,6 +47,20 @@ import Testing
     }
 }
 
+/// Makes PostgreSQL refuse every update of a job that matches `condition` (a trigger's WHEN, over
+/// OLD and NEW), as a slow or unreachable server looks to the worker; `DROP TRIGGER refuse_renewal
+/// ON jobs` lifts it.
+private func refuseUpdates(_ client: PostgresClient, when condition: String) async throws {
+    try await client.query("""
+        CREATE FUNCTION refuse_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'renewal refused for the test'; END $$
+        """, logger: silentLogger)
+    try await client.query(PostgresQuery(unsafeSQL: """
+        CREATE TRIGGER refuse_renewal BEFORE UPDATE ON jobs FOR EACH ROW
+        WHEN (\(condition)) EXECUTE FUNCTION refuse_renewal()
+        """), logger: silentLogger)
+}
+
 /// A handler that returns just as the worker stops it for a lease it cannot renew has done its
 /// work: the job completes once, rather than failing an attempt and running again.
 @Suite struct ReturnAtTheStopTests {
@@ -69,16 +76,9 @@ import Testing
             })
             let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
             let id = try await queue.enqueue(NewJob(kind: "finishing", argsJSON: #"{"milliseconds": 6000}"#, maxAttempts: 5))
-            try await client.query("""
-                CREATE FUNCTION refuse_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN RAISE EXCEPTION 'renewal refused for the test'; END $$
-                """, logger: silentLogger)
             // Renewals refused (the outcome, a change of state, passes): with a 6 s lease the
             // worker stops the handler by 4.5 s, and the handler returns at 6 s, within the grace.
-            try await client.query("""
-                CREATE TRIGGER refuse_renewal BEFORE UPDATE ON jobs FOR EACH ROW
-                WHEN (OLD.state = 'running' AND NEW.state = 'running') EXECUTE FUNCTION refuse_renewal()
-                """, logger: silentLogger)
+            try await refuseUpdates(client, when: "OLD.state = 'running' AND NEW.state = 'running'")
             try await withRunningServices([worker(client, registry, lease: .seconds(6))]) {
                 try await expectEventually(timeout: .seconds(30)) { try await JobTable(client: client).state(of: id) != .running }
                 // Long enough for a retry after the default backoff to have started.
