@@ -47,20 +47,24 @@ public final class TCPProxy: Sendable {
 
     /// Holds every byte in both directions from now on, on every connection, new ones too.
     public func stall() {
-        let open = state.withLock { state in
-            state.stalled = true
-            return Array(state.connections.values)
-        }
-        for channel in open { channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+        setStalled(true)
     }
 
     /// Lets the held bytes through and forwards again.
     public func resume() {
-        let open = state.withLock { state in
-            state.stalled = false
-            return Array(state.connections.values)
+        setStalled(false)
+    }
+
+    /// Sends every connection its new reading state under the lock, as ``adopt(_:_:)`` does: a
+    /// channel's options are applied in the order they were sent, so a connection adopted while
+    /// the proxy resumes can no longer get the stalled state last and hold its bytes for good.
+    private func setStalled(_ stalled: Bool) {
+        state.withLock { state in
+            state.stalled = stalled
+            for channel in state.connections.values {
+                channel.setOption(ChannelOptions.autoRead, value: !stalled).whenComplete { _ in }
+            }
         }
-        for channel in open { channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
     }
 
     /// Closes every connection now (new ones are accepted).
@@ -79,17 +83,16 @@ public final class TCPProxy: Sendable {
     }
 
     private func adopt(_ inbound: any Channel, _ outbound: any Channel) {
-        let stalled = state.withLock { state in
+        state.withLock { state in
             for channel in [inbound, outbound] {
                 state.connections[ObjectIdentifier(channel)] = channel
+                channel.setOption(ChannelOptions.autoRead, value: !state.stalled).whenComplete { _ in }
             }
-            return state.stalled
         }
         for channel in [inbound, outbound] {
             channel.closeFuture.whenComplete { _ in
                 _ = self.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
             }
-            channel.setOption(ChannelOptions.autoRead, value: !stalled).whenComplete { _ in }
         }
     }
 }
