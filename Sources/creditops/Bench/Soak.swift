@@ -28,9 +28,7 @@ struct Soak {
             for try await taken in tasks { samples += taken }
             return samples
         }
-        return SoakReport(
-            settings: settings, samples: samples, autovacuumSettings: try await reloptions(client),
-            completed: samples.last?.completed ?? 0)
+        return SoakReport(settings: settings, samples: samples, autovacuumSettings: try await reloptions(client))
     }
 
     /// A tenth of the rate every 100 ms, each tick at a fixed instant so that the rate holds
@@ -52,7 +50,7 @@ struct Soak {
 
     /// Samples until every job completed or the drain time after the last enqueue ran out.
     private func sample(_ client: PostgresClient, enqueued: EnqueuedCount, from started: ContinuousClock.Instant) async throws -> [SoakSample] {
-        var samples = [try await SoakSample.take(client, workers: workers, enqueued: 0, since: nil, at: 0)]
+        var samples = [try await SoakSample.take(client, workers: workers, enqueued: 0, since: nil, at: 0, logger: logger)]
         var drainDeadline: ContinuousClock.Instant?
         var number = 1
         while true {
@@ -60,7 +58,7 @@ struct Soak {
             number += 1
             let seconds = (ContinuousClock.now - started).seconds
             let sample = try await SoakSample.take(
-                client, workers: workers, enqueued: enqueued.value.load(ordering: .relaxed), since: samples.last, at: seconds)
+                client, workers: workers, enqueued: enqueued.value.load(ordering: .relaxed), since: samples.last, at: seconds, logger: logger)
             samples.append(sample)
             if sample.completed >= jobs { return samples }
             if sample.enqueued >= jobs {
@@ -104,7 +102,8 @@ struct SoakSample: Codable {
     var workerRSSMB: [Double]
 
     static func take(
-        _ client: PostgresClient, workers: [SoakWorkerProcess], enqueued: Int, since previous: SoakSample?, at seconds: Double
+        _ client: PostgresClient, workers: [SoakWorkerProcess], enqueued: Int, since previous: SoakSample?, at seconds: Double,
+        logger: Logger
     ) async throws -> SoakSample {
         let rows = try await client.query("""
             SELECT (SELECT coalesce(sum(completed), 0)::int8 FROM job_outcome_counts),
@@ -112,7 +111,7 @@ struct SoakSample: Codable {
                    n_live_tup::int8, n_dead_tup::int8, autovacuum_count::int8,
                    pg_table_size('jobs')::int8, pg_indexes_size('jobs')::int8
             FROM pg_stat_user_tables WHERE relid = 'jobs'::regclass
-            """, logger: Logger(label: "soak"))
+            """, logger: logger)
         for try await (completed, unfinished, live, dead, autovacuums, table, indexes) in rows.decode(
             (Int64, Int64, Int64, Int64, Int64, Int64, Int64).self)
         {

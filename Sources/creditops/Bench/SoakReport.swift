@@ -33,7 +33,7 @@ struct SoakReport: Codable {
     var workerRSSMB: Size
     var samples: [SoakSample]
 
-    init(settings: SoakBenchCommand, samples: [SoakSample], autovacuumSettings: [String], completed: Int) {
+    init(settings: SoakBenchCommand, samples: [SoakSample], autovacuumSettings: [String]) {
         jobs = settings.jobs
         rate = settings.rate
         workers = settings.workers
@@ -41,7 +41,7 @@ struct SoakReport: Codable {
         retentionSeconds = settings.retention
         sampleSeconds = settings.sampleSeconds
         self.autovacuumSettings = autovacuumSettings
-        self.completed = completed
+        completed = samples.last?.completed ?? 0
         allCompleted = completed >= settings.jobs
         secondsToLastCompletion = samples.last?.seconds ?? 0
         self.samples = samples
