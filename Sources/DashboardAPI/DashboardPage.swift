@@ -24,6 +24,8 @@ struct DashboardPage {
     var saved: RecordKind? = nil
     /// The unit's month-end figures of this year and last, for the trend charts.
     var trends: [UnitSnapshots.Month] = []
+    /// Seconds the figures lag behind the primary when read from a replica; nil from the primary.
+    var replicaLagSeconds: Double? = nil
 
     private var forms: FormTexts { FormTexts.of(texts.language) }
 
@@ -54,6 +56,7 @@ struct DashboardPage {
             .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:.82em}
             .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(280px,100%),1fr));gap:16px}
             figure{margin:0} figcaption{font-weight:600;margin-bottom:4px} .legend{margin:4px 0;font-size:.85em}
+            .lag{margin:16px 24px 0;padding:10px 14px;background:#fff8e1;border-left:6px solid #f9a825;border-radius:4px}
             .saved{margin:16px 24px 0;padding:10px 14px;background:#e8f5e9;border-left:6px solid #2e7d32;border-radius:4px}
             @page{size:A4;margin:12mm}
             @media print{body{background:#fff;font-size:10pt} header{background:none;color:#000;padding:0 0 8px}
@@ -65,6 +68,7 @@ struct DashboardPage {
             <p>\(escapeHTML(t.unitLine(t.levels[summary.level] ?? summary.level, summary.unit, year)))</p>
             <div class="tools">\(yearSelector())\(languageSwitch())</div></header>
             \(saved.map { "<p class=\"saved\" role=\"status\">\(escapeHTML(forms.saved[$0] ?? ""))</p>" } ?? "")
+            \(lagNote())
             <main>
             """
         html += coverageSection()
@@ -83,6 +87,12 @@ struct DashboardPage {
             </body></html>
             """
         return html
+    }
+
+    /// Figures a second or more behind say so: a reader must not take them for this minute's.
+    private func lagNote() -> String {
+        guard let seconds = replicaLagSeconds.map({ Int($0.rounded()) }), seconds >= 1 else { return "" }
+        return "<p class=\"lag\" role=\"status\">\(escapeHTML(texts.replicaLag(seconds)))</p>"
     }
 
     /// The way back up: every unit from the viewer's own down to this one, each a link but the last.

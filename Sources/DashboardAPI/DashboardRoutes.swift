@@ -10,12 +10,14 @@ struct DashboardRoutes {
     let authenticator: Authenticator
     let audit: AuditLog
     let client: PostgresClient
+    /// The replica while it is close enough behind (``ReadReplica``), else `client`.
+    let reads: @Sendable () -> ReadReplica.Source
     let logger: Logger
     let secureCookies: Bool
     let caches: DashboardCaches
 
     func add(to router: Router<CreditOpsRequestContext>) {
-        let authenticator = authenticator, audit = audit, client = client, logger = logger, secureCookies = secureCookies, caches = caches
+        let authenticator = authenticator, audit = audit, client = client, reads = reads, logger = logger, secureCookies = secureCookies, caches = caches
         router.get("dashboard/:code") { request, context -> Response in
             if let exchange = try await DashboardServer.exchangeTokenForSession(request, context, authenticator, audit) { return exchange }
             guard let principal = try await authenticator.optionalPrincipal(of: request, context: context) else {
@@ -25,12 +27,17 @@ struct DashboardRoutes {
             let code = try context.decodedParameter("code")
             let saved = request.uri.queryParameters["saved"].flatMap { RecordKind(rawValue: String($0)) }
             let language = PageLanguage.of(request)
+            // Right after a write (`saved`), the primary: a replica may not have the write yet.
+            let source = saved == nil ? reads() : ReadReplica.Source(primary: client)
             let draw: @Sendable () async throws -> String = {
-                let data = try await DashboardData.load(code: code, scope: principal.scope, year: year, client: client, logger: logger)
+                let (data, lag) = try await source.read { client, lag in
+                    (try await DashboardData.load(code: code, scope: principal.scope, year: year, client: client, logger: logger), lag)
+                }
                 return DashboardPage(
                     figures: data.figures, summary: data.summary, year: year, path: UnitPath(steps: data.summary.path),
                     thisYear: JobKinds.vietnamToday().year, texts: language.texts, commune: data.commune,
-                    canWrite: principal.scope.role.writesDomain, saved: saved, trends: data.trends).render()
+                    canWrite: principal.scope.role.writesDomain, saved: saved, trends: data.trends,
+                    replicaLagSeconds: lag).render()
             }
             // Right after a write (`saved`), read afresh: another process may have kept the page from before it.
             var response = DashboardServer.html(saved == nil
@@ -52,13 +59,20 @@ struct DashboardRoutes {
             }
             let year = try yearParameter(request)
             let texts = PageLanguage.of(request).texts
-            let summary = try await UnitSummary.load(
-                code: try context.decodedParameter("code"), scope: principal.scope, client: client, logger: logger)
+            let code = try context.decodedParameter("code")
             let list = page ?? download.flatMap { ActionList(rawValue: $0.table) }
-            if let list {
-                var rows = try await list.load(
+            // A list's rows, or the children's figures for their download.
+            let (summary, listed, figures) = try await reads().read { client, _ -> (UnitSummary, ActionList.Rows?, UnitFigures?) in
+                let summary = try await UnitSummary.load(code: code, scope: principal.scope, client: client, logger: logger)
+                guard let list else {
+                    return (summary, nil, try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year))
+                }
+                let rows = try await list.load(
                     unit: summary.unit, unitName: summary.name, year: year, today: JobKinds.vietnamToday(), texts: texts, now: Date(),
                     client: client, logger: logger)
+                return (summary, rows, nil)
+            }
+            if let list, var rows = listed {
                 let sort = try request.uri.queryParameters["sort"].map { text in
                     guard let column = Int(text), rows.table.columns.indices.contains(column) else {
                         throw HTTPError(.badRequest, message: "sort: expected a column number 0…\(rows.table.columns.count - 1), got '\(text.prefix(20))'")
@@ -72,8 +86,7 @@ struct DashboardRoutes {
                     list: list, rows: rows, unit: summary.unit, unitName: summary.name, year: year, sort: sort, descending: descending,
                     texts: texts).render())
             }
-            guard let figures = try await AggregateReader(client: client, logger: logger).unit(code: summary.unit, year: year),
-                  let format = download?.format else {
+            guard let figures, let format = download?.format else {
                 throw HTTPError(.notFound, message: "unit \(summary.unit) has no figures")
             }
             let table = DashboardExports.children(figures, year: year, texts: texts, now: Date())

@@ -42,6 +42,10 @@ public struct DashboardServer: Sendable {
     /// this process's own writes are shown at once. Zero reads afresh every time.
     public var resultLifetime: Duration = .seconds(1)
 
+    /// Where the dashboards, the read API and the exports read (`DATABASE_READ_URL`); nil: the
+    /// primary, like everything else. Run it as a service beside the server: it measures the lag.
+    public var readReplica: ReadReplica?
+
     /// The periodic jobs this deployment schedules, for `/ops`' "run now" (matched by name).
     public var periodicJobs: [PeriodicJob] = []
 
@@ -71,6 +75,8 @@ public struct DashboardServer: Sendable {
         let caches = DashboardCaches(lifetime: resultLifetime)
         router.add(middleware: ForgetAfterWritesMiddleware(caches: caches))
         let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken, workers = workers, secureCookies = security.secureCookies
+        let readReplica = readReplica
+        let reads: @Sendable () -> ReadReplica.Source = { readReplica?.source ?? ReadReplica.Source(primary: client) }
 
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/openapi.json") { _, _ -> Response in
@@ -91,7 +97,8 @@ public struct DashboardServer: Sendable {
                 for worker in workers {
                     if case .unhealthy(let reason) = worker.health { return Self.plain(.serviceUnavailable, "worker: \(reason)\n") }
                 }
-                return Self.plain(.ok, "ready\n")
+                // A lagging or lost replica is no reason to restart: the primary answers meanwhile.
+                return Self.plain(.ok, "ready\n" + (readReplica.map { $0.summary + "\n" } ?? ""))
             } catch {
                 return Self.plain(.serviceUnavailable, "database not reachable\n")
             }
@@ -111,21 +118,24 @@ public struct DashboardServer: Sendable {
             let scope = try await authenticator.principal(of: request, context: context).scope
             let year = try yearParameter(request)
             let unit = try await units.unit(code: try context.decodedParameter("code"), scope: scope)
-            guard let figures = try await AggregateReader(client: client, logger: logger).unit(code: unit.code, year: year) else {
+            let read = try await reads().read { client, _ in try await AggregateReader(client: client, logger: logger).unit(code: unit.code, year: year) }
+            guard let figures = read else {
                 throw HTTPError(.notFound, message: "unknown unit \(unit.code)")
             }
             return figures
         }
         api.get("units/:code/summary") { request, context -> Response in
             let scope = try await authenticator.principal(of: request, context: context).scope
-            let json = try await UnitSummary.json(
-                code: try context.decodedParameter("code"), scope: scope, client: client, logger: logger, recent: caches.summaries)
+            let code = try context.decodedParameter("code")
+            let json = try await reads().read { client, _ in
+                try await UnitSummary.json(code: code, scope: scope, client: client, logger: logger, recent: caches.summaries)
+            }
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         QueueRoutes(authenticator: authenticator, permissions: permissions, queue: queue, registry: registry, audit: audit).add(to: api)
 
-        DashboardRoutes(authenticator: authenticator, audit: audit, client: client, logger: logger, secureCookies: secureCookies, caches: caches)
+        DashboardRoutes(authenticator: authenticator, audit: audit, client: client, reads: reads, logger: logger, secureCookies: secureCookies, caches: caches)
             .add(to: router)
         RecordRoutes(authenticator: authenticator, audit: audit, units: units, client: client, registry: registry, logger: logger, caches: caches)
             .add(to: router)

@@ -52,6 +52,10 @@ public final class EmbeddedPostgres: Service, Sendable {
         public var removeWhenProcessExits: Bool
         /// `max_connections` for a newly initialised cluster. Default: 200.
         public var maxConnections: Int
+        /// Make a new cluster a streaming standby of this primary instead of an empty one: its
+        /// folder is a copy of the primary's (`pg_basebackup -R`), and it replays the primary's
+        /// changes from then on. Default: `nil`, a primary.
+        public var standbyOf: Standby?
 
         /// Creates a configuration; every parameter has the default stated on its property.
         public init(
@@ -62,7 +66,8 @@ public final class EmbeddedPostgres: Service, Sendable {
             startTimeout: Duration = .seconds(60),
             extraSearchPaths: [String] = PostgresBinaries.debianSearchPaths(),
             removeWhenProcessExits: Bool = false,
-            maxConnections: Int = 200
+            maxConnections: Int = 200,
+            standbyOf: Standby? = nil
         ) {
             self.dataDirectory = dataDirectory
             self.port = port
@@ -72,7 +77,30 @@ public final class EmbeddedPostgres: Service, Sendable {
             self.extraSearchPaths = extraSearchPaths
             self.removeWhenProcessExits = removeWhenProcessExits
             self.maxConnections = maxConnections
+            self.standbyOf = standbyOf
         }
+    }
+
+    /// Where a standby copies from and streams from.
+    public struct Standby: Sendable {
+        /// The running primary.
+        public var primary: Endpoint
+        /// The standby's name on the primary (its `cluster_name`, which its WAL receiver gives as
+        /// `application_name`): what the primary's `synchronous_standby_names` names to wait for it.
+        public var name: String
+
+        public init(primary: Endpoint, name: String = "creditops_standby") {
+            self.primary = primary
+            self.name = name
+        }
+    }
+
+    /// How ``stop(_:)`` ends the server.
+    public enum StopMode: String, Sendable {
+        /// Sessions are ended, then a checkpoint: a clean stop.
+        case fast
+        /// No checkpoint: the next start recovers from the WAL, as after a crash.
+        case immediate
     }
 
     /// Where a started cluster can be reached.
@@ -136,7 +164,11 @@ public final class EmbeddedPostgres: Service, Sendable {
         }
 
         if !FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") {
-            try await initialise(binaries: binaries, runner: runner)
+            if let standby = configuration.standbyOf {
+                try await copyPrimary(standby, binaries: binaries, runner: runner)
+            } else {
+                try await initialise(binaries: binaries, runner: runner)
+            }
         }
 
         let port = try configuration.port ?? FreePort.find()
@@ -163,8 +195,8 @@ public final class EmbeddedPostgres: Service, Sendable {
         return endpoint
     }
 
-    /// Stops the server (fast shutdown: open sessions are ended) if this handle started it.
-    public func stop() async throws {
+    /// Stops the server (by default a fast shutdown: open sessions are ended) if this handle started it.
+    public func stop(_ mode: StopMode = .fast) async throws {
         let startedHere = state.withLock { state -> Bool in
             defer { state = State() }
             return state.startedHere
@@ -174,11 +206,41 @@ public final class EmbeddedPostgres: Service, Sendable {
         let runner = ProcessRunner(serverUser: geteuid() == 0 ? configuration.serverUser : nil)
         logger.info("Stopping PostgreSQL", metadata: ["postgres.data": "\(configuration.dataDirectory)"])
         let result = try await runner.run(
-            binaries.pgCtl, ["-D", configuration.dataDirectory, "-m", "fast", "-w", "-t", "60", "stop"],
+            binaries.pgCtl, ["-D", configuration.dataDirectory, "-m", mode.rawValue, "-w", "-t", "60", "stop"],
             timeout: .seconds(70)
         )
         guard result.status == 0 else {
             throw EmbeddedPostgresError.stopFailed("pg_ctl stop failed (exit \(result.status)): \(result.output.lastLines(5))")
+        }
+    }
+
+    /// Kills the server's postmaster with SIGKILL, as a crash or the out-of-memory killer would,
+    /// and waits (at most 30 s) until none of its processes is left, so that a new start finds
+    /// its shared memory free. The next ``start()`` recovers from the WAL.
+    public func kill() async throws {
+        guard state.withLock({ $0.startedHere }) else { return }
+        let pidFile = configuration.dataDirectory + "/postmaster.pid"
+        guard let contents = try? String(contentsOfFile: pidFile, encoding: .utf8),
+              let line = contents.split(separator: "\n").first, let pid = pid_t(line.trimmingCharacters(in: .whitespaces)) else {
+            throw EmbeddedPostgresError.stopFailed("no postmaster.pid in \(configuration.dataDirectory): is the server running?")
+        }
+        Glibc.kill(pid, SIGKILL)
+        state.withLock { $0 = State() }
+        // The backends notice their postmaster's death and exit; the last one frees the shared memory.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, Self.processesAttached(to: configuration.dataDirectory) > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Turns this standby into a primary (`pg_ctl promote`), waiting until it accepts writes.
+    public func promote() async throws {
+        let binaries = try PostgresBinaries.locate(extraSearchPaths: configuration.extraSearchPaths)
+        let runner = ProcessRunner(serverUser: geteuid() == 0 ? configuration.serverUser : nil)
+        let result = try await runner.run(
+            binaries.pgCtl, ["-D", configuration.dataDirectory, "-w", "-t", "60", "promote"], timeout: .seconds(70))
+        guard result.status == 0 else {
+            throw EmbeddedPostgresError.startFailed("pg_ctl promote failed (exit \(result.status)): \(result.output.lastLines(5))")
         }
     }
 
@@ -223,11 +285,44 @@ public final class EmbeddedPostgres: Service, Sendable {
 
                 """
         }
-        let confPath = dataDirectory + "/postgresql.conf"
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: confPath))
+        try append(settings, to: dataDirectory + "/postgresql.conf")
+    }
+
+    /// A standby's first copy: the primary's files as of now, with the settings to stream from it.
+    private func copyPrimary(_ standby: Standby, binaries: PostgresBinaries, runner: ProcessRunner) async throws {
+        let dataDirectory = configuration.dataDirectory
+        logger.info("Copying the primary for a new standby", metadata: ["postgres.data": "\(dataDirectory)", "postgres.primary": "\(standby.primary.port)"])
+        let parent = URL(fileURLWithPath: dataDirectory).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        if let user = runner.serverUser { try ProcessRunner.chown(path: parent, user: user) }
+        let result = try await runner.run(
+            binaries.pgBasebackup,
+            ["-h", standby.primary.host, "-p", "\(standby.primary.port)", "-U", standby.primary.user, "-D", dataDirectory,
+             "-R", "-X", "stream", "--checkpoint=fast"],
+            timeout: .seconds(300))
+        guard result.status == 0 else {
+            throw EmbeddedPostgresError.initFailed("pg_basebackup failed (exit \(result.status)): \(result.output.lastLines(5))")
+        }
+        // The copy holds the primary's log too: start the standby's own.
+        try Data().write(to: URL(fileURLWithPath: dataDirectory + "/server.log"))
+        try append("\n# Written by CreditOps' EmbeddedPostgres: a standby streaming from port \(standby.primary.port).\ncluster_name = '\(standby.name)'\n",
+                   to: dataDirectory + "/postgresql.conf")
+    }
+
+    private func append(_ text: String, to path: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data(settings.utf8))
+        try handle.write(contentsOf: Data(text.utf8))
+    }
+
+    /// How many processes still have a file open in the cluster's folder (their current directory):
+    /// the postmaster's children run there.
+    private static func processesAttached(to dataDirectory: String) -> Int {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return pids.filter { Int($0) != nil }.count { pid in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == dataDirectory
+        }
     }
 
     /// The port of a server already running on this folder, if any: a second `demo` in the same

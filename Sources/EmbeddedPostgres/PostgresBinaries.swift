@@ -6,6 +6,10 @@ public struct PostgresBinaries: Sendable, Hashable {
     public var initdb: String
     /// Path of `pg_ctl`.
     public var pgCtl: String
+    /// Path of `pg_basebackup`, beside the others (for a standby's first copy).
+    public var pgBasebackup: String {
+        URL(fileURLWithPath: pgCtl).deletingLastPathComponent().appendingPathComponent("pg_basebackup").path
+    }
 
     /// Debian's `/usr/lib/postgresql/*/bin` folders, newest major version first.
     public static func debianSearchPaths() -> [String] {

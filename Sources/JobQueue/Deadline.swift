@@ -15,7 +15,7 @@ enum StatementDeadline {
 /// handful per PostgreSQL restart, with 40 jobs in flight (RELIABILITY.md). Run inside a claim, a
 /// lease renewal or a rescue, such a wait would stop that loop for good. The operation runs in a task
 /// of its own, which is left behind if it does not end.
-func withDeadline<T: Sendable>(
+package func withDeadline<T: Sendable>(
     _ limit: Duration, _ what: String, _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let (events, emit) = AsyncStream.makeStream(of: Result<T, any Error>?.self)

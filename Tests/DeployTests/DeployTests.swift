@@ -27,6 +27,24 @@ import Yams
         #expect((environment?["DATABASE_URL"] as? String)?.hasPrefix("postgres://") == true)
     }
 
+    @Test func composeReplicaStreamsFromThePrimaryAndServeReadsThere() throws {
+        let compose = try Self.documents("compose.replica.yaml")
+        #expect(compose.count == 1)
+        let services = compose.first?["services"] as? [String: Any] ?? [:]
+        let replica = services["replica"] as? [String: Any]
+        let script = (replica?["command"] as? [String])?.joined(separator: " ") ?? ""
+        let words = script.split(whereSeparator: \.isWhitespace)
+        #expect(words.contains("pg_basebackup") && words.contains("-R"), "\(script)")
+        #expect(replica?["healthcheck"] != nil)
+        func host(_ service: String, _ variable: String) -> String? {
+            let environment = (services[service] as? [String: Any])?["environment"] as? [String: Any]
+            return (environment?[variable] as? String).flatMap { URL(string: $0)?.host }
+        }
+        #expect(host("serve", "DATABASE_READ_URL") == "replica")
+        #expect(host("serve", "DATABASE_URL") == "primary")
+        #expect(host("worker", "DATABASE_URL") == "primary")
+    }
+
     @Test func kubernetesHasTheMigrationJobWorkersAndAProbedAPI() throws {
         var kinds: [String: [[String: Any]]] = [:]
         for file in try FileManager.default.contentsOfDirectory(atPath: Self.deploy.appendingPathComponent("kubernetes").path) where file.hasSuffix(".yaml") {

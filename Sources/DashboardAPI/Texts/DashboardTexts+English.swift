@@ -13,6 +13,7 @@ extension DashboardTexts {
         show: "Show",
         computedAt: { "Figures recomputed at \($0). This page is made on the server and needs no outside connection." },
         notComputed: "not yet computed",
+        replicaLag: { "Read from a replica: figures are \($0) second\($0 == 1 ? "" : "s") behind." },
         time: { hours, minutes, day in String(format: "%02d:%02d on %@", hours, minutes, day.iso) },
         date: { $0.iso },
         number: { $0.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US"))) },

@@ -13,6 +13,7 @@ extension DashboardTexts {
         show: "Xem",
         computedAt: { "Số liệu tính lại lúc \($0). Trang được tạo trên máy chủ, không cần kết nối ngoài." },
         notComputed: "chưa tính",
+        replicaLag: { "Đọc từ bản sao: số liệu trễ \($0) giây." },
         time: { hours, minutes, day in String(format: "%02d:%02d ngày %@", hours, minutes, day.vietnamese) },
         date: { $0.vietnamese },
         number: { VietnameseFormat.grouped($0) },

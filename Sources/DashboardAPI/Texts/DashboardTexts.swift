@@ -15,6 +15,8 @@ struct DashboardTexts: Sendable {
     var show: String
     var computedAt: @Sendable (_ when: String) -> String
     var notComputed: String
+    /// Read from a replica that lags: how old the figures are.
+    var replicaLag: @Sendable (_ seconds: Int) -> String
     var time: @Sendable (_ hours: Int, _ minutes: Int, _ day: CalendarDate) -> String
     var date: @Sendable (CalendarDate) -> String
     var number: @Sendable (Int) -> String

@@ -22,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
             _ = HTTPOptions.prometheus
             try await database.withClient(logger: logger) { client in
                 let registry = JobKinds.registry(client: client, logger: logger)
-                try await runServices([try http.service(client: client, registry: registry, logger: logger)], logger: logger)
+                try await runServices(try http.services(client: client, registry: registry, logger: logger), logger: logger)
             }
         }
     }

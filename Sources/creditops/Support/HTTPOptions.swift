@@ -22,6 +22,12 @@ struct HTTPOptions: ParsableArguments {
     var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (default: $CREDITOPS_TLS_KEY).")
     var tlsKey: String?
+    @Option(name: .customLong("database-read-url"),
+            help: "A streaming replica for the dashboards, the read API and exports (default: $DATABASE_READ_URL; none: the primary).")
+    var databaseReadURL: String?
+    @Option(name: .customLong("database-read-max-lag"),
+            help: "Seconds the replica may lag before the primary answers instead (default: $DATABASE_READ_MAX_LAG_SECONDS or 30).")
+    var databaseReadMaxLag: Int?
 
     /// A keep-alive connection with no request for this long is closed, so idle sockets cannot pile up.
     static let idleTimeout = TimeAmount.seconds(30)
@@ -48,8 +54,34 @@ struct HTTPOptions: ParsableArguments {
         }
     }
 
-    /// The API as a service, with the process's metrics exported on /metrics.
-    func service(client: PostgresClient, registry: JobRegistry, workers: [any Service] = [], logger: Logger) throws -> any Service {
+    /// The replica the dashboards read from, when one is named; nil: they read from the primary.
+    func readReplica(primary: PostgresClient, logger: Logger) throws -> ReadReplica? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = databaseReadURL ?? environment["DATABASE_READ_URL"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        let configuration: PostgresClient.Configuration
+        do {
+            configuration = try DatabaseURL.configuration(url)
+        } catch let error as DatabaseURLError {
+            throw CLIError(error.description.replacingOccurrences(of: "DATABASE_URL", with: "DATABASE_READ_URL"))
+        }
+        var maxLag = databaseReadMaxLag
+        if maxLag == nil, let text = environment["DATABASE_READ_MAX_LAG_SECONDS"], !text.isEmpty {
+            guard let seconds = Int(text) else {
+                throw CLIError("DATABASE_READ_MAX_LAG_SECONDS must be a whole number of seconds, not '\(text.prefix(20))'")
+            }
+            maxLag = seconds
+        }
+        guard (0...86_400).contains(maxLag ?? 30) else {
+            throw CLIError("the replica's maximum lag must be within 0...86400 seconds, not \(maxLag ?? 30)")
+        }
+        let replica = PostgresClient(configuration: configuration, backgroundLogger: logger.quieter())
+        return ReadReplica(primary: primary, replica: replica, configuration: .init(maxLag: .seconds(maxLag ?? 30)), logger: logger)
+    }
+
+    /// The API as services: the read replica's lag check first when there is one (it starts
+    /// before the API and stops after it), then the API, with the process's metrics on /metrics.
+    func services(client: PostgresClient, registry: JobRegistry, workers: [any Service] = [], logger: Logger) throws -> [any Service] {
+        let replica = try readReplica(primary: client, logger: logger)
         let (host, port) = try hostAndPort()
         let tls = try tlsFiles()
         let environment = ProcessInfo.processInfo.environment
@@ -58,6 +90,7 @@ struct HTTPOptions: ParsableArguments {
             metricsToken: environment["CREDITOPS_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
         var server = DashboardServer(client: client, registry: registry, prometheus: Self.prometheus, logger: logger, security: security)
         server.workers = workers.compactMap { $0 as? WorkerService }
+        server.readReplica = replica
         server.periodicJobs = JobKinds.periodicJobs()
         if let text = environment["CREDITOPS_DASHBOARD_REUSE_MS"], !text.isEmpty {
             guard let milliseconds = Int(text), (0...60_000).contains(milliseconds) else {
@@ -80,7 +113,7 @@ struct HTTPOptions: ParsableArguments {
             builder = http1
         }
         let scheme = tls == nil ? "http" : "https"
-        return Application(router: server.router(), server: builder,
+        let api = Application(router: server.router(), server: builder,
                            configuration: .init(address: .hostname(host, port: port), serverName: "creditops"),
                            onServerRunning: { channel in
                                logger.notice("API listening", metadata: [
@@ -88,6 +121,7 @@ struct HTTPOptions: ParsableArguments {
                                ])
                            },
                            logger: logger)
+        return (replica.map { [$0] } ?? []) + [api]
     }
 
     /// Installed once per process, before any metric is created.
