@@ -7,15 +7,61 @@ import Testing
 import TestSupport
 
 extension ReliabilityTests {
-    /// PostgreSQL stopped for ten seconds in the middle of a delivery run, on a server of this
-    /// test's own (the other tests' server must stay up).
-    @Suite struct DatabaseOutage {
+    /// PostgreSQL gone in the middle of a delivery run, then back, on a server of this test's own
+    /// (the other tests' server must stay up): stopped for ten seconds, or crashed and restarted.
+    /// One at a time: three servers and six worker processes at once on two cores time out leases
+    /// for no other reason.
+    @Suite(.serialized) struct DatabaseOutage {
         static let concurrency = 20
 
+        /// How PostgreSQL goes away.
+        enum Departure: Sendable {
+            /// `pg_ctl stop -m fast` (sessions ended, a checkpoint), back after 10 s.
+            case stop
+            /// `pg_ctl stop -m immediate`: no checkpoint; the next start recovers from the WAL.
+            case immediateStop
+            /// SIGKILL of the postmaster, as the out-of-memory killer does it; recovery from the WAL.
+            case kill
+
+            var title: String {
+                switch self {
+                case .stop: "PostgreSQL stopped for 10 s"
+                case .immediateStop: "PostgreSQL stopped with -m immediate, restarted after 2 s"
+                case .kill: "PostgreSQL's postmaster killed (kill -9), restarted after 2 s"
+                }
+            }
+
+            var away: Duration { self == .stop ? .seconds(10) : .seconds(2) }
+
+            /// A crash loses what a commit has not flushed when `synchronous_commit` is off: the
+            /// crashing servers keep PostgreSQL's durable defaults, as production does.
+            var durability: EmbeddedPostgres.Configuration.Durability { self == .stop ? .throwaway : .durable }
+
+            func happen(to server: EmbeddedPostgres) async throws {
+                switch self {
+                case .stop: try await server.stop()
+                case .immediateStop: try await server.stop(.immediate)
+                case .kill: try await server.kill()
+                }
+            }
+        }
+
         @Test func workersRideOutTenSecondsWithoutTheDatabase() async throws {
+            try await Self.deliver(across: .stop)
+        }
+
+        @Test func nothingIsLostWhenPostgreSQLStopsImmediately() async throws {
+            try await Self.deliver(across: .immediateStop)
+        }
+
+        @Test func nothingIsLostWhenThePostmasterIsKilled() async throws {
+            try await Self.deliver(across: .kill)
+        }
+
+        static func deliver(across departure: Departure) async throws {
             let scale = ReliabilityScale.current
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-outage-\(UUID().uuidString)").path
-            let configuration = EmbeddedPostgres.Configuration(dataDirectory: folder, durability: .throwaway, removeWhenProcessExits: true)
+            let configuration = EmbeddedPostgres.Configuration(dataDirectory: folder, durability: departure.durability, removeWhenProcessExits: true)
             let server = EmbeddedPostgres(configuration: configuration, logger: silentLogger)
             let endpoint = try await server.start()
             // The same folder and port again after the outage: what a restarted server looks like to clients.
@@ -26,7 +72,8 @@ extension ReliabilityTests {
             // and the folder must not go while the server still runs.
             var failure: (any Error)?
             do {
-                try await Self.deliverAcrossAnOutage(url: endpoint.url + "?sslmode=disable", server: server, restarted: restarted, scale: scale)
+                try await Self.deliverAcrossAnOutage(
+                    url: endpoint.url + "?sslmode=disable", server: server, restarted: restarted, departure: departure, scale: scale)
             } catch {
                 failure = error
             }
@@ -37,7 +84,7 @@ extension ReliabilityTests {
         }
 
         static func deliverAcrossAnOutage(
-            url: String, server: EmbeddedPostgres, restarted: EmbeddedPostgres, scale: ReliabilityScale
+            url: String, server: EmbeddedPostgres, restarted: EmbeddedPostgres, departure: Departure, scale: ReliabilityScale
         ) async throws {
             let migrated = try await CreditOpsProcess.run(["migrate"], environment: ["DATABASE_URL": url])
             #expect(migrated.status == 0, "\(migrated.stderr)")
@@ -59,10 +106,10 @@ extension ReliabilityTests {
                     defer { workers.cleanUp() }
                     #expect(try await eventually(timeout: .seconds(120)) { sink.requestCount >= outbox / 4 })
 
-                    try await server.stop()
+                    try await departure.happen(to: server)
                     let stoppedAt = ContinuousClock.now
                     let sentBefore = sink.requestCount
-                    try await Task.sleep(for: .seconds(10))
+                    try await Task.sleep(for: departure.away)
                     #expect(workers.allAlive, "a worker exited while the database was away: \(workers.stderr.suffix(2000))")
                     try await restarted.start()
                     let restartedAt = ContinuousClock.now
@@ -110,7 +157,7 @@ extension ReliabilityTests {
 
                     let gaveUp = logged.components(separatedBy: "no answer from PostgreSQL within").count - 1
                     let leftBehind = logged.components(separatedBy: "leaving it behind").count - 1
-                    ReliabilityReport.record("PostgreSQL stopped for 10 s", [
+                    ReliabilityReport.record(departure.title, [
                         ("deliveries", "\(outbox)"), ("delivered before the stop", "\(sentBefore)"),
                         ("workers", "2 × concurrency \(Self.concurrency), lease 5 s"),
                         ("workers that exited", "0"), ("lost", "\(outbox - sent)"),
