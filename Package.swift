@@ -172,6 +172,7 @@ let package = Package(
             dependencies: [
                 "creditops", "fault-worker", "TestSupport", "JobQueue", "CreditWorkers", "EmbeddedPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

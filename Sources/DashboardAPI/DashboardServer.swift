@@ -63,6 +63,7 @@ public struct DashboardServer: Sendable {
         let router = Router(context: CreditOpsRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: DatabaseUnavailableMiddleware())
         let routeTable = RouteTable()
         router.add(middleware: NotFoundMiddleware(routes: routeTable))
         let authenticator = Authenticator(

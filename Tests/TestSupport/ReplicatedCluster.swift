@@ -35,14 +35,14 @@ public struct ReplicatedCluster: Sendable {
         do {
             let primaryEndpoint = try await primary.start()
             let primaryURL = primaryEndpoint.url + "?sslmode=disable"
-            try await withClient(primaryURL) { try await SchemaMigrator(client: $0, logger: silentLogger).migrate() }
+            try await withDatabaseClient(primaryURL) { try await SchemaMigrator(client: $0, logger: silentLogger).migrate() }
             let copy = EmbeddedPostgres(
                 configuration: .init(dataDirectory: folder + "/standby", durability: .durable, removeWhenProcessExits: true,
                                      standbyOf: .init(primary: primaryEndpoint, name: standbyName)),
                 logger: silentLogger)
             standby = copy
             let standbyURL = try await copy.start().url + "?sslmode=disable"
-            try await withClient(primaryURL) { client in
+            try await withDatabaseClient(primaryURL) { client in
                 let streaming = try await eventually(timeout: .seconds(30)) {
                     try await client.integer("SELECT count(*) FROM pg_stat_replication WHERE application_name = '\(standbyName)' AND state = 'streaming'") == 1
                 }
@@ -72,16 +72,6 @@ public struct ReplicatedCluster: Sendable {
             let log = (try? String(contentsOfFile: server.configuration.dataDirectory + "/server.log", encoding: .utf8)) ?? ""
             return "\(name): " + log.split(separator: "\n").suffix(15).joined(separator: "\n")
         }.joined(separator: "\n")
-    }
-
-    /// Runs `body` with a client on `url`'s database.
-    public static func withClient<T: Sendable>(_ url: String, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(url), backgroundLogger: silentLogger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(client)
-        }
     }
 }
 

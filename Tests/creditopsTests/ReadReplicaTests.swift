@@ -16,7 +16,7 @@ import Testing
 
     @Test func dashboardsReadFromAStreamingReplicaAndSayHowFarBehindItIs() async throws {
         try await ReplicatedCluster.with { cluster in
-            let token = try await ReplicatedCluster.withClient(cluster.primaryURL) { client in
+            let token = try await withDatabaseClient(cluster.primaryURL) { client in
                 try await Self.district(client, loans: [["L1", "B1", "Cho vay hộ nghèo", "20000000", "10000000", "2024-01-01", "2028-01-01"]])
                 return try await AccessTokens(client: client, logger: silentLogger).create(unitCode: "D1", role: .viewer, name: "D1").token
             }
@@ -38,9 +38,9 @@ import Testing
             #expect(Self.lagOnPage(upToDate) == nil, "a replica that keeps up says nothing")
 
             // The replica stops replaying (as under a long query or a slow disk) while the primary moves on.
-            try await ReplicatedCluster.withClient(cluster.standbyURL) { try await $0.query("SELECT pg_wal_replay_pause()", logger: silentLogger) }
+            try await withDatabaseClient(cluster.standbyURL) { try await $0.query("SELECT pg_wal_replay_pause()", logger: silentLogger) }
             let pausedAt = ContinuousClock.now
-            try await ReplicatedCluster.withClient(cluster.primaryURL) { client in
+            try await withDatabaseClient(cluster.primaryURL) { client in
                 try await Self.district(client, loans: [["L2", "B2", "Cho vay hộ nghèo", "20000000", "5000000", "2024-01-01", "2028-01-01"]])
             }
             let lagShown = try await eventually(timeout: .seconds(Self.maxLag - 2)) {
@@ -69,7 +69,7 @@ import Testing
             #expect(Self.lagOnPage(fromPrimary) == nil)
 
             // Replaying again, the replica catches up and takes the reads back.
-            try await ReplicatedCluster.withClient(cluster.standbyURL) { try await $0.query("SELECT pg_wal_replay_resume()", logger: silentLogger) }
+            try await withDatabaseClient(cluster.standbyURL) { try await $0.query("SELECT pg_wal_replay_resume()", logger: silentLogger) }
             let back = try await eventually(timeout: .seconds(30)) { await get("/readyz").body.contains("reading from the replica") }
             let caughtUp = await get("/readyz")
             #expect(back, "\(caughtUp)")
