@@ -1,3 +1,4 @@
+import CreditWorkers
 import NIOCore
 public import PostgresNIO
 import NIOPosix
@@ -33,8 +34,8 @@ public final class TCPProxy: Sendable {
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { inbound in
                 ClientBootstrap(group: inbound.eventLoop).connect(host: targetHost, port: targetPort).flatMapThrowing { outbound in
-                    try inbound.pipeline.syncOperations.addHandler(Forwarder(to: outbound))
-                    try outbound.pipeline.syncOperations.addHandler(Forwarder(to: inbound))
+                    try inbound.pipeline.syncOperations.addHandler(ByteForwarder(to: outbound))
+                    try outbound.pipeline.syncOperations.addHandler(ByteForwarder(to: inbound))
                     guard let proxy = connections.withLock({ $0 }) else { throw TCPProxyFailure(description: "the proxy is not ready") }
                     proxy.adopt(inbound, outbound)
                 }
@@ -94,34 +95,6 @@ public final class TCPProxy: Sendable {
                 _ = self.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
             }
         }
-    }
-}
-
-/// Writes what one side reads to the other; closes the other when one side closes.
-private final class Forwarder: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let partner: any Channel
-
-    init(to partner: any Channel) {
-        self.partner = partner
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        partner.write(Self.unwrapInboundIn(data), promise: nil)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        partner.flush()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        partner.close(promise: nil)
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
     }
 }
 

@@ -9,6 +9,9 @@ import Testing
         ("foo://x", "must start with postgres://"),
         ("not a url at all", "DATABASE_URL is not a URL"),
         ("postgres://127.0.0.1/db", "has no user"),
+        ("postgres://u@h1:5432,/db", "is not HOST or HOST:PORT"),
+        ("postgres://u@h1:5432,h2:99999/db", "has no valid port"),
+        ("postgres://u@h1,h2/db?target_session_attrs=standby", "target_session_attrs 'standby' is not one of"),
     ])
     func badDatabaseURL(url: String, expected: String) async throws {
         let output = try await CreditOpsProcess.run(["migrate"], environment: ["DATABASE_URL": url])

@@ -3,9 +3,62 @@ import Foundation
 
 /// Turns a `postgres://user:password@host:port/database?sslmode=…` URL into a client configuration.
 public enum DatabaseURL {
-    /// Parses `url`.
+    /// Parses `url`. A URL that names several hosts, as libpq spells it
+    /// (`postgres://USER@h1:5432,h2:5432/DB?target_session_attrs=read-write`), gets a configuration
+    /// that connects through this process's ``PrimaryRouter`` for those hosts: each new connection
+    /// goes to the one that is the primary then (`read-write`), or to the first that answers (`any`,
+    /// libpq's default).
     /// - Throws: ``DatabaseURLError`` naming what is wrong, without echoing the password.
     public static func configuration(_ url: String) throws -> PostgresClient.Configuration {
+        let (firstHostURL, hosts) = try splitHosts(url)
+        var configuration = try singleHostConfiguration(firstHostURL)
+        let attributes = URLComponents(string: firstHostURL)?.queryItems?.first(where: { $0.name == "target_session_attrs" })?.value ?? "any"
+        let targetSessionAttributes: String
+        switch attributes {
+        case "any": targetSessionAttributes = "any"
+        case "read-write", "primary": targetSessionAttributes = "read-write"
+        default: throw DatabaseURLError("DATABASE_URL target_session_attrs '\(attributes)' is not one of any, read-write, primary")
+        }
+        guard hosts.count > 1 else { return configuration }
+        let components = URLComponents(string: firstHostURL)
+        let router = try PrimaryRouter.shared(hosts: hosts, login: .init(
+            username: configuration.username, password: configuration.password, database: configuration.database,
+            sslMode: components?.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer",
+            targetSessionAttributes: targetSessionAttributes))
+        let tls = configuration.tls
+        var routed = PostgresClient.Configuration(
+            host: "127.0.0.1", port: router.port, username: configuration.username, password: configuration.password,
+            database: configuration.database, tls: tls)
+        routed.options = configuration.options
+        // The certificate names the servers, not the router.
+        routed.options.tlsServerName = hosts[0].name
+        configuration = routed
+        return configuration
+    }
+
+    /// The URL with only its first host, and every host it names (one for a plain URL).
+    static func splitHosts(_ url: String) throws -> (firstHostURL: String, hosts: [PrimaryRouter.Host]) {
+        guard let schemeEnd = url.range(of: "://") else { return (url, []) }
+        let rest = url[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let hostList = authority.lastIndex(of: "@").map { authority[authority.index(after: $0)...] } ?? authority
+        guard hostList.contains(",") else { return (url, []) }
+        let hosts = try hostList.split(separator: ",", omittingEmptySubsequences: false).map { entry -> PrimaryRouter.Host in
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+            guard !entry.isEmpty, parts.count <= 2, !parts[0].isEmpty else {
+                throw DatabaseURLError("DATABASE_URL host '\(entry)' is not HOST or HOST:PORT (hosts are separated by commas)")
+            }
+            guard let port = parts.count == 2 ? Int(parts[1]) : 5432, (1...65535).contains(port) else {
+                throw DatabaseURLError("DATABASE_URL host '\(entry)' has no valid port")
+            }
+            return PrimaryRouter.Host(name: String(parts[0]), port: port)
+        }
+        let first = url[..<hostList.startIndex] + "\(hosts[0].name):\(hosts[0].port)" + url[authorityEnd...]
+        return (String(first), hosts)
+    }
+
+    private static func singleHostConfiguration(_ url: String) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url), let scheme = components.scheme else {
             throw DatabaseURLError("DATABASE_URL is not a URL: expected postgres://USER@HOST:PORT/DATABASE")
         }
