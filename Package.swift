@@ -64,6 +64,7 @@ let package = Package(
                 "JobQueue", "CreditDomain", "CreditWorkers", "CXLSXWriter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -46,6 +46,10 @@ public struct DashboardServer: Sendable {
     /// primary, like everything else. Run it as a service beside the server: it measures the lag.
     public var readReplica: ReadReplica?
 
+    /// Where the primary listens, probed while a request found it away (see
+    /// ``DatabaseAvailability``); nil: each request tries it.
+    public var databaseAvailability: DatabaseAvailability?
+
     /// The periodic jobs this deployment schedules, for `/ops`' "run now" (matched by name).
     public var periodicJobs: [PeriodicJob] = []
 
@@ -63,7 +67,7 @@ public struct DashboardServer: Sendable {
         let router = Router(context: CreditOpsRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: DatabaseUnavailableMiddleware())
+        router.add(middleware: DatabaseUnavailableMiddleware(availability: databaseAvailability))
         let routeTable = RouteTable()
         router.add(middleware: NotFoundMiddleware(routes: routeTable))
         let authenticator = Authenticator(

@@ -4,9 +4,15 @@ import JobQueue
 import PostgresNIO
 
 /// While PostgreSQL is away (restarting, failing over, unreachable), every request that needs it
-/// gets 503 with `Retry-After` and a sentence saying so, within ``limit``, instead of a 500 or a
-/// request that waits as long as the pool keeps trying to connect.
+/// gets 503 with `Retry-After` and a sentence saying so, instead of a 500 or a request that waits
+/// as long as the pool keeps trying to connect: within ``limit`` for the request that finds it
+/// away, at once for the next ones while ``DatabaseAvailability`` says it still is.
 struct DatabaseUnavailableMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Nil: every request tries the database (in-process tests).
+    let availability: DatabaseAvailability?
+    /// Paths that never touch the database.
+    static var withoutDatabase: Set<String> { ["/healthz", "/metrics", "/openapi.json"] }
+
     /// How long a request may wait for the database. A pool whose server went away queues its
     /// queries while it reconnects; no page of ours takes this long on a live server.
     var limit: Duration = .seconds(10)
@@ -14,13 +20,20 @@ struct DatabaseUnavailableMiddleware<Context: RequestContext>: RouterMiddleware 
     var retryAfterSeconds = 5
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.withoutDatabase.contains(request.uri.path) { return try await next(request, context) }
+        guard availability?.isAway != true else { throw unavailable() }
         do {
             return try await withRequestDeadline(next, request, context)
         } catch let error where Self.meansTheDatabaseIsAway(error) {
-            throw HTTPError(
-                .serviceUnavailable, headers: [.retryAfter: "\(retryAfterSeconds)"],
-                message: "the database is not reachable just now; try again in \(retryAfterSeconds) seconds")
+            availability?.markAway()
+            throw unavailable()
         }
+    }
+
+    private func unavailable() -> HTTPError {
+        HTTPError(
+            .serviceUnavailable, headers: [.retryAfter: "\(retryAfterSeconds)"],
+            message: "the database is not reachable just now; try again in \(retryAfterSeconds) seconds")
     }
 
     /// Races the handler against `limit`; past it the handler is cancelled, which takes a query

@@ -19,23 +19,9 @@ extension ReliabilityTests {
         }
 
         @Test func theAPIAndTheCLIAnswerClearlyWhilePostgreSQLIsAway() async throws {
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-api-outage-\(UUID().uuidString)").path
-            let configuration = EmbeddedPostgres.Configuration(dataDirectory: folder, durability: .throwaway, removeWhenProcessExits: true)
-            let server = EmbeddedPostgres(configuration: configuration, logger: silentLogger)
-            let endpoint = try await server.start()
-            var again = configuration
-            again.port = endpoint.port
-            let restarted = EmbeddedPostgres(configuration: again, logger: silentLogger)
-            var failure: (any Error)?
-            do {
-                try await Self.ask(url: endpoint.url + "?sslmode=disable", server: server, restarted: restarted)
-            } catch {
-                failure = error
+            try await withOwnServer(durability: .throwaway) { server, restarted, url in
+                try await Self.ask(url: url, server: server, restarted: restarted)
             }
-            try? await restarted.stop()
-            try? await server.stop()
-            try? FileManager.default.removeItem(atPath: folder)
-            if let failure { throw failure }
         }
 
         static func ask(url: String, server: EmbeddedPostgres, restarted: EmbeddedPostgres) async throws {

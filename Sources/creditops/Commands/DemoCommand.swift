@@ -60,7 +60,7 @@ struct DemoCommand: AsyncParsableCommand {
                     let operatorLink = try await sessions.createLink(unitCode: Self.province, role: .operator, name: "demo operator link")
                     let registry = JobKinds.registry(client: client, logger: logger)
                     let services = try worker.services(client: client, configuration: configuration, logger: logger)
-                    let api = try http.services(client: client, registry: registry, workers: services, logger: logger)
+                    let api = try http.services(client: client, database: configuration, registry: registry, workers: services, logger: logger)
                     let web = "http://\(host):\(port)"
                     // Written unbuffered: whoever reads our output (a log, a test) sees it now.
                     FileHandleWriter.write("""

@@ -30,7 +30,7 @@ struct RunCommand: AsyncParsableCommand {
             try await withDatabase(configuration, logger: logger) { client in
                 try await limits.apply(client: client, logger: logger)
                 let services = try worker.services(client: client, configuration: configuration, logger: logger)
-                let api = try http.services(client: client, registry: JobKinds.registry(client: client, logger: logger), workers: services, logger: logger)
+                let api = try http.services(client: client, database: configuration, registry: JobKinds.registry(client: client, logger: logger), workers: services, logger: logger)
                 // The API starts after the workers and stops first.
                 try await runServices(services + api, logger: logger)
             }

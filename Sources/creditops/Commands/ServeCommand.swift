@@ -20,9 +20,10 @@ struct ServeCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = logging.logger()
             _ = HTTPOptions.prometheus
-            try await database.withClient(logger: logger) { client in
+            let configuration = try database.configuration()
+            try await withDatabase(configuration, logger: logger) { client in
                 let registry = JobKinds.registry(client: client, logger: logger)
-                try await runServices(try http.services(client: client, registry: registry, logger: logger), logger: logger)
+                try await runServices(try http.services(client: client, database: configuration, registry: registry, logger: logger), logger: logger)
             }
         }
     }

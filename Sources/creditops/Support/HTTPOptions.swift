@@ -80,7 +80,9 @@ struct HTTPOptions: ParsableArguments {
 
     /// The API as services: the read replica's lag check first when there is one (it starts
     /// before the API and stops after it), then the API, with the process's metrics on /metrics.
-    func services(client: PostgresClient, registry: JobRegistry, workers: [any Service] = [], logger: Logger) throws -> [any Service] {
+    func services(
+        client: PostgresClient, database: PostgresClient.Configuration, registry: JobRegistry, workers: [any Service] = [], logger: Logger
+    ) throws -> [any Service] {
         let replica = try readReplica(primary: client, logger: logger)
         let (host, port) = try hostAndPort()
         let tls = try tlsFiles()
@@ -91,6 +93,9 @@ struct HTTPOptions: ParsableArguments {
         var server = DashboardServer(client: client, registry: registry, prometheus: Self.prometheus, logger: logger, security: security)
         server.workers = workers.compactMap { $0 as? WorkerService }
         server.readReplica = replica
+        if let host = database.host, let port = database.port {
+            server.databaseAvailability = DatabaseAvailability(host: host, port: port)
+        }
         server.periodicJobs = JobKinds.periodicJobs()
         if let text = environment["CREDITOPS_DASHBOARD_REUSE_MS"], !text.isEmpty {
             guard let milliseconds = Int(text), (0...60_000).contains(milliseconds) else {
