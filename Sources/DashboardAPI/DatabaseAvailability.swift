@@ -50,7 +50,8 @@ public final class DatabaseAvailability: Sendable {
         state.withLock { $0 = State() }
     }
 
-    private func accepts() async -> Bool {
+    /// Whether the server accepts a TCP connection within a second.
+    func accepts() async -> Bool {
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(1))
