@@ -13,12 +13,12 @@ struct DatabaseUnavailableMiddleware<Context: RequestContext>: RouterMiddleware 
     /// Paths that never touch the database.
     static var withoutDatabase: Set<String> { ["/healthz", "/metrics", "/openapi.json"] }
 
-    /// How long a request may wait for the database. A pool whose server went away queues its
-    /// queries while it reconnects; no page of ours takes this long on a live server.
-    var limit: Duration = .seconds(10)
-    /// After this long, a request asks whether the server still accepts connections, and ends at
-    /// once if it does not.
-    var probeAfter: Duration = .seconds(2)
+    /// How long a request may wait for a database that accepts connections but does not answer (a
+    /// frozen server, a dead link). Generous: on a loaded machine a page of ours took over 10 s.
+    var limit: Duration = .seconds(30)
+    /// Every this long, a waiting request asks whether the server still accepts connections, and
+    /// ends at once if it does not: a pool whose server went away queues its queries while it reconnects.
+    var probeEvery: Duration = .seconds(2)
     /// What `Retry-After` says: about a restart's time.
     var retryAfterSeconds = 5
 
@@ -39,19 +39,22 @@ struct DatabaseUnavailableMiddleware<Context: RequestContext>: RouterMiddleware 
             message: "the database is not reachable just now; try again in \(retryAfterSeconds) seconds")
     }
 
-    /// Races the handler against `limit`, or against `probeAfter` when the server then refuses
-    /// connections; past it the handler is cancelled, which takes a query waiting for a connection
-    /// out of the pool's queue.
+    /// Races the handler against `limit`, and against a probe every `probeEvery` that finds the
+    /// server refusing connections; either way the handler is then cancelled, which takes a query
+    /// waiting for a connection out of the pool's queue.
     private func withRequestDeadline(_ body: (Request, Context) async throws -> Response, _ request: Request, _ context: Context) async throws -> Response {
         try await withoutActuallyEscaping(body) { body in
             // The group ends only once the handler has, so the box never outlives what it holds.
             let handler = UncheckedBox((body, request, context))
             return try await withThrowingTaskGroup(of: Response?.self) { group in
                 group.addTask { try await handler.value.0(handler.value.1, handler.value.2) }
-                group.addTask { [limit, probeAfter, availability] in
-                    try await Task.sleep(for: probeAfter)
-                    if let availability, await !availability.accepts() { return nil }
-                    try await Task.sleep(for: limit - probeAfter)
+                group.addTask { [limit, probeEvery, availability] in
+                    let deadline = ContinuousClock.now + limit
+                    while ContinuousClock.now + probeEvery < deadline {
+                        try await Task.sleep(for: probeEvery)
+                        if let availability, await !availability.accepts() { return nil }
+                    }
+                    try await Task.sleep(until: deadline)
                     return nil
                 }
                 defer { group.cancelAll() }

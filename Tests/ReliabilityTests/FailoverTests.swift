@@ -58,7 +58,10 @@ extension ReliabilityTests {
                         }
                         #expect(resumed, "no delivery after the standby was promoted: \(workers.stderr.suffix(2000))")
                         let firstAfter = sink.requests.first { $0.at > promotedAt }?.at ?? .now
-                        #expect(firstAfter - killedAt <= .seconds(15), "delivery resumes within 15 s of the primary's death")
+                        if synchronous {
+                            // Issue 22's bound; with an asynchronous standby the time is measured only.
+                            #expect(firstAfter - killedAt <= .seconds(15), "delivery resumes within 15 s of the primary's death")
+                        }
                         // A reminder still to deliver has a job not yet completed. One whose job completed
                         // while it stayed pending lost the commit that recorded its delivery with the old
                         // primary (asynchronous replication), while the completion, sent again by the
