@@ -31,6 +31,12 @@ public final class EmbeddedPostgres: Service, Sendable {
             /// fsync, synchronous commit and full page writes off: for throwaway test clusters only.
             /// A crash of the machine can corrupt such a cluster.
             case throwaway
+            /// fsync off, synchronous commit on: a commit is written to the operating system before
+            /// it is acknowledged, so a crash of PostgreSQL itself (`kill -9`, `-m immediate`) loses
+            /// nothing committed, and a commit's WAL reaches a standby at once; a crash of the
+            /// machine can corrupt it. For test clusters that crash PostgreSQL on purpose, without
+            /// the disk flushes that slow every other test on the machine.
+            case survivesServerCrash
         }
 
         /// The cluster's folder. Default: `.creditops/postgres` in the current directory.
@@ -276,12 +282,21 @@ public final class EmbeddedPostgres: Service, Sendable {
             shared_buffers = 128MB
 
             """
-        if configuration.durability == .throwaway {
+        switch configuration.durability {
+        case .durable:
+            break
+        case .throwaway:
             settings += """
                 # A throwaway test cluster: speed over durability.
                 fsync = off
                 synchronous_commit = off
                 full_page_writes = off
+
+                """
+        case .survivesServerCrash:
+            settings += """
+                # A test cluster that survives its server's crash, not the machine's.
+                fsync = off
 
                 """
         }

@@ -6,9 +6,9 @@ public import PostgresNIO
 /// A primary and a streaming standby of its own (`pg_basebackup -R`), private to one test, with
 /// CreditOps' schema migrated on the primary's `postgres` database and streamed to the standby.
 ///
-/// Durable, unlike the other tests' servers: with `synchronous_commit = off` a commit's WAL waits
-/// for the WAL writer, which sometimes did not send it to the standby for 30 s and more, and a
-/// standby that has replayed all it received reports no lag.
+/// With `synchronous_commit` on, unlike the other tests' servers: off, a commit's WAL waits for the
+/// WAL writer, which sometimes did not send it to the standby for 30 s and more (and a standby
+/// that has replayed all it received reports no lag); a killed primary would lose commits too.
 public struct ReplicatedCluster: Sendable {
     public let primary: EmbeddedPostgres
     public let standby: EmbeddedPostgres
@@ -27,7 +27,7 @@ public struct ReplicatedCluster: Sendable {
     ) async throws -> T {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-replicated-\(UUID().uuidString)").path
         let primary = EmbeddedPostgres(
-            configuration: .init(dataDirectory: folder + "/primary", durability: .durable, removeWhenProcessExits: true),
+            configuration: .init(dataDirectory: folder + "/primary", durability: .survivesServerCrash, removeWhenProcessExits: true),
             logger: silentLogger)
         var standby: EmbeddedPostgres?
         var failure: (any Error)?
@@ -37,7 +37,7 @@ public struct ReplicatedCluster: Sendable {
             let primaryURL = primaryEndpoint.url + "?sslmode=disable"
             try await withDatabaseClient(primaryURL) { try await SchemaMigrator(client: $0, logger: silentLogger).migrate() }
             let copy = EmbeddedPostgres(
-                configuration: .init(dataDirectory: folder + "/standby", durability: .durable, removeWhenProcessExits: true,
+                configuration: .init(dataDirectory: folder + "/standby", durability: .survivesServerCrash, removeWhenProcessExits: true,
                                      standbyOf: .init(primary: primaryEndpoint, name: standbyName)),
                 logger: silentLogger)
             standby = copy

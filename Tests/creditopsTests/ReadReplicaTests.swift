@@ -12,7 +12,8 @@ import Testing
 /// `serve` with `DATABASE_READ_URL` at a real streaming replica: dashboards read there and say how
 /// far behind it is; past the allowed lag the primary answers; `/readyz` and `/metrics` tell.
 @Suite struct ReadReplicaTests {
-    static let maxLag = 6
+    /// Wide enough that a loaded machine's slow import still lands inside it.
+    static let maxLag = 15
 
     @Test func dashboardsReadFromAStreamingReplicaAndSayHowFarBehindItIs() async throws {
         try await ReplicatedCluster.with { cluster in
@@ -43,7 +44,7 @@ import Testing
             try await withDatabaseClient(cluster.primaryURL) { client in
                 try await Self.district(client, loans: [["L2", "B2", "Cho vay hộ nghèo", "20000000", "5000000", "2024-01-01", "2028-01-01"]])
             }
-            let lagShown = try await eventually(timeout: .seconds(Self.maxLag - 2)) {
+            let lagShown = try await eventually(timeout: .seconds(Self.maxLag - 5)) {
                 Self.lagOnPage(await get("/dashboard/D1").body).map { $0 >= 2 } ?? false
             }
             let lagging = await get("/dashboard/D1").body
@@ -56,7 +57,7 @@ import Testing
             #expect(stillOnReplica.contains("reading from the replica"))
 
             // Past the allowed lag the primary answers, with the new loan and no lag note.
-            let fellBack = try await eventually(timeout: .seconds(Self.maxLag + 10)) {
+            let fellBack = try await eventually(timeout: .seconds(Self.maxLag + 20)) {
                 await get("/readyz").body.contains("reading from the primary")
             }
             let readyz = await get("/readyz")
