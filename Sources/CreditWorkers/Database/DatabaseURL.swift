@@ -11,8 +11,9 @@ public enum DatabaseURL {
     /// - Throws: ``DatabaseURLError`` naming what is wrong, without echoing the password.
     public static func configuration(_ url: String) throws -> PostgresClient.Configuration {
         let (firstHostURL, hosts) = try splitHosts(url)
-        var configuration = try singleHostConfiguration(firstHostURL)
-        let attributes = URLComponents(string: firstHostURL)?.queryItems?.first(where: { $0.name == "target_session_attrs" })?.value ?? "any"
+        let configuration = try singleHostConfiguration(firstHostURL)
+        let query = URLComponents(string: firstHostURL)?.queryItems ?? []
+        let attributes = query.first(where: { $0.name == "target_session_attrs" })?.value ?? "any"
         let targetSessionAttributes: String
         switch attributes {
         case "any": targetSessionAttributes = "any"
@@ -20,23 +21,20 @@ public enum DatabaseURL {
         default: throw DatabaseURLError("DATABASE_URL target_session_attrs '\(attributes)' is not one of any, read-write, primary")
         }
         guard hosts.count > 1 else { return configuration }
-        let components = URLComponents(string: firstHostURL)
         let router = try PrimaryRouter.shared(hosts: hosts, login: .init(
             username: configuration.username, password: configuration.password, database: configuration.database,
-            sslMode: components?.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer",
+            sslMode: query.first(where: { $0.name == "sslmode" })?.value ?? "prefer",
             targetSessionAttributes: targetSessionAttributes))
-        let tls = configuration.tls
         var routed = PostgresClient.Configuration(
             host: "127.0.0.1", port: router.port, username: configuration.username, password: configuration.password,
-            database: configuration.database, tls: tls)
+            database: configuration.database, tls: configuration.tls)
         routed.options = configuration.options
         // The certificate names the servers, not the router.
         routed.options.tlsServerName = hosts[0].name
-        configuration = routed
-        return configuration
+        return routed
     }
 
-    /// The URL with only its first host, and every host it names (one for a plain URL).
+    /// The URL with only its first host, and every host it names (none for a plain URL).
     static func splitHosts(_ url: String) throws -> (firstHostURL: String, hosts: [PrimaryRouter.Host]) {
         guard let schemeEnd = url.range(of: "://") else { return (url, []) }
         let rest = url[schemeEnd.upperBound...]
