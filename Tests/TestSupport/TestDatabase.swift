@@ -20,6 +20,12 @@ public struct TestDatabase: Sendable {
     public static func withDatabase<T: Sendable>(
         migrated: Bool = true, _ body: @Sendable (PostgresClient, TestDatabase) async throws -> T
     ) async throws -> T {
+        try await TestSlots.shared.holding { try await withSlot(migrated: migrated, body) }
+    }
+
+    private static func withSlot<T: Sendable>(
+        migrated: Bool, _ body: @Sendable (PostgresClient, TestDatabase) async throws -> T
+    ) async throws -> T {
         let database = try await TestCluster.shared.createDatabase(migrated: migrated)
         let client = PostgresClient(configuration: database.configuration, backgroundLogger: TestCluster.quietLogger)
         do {
