@@ -825,3 +825,24 @@ CREATE TABLE unit_snapshots (
     taken_at              timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (unit_id, day)
 );
+
+-- migrate:step 20 aggregates: marking many units at once
+-- The check for a recompute job already waiting was a correlated NOT EXISTS per unit, which the
+-- planner ran as a nested loop over the waiting jobs: a statement touching every unit of the
+-- country (the national seed's units, then its groups) compared 11,263 units with 11,263 jobs
+-- each, for minutes. A set difference costs the same for one unit or all of them.
+CREATE OR REPLACE FUNCTION aggregates_touch(changed bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO aggregate_anchors (unit_id)
+    SELECT DISTINCT unit_id FROM unnest(changed) AS unit_id WHERE unit_id IS NOT NULL ORDER BY unit_id
+    ON CONFLICT (unit_id) DO UPDATE SET changed_at = now();
+
+    INSERT INTO jobs (queue, kind, args, max_attempts, meta)
+    SELECT 'aggregates', 'aggregates.recompute', t.args, 25,
+           CASE WHEN u.code IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('unit', u.code) END
+    FROM (SELECT jsonb_build_object('unit', unit_id) AS args FROM unnest(changed) AS unit_id WHERE unit_id IS NOT NULL
+          EXCEPT
+          SELECT args FROM jobs WHERE kind = 'aggregates.recompute' AND state = 'available') AS t
+    LEFT JOIN units u ON u.id = (t.args ->> 'unit')::bigint;
+END
+$$;
