@@ -111,6 +111,44 @@ import Testing
         }
     }
 
+    @Test func aTouchedUnitGetsOneWaitingRecomputeJobWhateverTouchesItAgain() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await AggregateFixtures.importTree(client: client)
+            try await AggregateJobsDrain.run(client, aggregator(client))
+            let logger = ImportFixtures.logger
+            func ids(_ codes: [String]) async throws -> [Int64] {
+                var found: [Int64] = []
+                for code in codes {
+                    for try await id in try await client.query("SELECT id FROM units WHERE code = \(code)", logger: logger).decode(Int64.self) {
+                        found.append(id)
+                    }
+                }
+                return found
+            }
+            func waiting() async throws -> [String] {
+                var codes: [String] = []
+                let rows = try await client.query("""
+                    SELECT meta ->> 'unit' FROM jobs WHERE kind = 'aggregates.recompute' AND state = 'available' ORDER BY 1
+                    """, logger: logger)
+                for try await code in rows.decode(String.self) { codes.append(code) }
+                return codes
+            }
+            let units = try await ids(["C6", "C7", "D"])
+            // Repeats and an unknown unit (NULL) in one call: one job a unit, with its code.
+            try await client.query("SELECT aggregates_touch(ARRAY[\(units[0]), \(units[1]), \(units[0]), NULL]::bigint[])", logger: logger)
+            #expect(try await waiting() == ["C6", "C7"])
+            // Touched again while their jobs wait: nothing new; a third unit gets its own.
+            try await client.query("SELECT aggregates_touch(\(units))", logger: logger)
+            #expect(try await waiting() == ["C6", "C7", "D"])
+            // A running job may have read the data before the change: a new one waits behind it.
+            try await client.query("""
+                UPDATE jobs SET state = 'running', lease_expires_at = now() + interval '1 minute' WHERE kind = 'aggregates.recompute' AND meta ->> 'unit' = 'C6'
+                """, logger: logger)
+            try await client.query("SELECT aggregates_touch(\(units))", logger: logger)
+            #expect(try await waiting() == ["C6", "C7", "D"])
+        }
+    }
+
     @Test func theRuleNumbersAreConfiguration() async throws {
         try await TestDatabase.withDatabase { client, _ in
             try await AggregateFixtures.importTree(client: client)

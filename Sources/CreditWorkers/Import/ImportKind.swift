@@ -64,6 +64,11 @@ struct ImportPlan: Sendable {
     /// The tables the merge writes, analyzed after a large import so that the queries that
     /// follow (the aggregates' among them) are planned for the new sizes, not for empty tables.
     var tables: [String]
+    /// A SELECT of the units whose figures the merge changes — the communes of the rows it
+    /// inserts or changes, before and after —, run before the merge. With it the import marks
+    /// them for recomputing itself and the tables' aggregate triggers stand aside (schema step
+    /// 20): one hashed join over the staging table instead of an index probe per written row.
+    var touches: String? = nil
 
     /// Rows whose `key` columns repeat an earlier row of the file.
     static func duplicates(of key: [String], column: String, describe: String) -> String {

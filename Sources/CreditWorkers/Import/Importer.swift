@@ -95,6 +95,10 @@ public struct Importer: Sendable {
             {
                 (inserted, updated, removed) = (i, u, r)
             }
+            if let touches = plan.touches {
+                try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
+                try await run("SELECT aggregates_touch(ARRAY(\(touches)))", on: connection)
+            }
             for statement in plan.merge {
                 try await run(statement, on: connection)
             }

@@ -23,6 +23,15 @@ extension ImportPlan {
                       IS DISTINCT FROM (excluded.name, excluded.group_id, excluded.phone, excluded.savings_balance)
             """
         ],
-        tables: ["borrowers"]
+        tables: ["borrowers"],
+        touches: """
+            SELECT g.commune_id FROM staged s JOIN groups g ON g.code = s.group_code LEFT JOIN borrowers b ON b.code = s.code
+            WHERE b.id IS NULL
+               OR (b.name, b.group_id, b.phone, b.savings_balance) IS DISTINCT FROM (s.name, g.id, s.phone, s.savings_balance)
+            UNION
+            SELECT was.commune_id FROM staged s JOIN groups g ON g.code = s.group_code JOIN borrowers b ON b.code = s.code
+            JOIN groups was ON was.id = b.group_id
+            WHERE (b.name, b.group_id, b.phone, b.savings_balance) IS DISTINCT FROM (s.name, g.id, s.phone, s.savings_balance)
+            """
     )
 }

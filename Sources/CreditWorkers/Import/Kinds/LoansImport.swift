@@ -33,6 +33,18 @@ extension ImportPlan {
                                         excluded.disbursed_on, excluded.due_on)
             """
         ],
-        tables: ["loans"]
+        tables: ["loans"],
+        touches: """
+            SELECT g.commune_id FROM staged s JOIN borrowers b ON b.code = s.borrower_code JOIN groups g ON g.id = b.group_id
+            LEFT JOIN loans l ON l.code = s.code
+            WHERE l.id IS NULL
+               OR (l.borrower_id, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
+                  IS DISTINCT FROM (b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on)
+            UNION
+            SELECT was.commune_id FROM staged s JOIN borrowers b ON b.code = s.borrower_code JOIN loans l ON l.code = s.code
+            JOIN borrowers owner ON owner.id = l.borrower_id JOIN groups was ON was.id = owner.group_id
+            WHERE (l.borrower_id, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
+                  IS DISTINCT FROM (b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on)
+            """
     )
 }
