@@ -31,6 +31,29 @@ import TestSupport
         #expect(try await results.value("unit", load: read) == 4, "forgotten after a write")
     }
 
+    @Test func nearTheEndOfItsLifetimeAValueIsServedWhileItsReplacementIsRead() async throws {
+        let results = RecentResults<Int>(lifetime: .seconds(4))
+        let reads = Mutex(0)
+        // The second read waits (10 s at most) until the test lets it go: a request that waited
+        // for it would get 2, late.
+        let released = Mutex(false)
+        let read: @Sendable () async throws -> Int = {
+            let count = reads.withLock { $0 += 1; return $0 }
+            for _ in 0..<1_000 where count == 2 && !released.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+            return count
+        }
+        #expect(try await results.value("unit", load: read) == 1)
+        // In the last 30 % of its lifetime (1.2 s): served at once, and the next read begins.
+        try await Task.sleep(for: .milliseconds(3_200))
+        #expect(try await results.value("unit", load: read) == 1, "served while the next read waits")
+        #expect(try await results.value("unit", load: read) == 1, "one read in flight, not one a request")
+        #expect(try await eventually(timeout: .seconds(5)) { reads.withLock { $0 } == 2 })
+        released.withLock { $0 = true }
+        let replaced = try await eventually(timeout: .seconds(5)) { try await results.value("unit", load: read) == 2 }
+        #expect(replaced, "the read's value replaces the old one without a request waiting for it")
+        #expect(reads.withLock { $0 } == 2)
+    }
+
     @Test func aZeroLifetimeReadsForEveryRequest() async throws {
         let results = RecentResults<Int>(lifetime: .zero)
         let reads = Mutex(0)
