@@ -50,16 +50,55 @@ public final class DatabaseAvailability: Sendable {
         state.withLock { $0 = State() }
     }
 
-    /// Whether the server accepts a TCP connection within a second.
+    /// Whether a PostgreSQL server answers within a second: it answers the 8 bytes of an
+    /// `SSLRequest` with one byte (`S` or `N`). Not a bare connect: with a host list in
+    /// `DATABASE_URL` the process talks to its own forwarder on 127.0.0.1 (``PrimaryRouter``),
+    /// which accepts every connection and closes it when it finds no primary — a bare connect
+    /// called that "back", and every request then waited its 30 s while all hosts were down.
     func accepts() async -> Bool {
+        let answered = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Bool.self)
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(1))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FirstByte(answered)) }
+                }
                 .connect(host: host, port: port).get()
+            var request = channel.allocator.buffer(capacity: 8)
+            request.writeInteger(Int32(8))
+            request.writeInteger(Int32(80_877_103))
+            channel.writeAndFlush(request, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(1)) { answered.succeed(false) }
+            let result = try await answered.futureResult.get()
             try? await channel.close()
-            return true
+            return result
         } catch {
+            answered.succeed(false)
             return false
         }
+    }
+}
+
+/// Succeeds its promise with true on the first byte the server sends, false if it closes first.
+private final class FirstByte: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    private let answered: EventLoopPromise<Bool>
+
+    init(_ answered: EventLoopPromise<Bool>) {
+        self.answered = answered
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        answered.succeed(unwrapInboundIn(data).readableBytes > 0)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        answered.succeed(false)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        answered.succeed(false)
+        context.close(promise: nil)
     }
 }

@@ -20,11 +20,28 @@ extension ReliabilityTests {
 
         @Test func theAPIAndTheCLIAnswerClearlyWhilePostgreSQLIsAway() async throws {
             try await withOwnServer(durability: .throwaway) { server, restarted, url in
-                try await Self.ask(url: url, server: server, restarted: restarted)
+                let port = try #require(URLComponents(string: url)?.port)
+                try await Self.ask(url: url, servers: "127.0.0.1:\(port)", server: server, restarted: restarted)
             }
         }
 
-        static func ask(url: String, server: EmbeddedPostgres, restarted: EmbeddedPostgres) async throws {
+        /// With a host list every process talks to its own forwarder on 127.0.0.1, which accepts
+        /// connections whether or not a host is up: the API must still see that none is.
+        @Test func theAPIAndTheCLIAnswerClearlyWithAHostListWhenNoHostIsUp() async throws {
+            try await withOwnServer(durability: .throwaway) { server, restarted, url in
+                let port = try #require(URLComponents(string: url)?.port)
+                let nothingThere = try freePort()
+                let hostList = url.replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:\(port),127.0.0.1:\(nothingThere)")
+                    + "&target_session_attrs=read-write"
+                try await Self.ask(url: hostList, servers: "127.0.0.1:\(port),127.0.0.1:\(nothingThere)", server: server, restarted: restarted,
+                                   setting: "with a host list in DATABASE_URL")
+            }
+        }
+
+        /// `servers`: how the CLI should name where it could not connect.
+        static func ask(
+            url: String, servers: String, server: EmbeddedPostgres, restarted: EmbeddedPostgres, setting: String = ""
+        ) async throws {
             let environment = ["DATABASE_URL": url]
             let migrated = try await CreditOpsProcess.run(["migrate"], environment: environment)
             #expect(migrated.status == 0, "\(migrated.stderr)")
@@ -72,6 +89,8 @@ extension ReliabilityTests {
             #expect(readyz.status == 503 && readyz.took <= .seconds(5), "\(readyz)")
             let lines = cli.stderr.split(separator: "\n")
             #expect(cli.status == 1 && lines.count == 1 && lines.first?.contains("cannot connect to PostgreSQL") == true, "\(cli.stderr)")
+            // Named as the user wrote it: every host of a host list, not the process's forwarder.
+            #expect(lines.first?.contains("cannot connect to PostgreSQL at \(servers): ") == true, "\(cli.stderr)")
             #expect(cliTook <= .seconds(10), "the CLI gives up within its connect time-out: \(cliTook)")
             #expect(back, "the API serves again once PostgreSQL is back: \(api.stderr().suffix(2000))")
             // Within 2 s: requests answered 503 at once while away leave the pool nothing to queue and
@@ -80,7 +99,7 @@ extension ReliabilityTests {
             #expect(cliAfter.status == 0, "\(cliAfter.stderr)")
 
             let fast = answers.filter { $0.took < .seconds(1) }.count
-            ReliabilityReport.record("The API and the CLI while PostgreSQL is stopped for 10 s", [
+            ReliabilityReport.record("The API and the CLI while PostgreSQL is stopped for 10 s" + (setting.isEmpty ? "" : ", \(setting)"), [
                 ("API requests while away", "\(answers.count), all 503 with Retry-After"),
                 ("answered within 1 s", "\(fast) of \(answers.count)"), ("slowest answer", slowest.shown),
                 ("CLI (`jobs list`) while away", "exit \(cli.status) after \(cliTook.shown): \(lines.first ?? "")"),

@@ -34,6 +34,14 @@ public enum DatabaseURL {
         return routed
     }
 
+    /// Where `configuration` connects, as its user wrote it: `host:port`, or for a host list (which
+    /// connects through this process's ``PrimaryRouter`` on 127.0.0.1) every host of the list.
+    public static func serverDescription(_ configuration: PostgresClient.Configuration) -> String {
+        let host = configuration.host ?? "localhost", port = configuration.port ?? 5432
+        guard host == "127.0.0.1", let hosts = PrimaryRouter.hosts(forwardedFrom: port) else { return "\(host):\(port)" }
+        return hosts.map(\.description).joined(separator: ",")
+    }
+
     /// The URL with only its first host, and every host it names (none for a plain URL).
     static func splitHosts(_ url: String) throws -> (firstHostURL: String, hosts: [PrimaryRouter.Host]) {
         guard let schemeEnd = url.range(of: "://") else { return (url, []) }

@@ -46,6 +46,11 @@ package final class PrimaryRouter: Sendable {
     /// One router per distinct host list and login, for the life of the process.
     private static let routers = Mutex<[String: PrimaryRouter]>([:])
 
+    /// The hosts a router of this process forwards to from `port` on 127.0.0.1, if one does.
+    package static func hosts(forwardedFrom port: Int) -> [Host]? {
+        routers.withLock { routers in routers.values.first { $0.port == port }?.hosts }
+    }
+
     /// The router for `hosts`, started on first use.
     package static func shared(hosts: [Host], login: Login) throws -> PrimaryRouter {
         let key = "\(hosts)|\(login.username)|\(login.database ?? "")|\(login.sslMode)|\(login.targetSessionAttributes)"

@@ -20,8 +20,7 @@ func withDatabase<T: Sendable>(
 /// Asks the server for `SELECT 1`, bounded by the connect time-out, so that a wrong address or a
 /// server that is down fails fast with one clear line instead of the pool retrying forever.
 func checkReachable(_ client: PostgresClient, configuration: PostgresClient.Configuration, logger: Logger) async throws {
-    let host = configuration.host ?? "localhost"
-    let port = configuration.port ?? 5432
+    let server = DatabaseURL.serverDescription(configuration)
     let limit = configuration.options.connectTimeout + .seconds(2)
     let outcome: Result<Void, any Error>? = await withTaskGroup(of: Result<Void, any Error>?.self) { group in
         group.addTask {
@@ -41,8 +40,8 @@ func checkReachable(_ client: PostgresClient, configuration: PostgresClient.Conf
     }
     switch outcome {
     case .success: return
-    case .failure(let error): throw CLIError("cannot connect to PostgreSQL at \(host):\(port): \(describe(error))")
-    case nil: throw CLIError("cannot connect to PostgreSQL at \(host):\(port): no answer within \(limit)")
+    case .failure(let error): throw CLIError("cannot connect to PostgreSQL at \(server): \(describe(error))")
+    case nil: throw CLIError("cannot connect to PostgreSQL at \(server): no answer within \(limit)")
     }
 }
 
