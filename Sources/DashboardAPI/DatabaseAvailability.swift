@@ -2,13 +2,13 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// Whether the primary was found away by a request, until it accepts connections again: while it
-/// is away, ``DatabaseUnavailableMiddleware`` answers at once instead of letting each request wait
-/// for the pool (which queues queries while it reconnects).
+/// Whether the primary was found away by a request, until it answers again: while it is away,
+/// ``DatabaseUnavailableMiddleware`` answers at once instead of letting each request wait for the
+/// pool (which queues queries while it reconnects).
 ///
-/// A request that found the database away starts one probe, a bare TCP connect every half second:
-/// not through the pool, whose back-off between attempts grows to seconds. A server that accepts
-/// connections but is still starting answers the next request with 57P03, which marks it away again.
+/// A request that found the database away starts one probe, every half second (``accepts()``):
+/// not through the pool, whose back-off between attempts grows to seconds. A server that answers
+/// but is still starting answers the next request with 57P03, which marks it away again.
 public final class DatabaseAvailability: Sendable {
     let host: String
     let port: Int

@@ -13,10 +13,10 @@ struct DatabaseUnavailableMiddleware<Context: RequestContext>: RouterMiddleware 
     /// Paths that never touch the database.
     static var withoutDatabase: Set<String> { ["/healthz", "/metrics", "/openapi.json"] }
 
-    /// How long a request may wait for a database that accepts connections but does not answer (a
-    /// frozen server, a dead link). Generous: on a loaded machine a page of ours took over 10 s.
+    /// How long a request may wait for a database that answers the probe but not the request's
+    /// queries (a lock, a stalled backend). Generous: on a loaded machine a page of ours took over 10 s.
     var limit: Duration = .seconds(30)
-    /// Every this long, a waiting request asks whether the server still accepts connections, and
+    /// Every this long, a waiting request asks whether the server still answers (``DatabaseAvailability/accepts()``), and
     /// ends at once if it does not: a pool whose server went away queues its queries while it reconnects.
     var probeEvery: Duration = .seconds(2)
     /// What `Retry-After` says: about a restart's time.
