@@ -43,11 +43,14 @@ public enum ImportField: Sendable {
         case problem(String)
     }
 
+    // Every field of a national seed passes here (tens of millions): the checks look at bytes
+    // where that gives the same answer, and count characters only when the bytes could be too many.
     func check(_ raw: String) -> Checked {
-        if raw.utf8.count > Self.maximumLength * 4 || raw.count > Self.maximumLength {
+        let bytes = raw.utf8.count
+        if bytes > Self.maximumLength, bytes > Self.maximumLength * 4 || raw.count > Self.maximumLength {
             return .problem("longer than \(Self.maximumLength) characters")
         }
-        if raw.utf8.contains(0) {
+        if raw.utf8.withContiguousStorageIfAvailable({ $0.contains(0) }) ?? raw.utf8.contains(0) {
             return .problem("contains a NUL byte")
         }
         switch self {
@@ -55,12 +58,12 @@ public enum ImportField: Sendable {
             if raw.isEmpty {
                 return self == .code ? .problem("is empty") : .value(nil)
             }
-            if raw.first!.isWhitespace || raw.last!.isWhitespace {
+            if Self.hasSpacesAround(raw) {
                 return .problem("\(quoted(raw)) has spaces around it")
             }
             return .value(raw)
         case .requiredText:
-            return raw.allSatisfy(\.isWhitespace) ? .problem("is empty") : .value(raw)
+            return Self.isBlank(raw) ? .problem("is empty") : .value(raw)
         case .optionalText:
             return .value(raw)
         case .level:
@@ -72,13 +75,14 @@ public enum ImportField: Sendable {
             }
             return Self.isCalendarDate(raw) ? .value(raw) : .problem("bad date \(quoted(raw)): expected a real date YYYY-MM-DD")
         case .money:
-            if raw.hasPrefix("-"), raw.count > 1, raw.dropFirst().allSatisfy(\.isASCIIDigit) {
+            // ASCII digits are one byte and one character each.
+            if raw.utf8.first == UInt8(ascii: "-"), bytes > 1, raw.utf8.dropFirst().allSatisfy(Self.isDigit) {
                 return .problem("negative money \(quoted(raw)): amounts are whole đồng, 0 or more")
             }
-            guard !raw.isEmpty, raw.allSatisfy(\.isASCIIDigit) else {
+            guard bytes > 0, raw.utf8.allSatisfy(Self.isDigit) else {
                 return .problem("bad amount \(quoted(raw)): expected whole đồng, digits only")
             }
-            guard raw.count <= 15 else {
+            guard bytes <= 15 else {
                 return .problem("amount \(quoted(raw)) is too large")
             }
             return .value(raw)
@@ -90,7 +94,7 @@ public enum ImportField: Sendable {
         case .time:
             return Self.isClockTime(raw) ? .value(raw) : .problem("bad time \(quoted(raw)): expected HH:MM")
         case .phone:
-            if raw.allSatisfy(\.isWhitespace) { return .value("") }
+            if Self.isBlank(raw) { return .value("") }
             do {
                 return .value(try VietnamesePhone(raw).e164)
             } catch {
@@ -104,19 +108,42 @@ public enum ImportField: Sendable {
     }
 
     static func isCalendarDate(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return false }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for byte in bytes[range] {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        guard text.utf8.count == 10 else { return false }
+        var year = 0, month = 0, day = 0
+        for (index, byte) in text.utf8.enumerated() {
+            if index == 4 || index == 7 {
+                guard byte == UInt8(ascii: "-") else { return false }
+                continue
             }
-            return value
+            guard isDigit(byte) else { return false }
+            let digit = Int(byte &- UInt8(ascii: "0"))
+            switch index {
+            case 0..<4: year = year * 10 + digit
+            case 5..<7: month = month * 10 + digit
+            default: day = day * 10 + digit
+            }
         }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10) else { return false }
         guard (1900...2200).contains(year), (1...12).contains(month), day >= 1 else { return false }
         return day <= CalendarDate.daysIn(month: month, year: year)
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+
+    /// A printable ASCII byte other than space: the character it starts (or ends) is no
+    /// whitespace, since no grapheme joins such a byte to a whitespace scalar before (or after) it.
+    private static func isVisibleASCII(_ byte: UInt8?) -> Bool {
+        guard let byte else { return false }
+        return (0x21...0x7E).contains(byte)
+    }
+
+    static func hasSpacesAround(_ raw: String) -> Bool {
+        if isVisibleASCII(raw.utf8.first), isVisibleASCII(raw.utf8.last) { return false }
+        return raw.first?.isWhitespace == true || raw.last?.isWhitespace == true
+    }
+
+    static func isBlank(_ raw: String) -> Bool {
+        if isVisibleASCII(raw.utf8.first) { return false }
+        return raw.allSatisfy(\.isWhitespace)
     }
 
     static func isClockTime(_ text: String) -> Bool {

@@ -12,10 +12,14 @@ import JobQueue
 public struct Importer: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// Rows from which an import into an empty table loads it as a ``FirstLoad``: below this,
+    /// rebuilding the indexes would cost more than inserting into them.
+    public let firstLoadRows: Int
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, firstLoadRows: Int = 100_000) {
         self.client = client
         self.logger = logger
+        self.firstLoadRows = firstLoadRows
     }
 
     /// What an import is doing, for a progress bar.
@@ -99,8 +103,15 @@ public struct Importer: Sendable {
                 try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
                 try await run("SELECT aggregates_touch(ARRAY(\(touches)))", on: connection)
             }
-            for statement in plan.merge {
-                try await run(statement, on: connection)
+            if let bulk = plan.firstLoad, stager.rows >= firstLoadRows,
+               let firstLoad = try await FirstLoad.begin(bulk.table, on: connection, logger: logger)
+            {
+                try await run(bulk.insert, on: connection)
+                try await firstLoad.finish(on: connection, logger: logger)
+            } else {
+                for statement in plan.merge {
+                    try await run(statement, on: connection)
+                }
             }
             if inserted + updated + removed >= Self.analyzeThreshold {
                 for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }

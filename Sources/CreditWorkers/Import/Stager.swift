@@ -55,8 +55,14 @@ struct Stager {
         buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+    }
+
     private static func writeEscaped(_ value: String, into buffer: inout ByteBuffer) {
-        let needsEscaping = value.utf8.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+        // A scan of the contiguous bytes, cheaper than the UTF8View iterator (a hot spot of the seed).
+        let needsEscaping = value.utf8.withContiguousStorageIfAvailable { $0.contains(where: needsEscape) }
+            ?? value.utf8.contains(where: needsEscape)
         guard needsEscaping else {
             buffer.writeString(value)
             return

@@ -1,4 +1,10 @@
 extension ImportPlan {
+    private static let insertBorrowers = """
+        INSERT INTO borrowers (code, name, group_id, phone, savings_balance)
+        SELECT s.code, s.name, g.id, s.phone, s.savings_balance
+        FROM staged s JOIN groups g ON g.code = s.group_code
+        """
+
     static let borrowers = ImportPlan(
         checks: [
             duplicates(of: ["code"], column: "code", describe: "'duplicate code %s in the file'"),
@@ -12,10 +18,8 @@ extension ImportPlan {
             FROM staged s JOIN groups g ON g.code = s.group_code LEFT JOIN borrowers b ON b.code = s.code
             """,
         merge: [
-            """
-            INSERT INTO borrowers (code, name, group_id, phone, savings_balance)
-            SELECT s.code, s.name, g.id, s.phone, s.savings_balance
-            FROM staged s JOIN groups g ON g.code = s.group_code
+            insertBorrowers + """
+
             ON CONFLICT (code) DO UPDATE
                 SET name = excluded.name, group_id = excluded.group_id, phone = excluded.phone,
                     savings_balance = excluded.savings_balance
@@ -32,6 +36,7 @@ extension ImportPlan {
             SELECT was.commune_id FROM staged s JOIN groups g ON g.code = s.group_code JOIN borrowers b ON b.code = s.code
             JOIN groups was ON was.id = b.group_id
             WHERE (b.name, b.group_id, b.phone, b.savings_balance) IS DISTINCT FROM (s.name, g.id, s.phone, s.savings_balance)
-            """
+            """,
+        firstLoad: ("borrowers", insertBorrowers)
     )
 }

@@ -1,4 +1,10 @@
 extension ImportPlan {
+    private static let insertLoans = """
+        INSERT INTO loans (code, borrower_id, program, principal, outstanding, disbursed_on, due_on)
+        SELECT s.code, b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on
+        FROM staged s JOIN borrowers b ON b.code = s.borrower_code
+        """
+
     static let loans = ImportPlan(
         checks: [
             duplicates(of: ["code"], column: "code", describe: "'duplicate code %s in the file'"),
@@ -21,10 +27,8 @@ extension ImportPlan {
             FROM staged s JOIN borrowers b ON b.code = s.borrower_code LEFT JOIN loans l ON l.code = s.code
             """,
         merge: [
-            """
-            INSERT INTO loans (code, borrower_id, program, principal, outstanding, disbursed_on, due_on)
-            SELECT s.code, b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on
-            FROM staged s JOIN borrowers b ON b.code = s.borrower_code
+            insertLoans + """
+
             ON CONFLICT (code) DO UPDATE
                 SET borrower_id = excluded.borrower_id, program = excluded.program, principal = excluded.principal,
                     outstanding = excluded.outstanding, disbursed_on = excluded.disbursed_on, due_on = excluded.due_on
@@ -45,6 +49,7 @@ extension ImportPlan {
             JOIN borrowers owner ON owner.id = l.borrower_id JOIN groups was ON was.id = owner.group_id
             WHERE (l.borrower_id, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
                   IS DISTINCT FROM (b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on)
-            """
+            """,
+        firstLoad: ("loans", insertLoans)
     )
 }

@@ -1,0 +1,92 @@
+import CreditDomain
+import CreditWorkers
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// A large import into an empty table drops the table's indexes and foreign keys, inserts, and
+/// builds them again (`FirstLoad`). What it leaves must be exactly what the ordinary upsert
+/// leaves: the same rows, the same indexes and constraints (valid), the same communes marked for
+/// recomputing and the same figures; and the next import into the loaded table is an ordinary one.
+@Suite struct FirstLoadTests {
+    let logger = ImportFixtures.logger
+    let asOf = CalendarDate(year: 2026, month: 11, day: 27)
+
+    private func lines(_ sql: String, _ client: PostgresClient) async throws -> [String] {
+        var found: [String] = []
+        for try await line in try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String.self) {
+            found.append(line)
+        }
+        return found
+    }
+
+    /// Rows of borrowers and loans by code (ids may be handed out in another order), the two
+    /// tables' indexes and constraints, and the units waiting for a recompute.
+    private func state(_ client: PostgresClient) async throws -> [String] {
+        var state: [String] = []
+        for sql in [
+            "SELECT concat_ws('|', b.code, b.name, g.code, b.phone, b.savings_balance) FROM borrowers b JOIN groups g ON g.id = b.group_id ORDER BY 1",
+            """
+            SELECT concat_ws('|', l.code, b.code, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
+            FROM loans l JOIN borrowers b ON b.id = l.borrower_id ORDER BY 1
+            """,
+            "SELECT indexdef FROM pg_indexes WHERE tablename IN ('borrowers', 'loans') ORDER BY 1",
+            """
+            SELECT concat_ws('|', conrelid::regclass, conname, pg_get_constraintdef(oid), convalidated) FROM pg_constraint
+            WHERE conrelid IN ('borrowers'::regclass, 'loans'::regclass) OR confrelid IN ('borrowers'::regclass, 'loans'::regclass)
+            ORDER BY 1
+            """,
+            "SELECT 'marked ' || (meta ->> 'unit') FROM jobs WHERE kind = 'aggregates.recompute' AND state = 'available' ORDER BY 1",
+        ] {
+            state += try await lines(sql, client)
+        }
+        return state
+    }
+
+    /// The storage of the two tables' secondary indexes: new when they were built again.
+    private func indexFiles(_ client: PostgresClient) async throws -> [String] {
+        try await lines("""
+            SELECT indexrelid::regclass::text || ' ' || pg_relation_filenode(indexrelid) FROM pg_index
+            WHERE indrelid IN ('borrowers'::regclass, 'loans'::regclass) AND NOT indisprimary ORDER BY 1
+            """, client)
+    }
+
+    private func seed(_ client: PostgresClient, firstLoadRows: Int) async throws -> [ImportSummary] {
+        let importer = Importer(client: client, logger: logger, firstLoadRows: firstLoadRows)
+        return try await Seeder(importer: importer, profile: .demo, seed: 1, twoTier: false, asOf: asOf).run()
+    }
+
+    @Test func aFirstLoadLeavesWhatAnOrdinaryImportLeaves() async throws {
+        try await TestDatabase.withDatabase { ordinary, _ in
+            _ = try await seed(ordinary, firstLoadRows: .max)
+            let expected = try await state(ordinary)
+            let expectedFigures = try await figures(ordinary)
+            try #require(expected.count > 100_000)
+
+            try await TestDatabase.withDatabase { loaded, _ in
+                let emptyIndexes = try await indexFiles(loaded)
+                let summaries = try await seed(loaded, firstLoadRows: 1)
+                let loadedIndexes = try await indexFiles(loaded)
+                #expect(Set(loadedIndexes).isDisjoint(with: emptyIndexes), "the indexes were not built again: \(loadedIndexes)")
+                #expect(summaries.filter { ["borrowers", "loans"].contains($0.kind) }.allSatisfy { $0.inserted == $0.rows && $0.rows > 0 })
+
+                let found = try await state(loaded)
+                #expect(found.count == expected.count)
+                #expect(found == expected, "\(Set(found).symmetricDifference(expected).sorted().prefix(6))")
+                #expect(try await figures(loaded) == expectedFigures)
+
+                // The tables hold rows now: the same seed again is an ordinary, unchanged import.
+                let again = try await seed(loaded, firstLoadRows: 1)
+                #expect(again.allSatisfy { $0.inserted == 0 && $0.updated == 0 })
+                #expect(try await indexFiles(loaded) == loadedIndexes)
+            }
+        }
+    }
+
+    /// The figures after running the waiting recompute jobs.
+    private func figures(_ client: PostgresClient) async throws -> [String] {
+        let aggregator = Aggregator(client: client, logger: logger, today: { asOf })
+        try await AggregateJobsDrain.run(client, aggregator)
+        return try await AggregateJobsDrain.snapshot(client)
+    }
+}
