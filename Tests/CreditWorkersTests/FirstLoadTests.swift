@@ -20,8 +20,11 @@ import Testing
         return found
     }
 
-    /// Rows of borrowers and loans by code (ids may be handed out in another order), the two
-    /// tables' indexes and constraints, and the units waiting for a recompute.
+    /// The tables the seed loads as first loads.
+    static let loaded = "('borrowers', 'loans', 'inspected_borrowers')"
+
+    /// Rows of the loaded tables by code (ids may be handed out in another order), their indexes
+    /// and constraints, and the units waiting for a recompute.
     private func state(_ client: PostgresClient) async throws -> [String] {
         var state: [String] = []
         for sql in [
@@ -30,10 +33,14 @@ import Testing
             SELECT concat_ws('|', l.code, b.code, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
             FROM loans l JOIN borrowers b ON b.id = l.borrower_id ORDER BY 1
             """,
-            "SELECT indexdef FROM pg_indexes WHERE tablename IN ('borrowers', 'loans') ORDER BY 1",
+            """
+            SELECT concat_ws('|', x.code, b.code) FROM inspected_borrowers ib
+            JOIN inspections x ON x.id = ib.inspection_id JOIN borrowers b ON b.id = ib.borrower_id ORDER BY 1
+            """,
+            "SELECT indexdef FROM pg_indexes WHERE tablename IN \(Self.loaded) ORDER BY 1",
             """
             SELECT concat_ws('|', conrelid::regclass, conname, pg_get_constraintdef(oid), convalidated) FROM pg_constraint
-            WHERE conrelid IN ('borrowers'::regclass, 'loans'::regclass) OR confrelid IN ('borrowers'::regclass, 'loans'::regclass)
+            WHERE conrelid::regclass::text IN \(Self.loaded) OR confrelid::regclass::text IN \(Self.loaded)
             ORDER BY 1
             """,
             "SELECT 'marked ' || (meta ->> 'unit') FROM jobs WHERE kind = 'aggregates.recompute' AND state = 'available' ORDER BY 1",
@@ -43,11 +50,13 @@ import Testing
         return state
     }
 
-    /// The storage of the two tables' secondary indexes: new when they were built again.
+    /// The storage of the loaded tables' indexes that no foreign key relies on: new when they
+    /// were built again.
     private func indexFiles(_ client: PostgresClient) async throws -> [String] {
         try await lines("""
             SELECT indexrelid::regclass::text || ' ' || pg_relation_filenode(indexrelid) FROM pg_index
-            WHERE indrelid IN ('borrowers'::regclass, 'loans'::regclass) AND NOT indisprimary ORDER BY 1
+            WHERE indrelid::regclass::text IN \(Self.loaded)
+              AND indexrelid NOT IN (SELECT conindid FROM pg_constraint WHERE contype = 'f') ORDER BY 1
             """, client)
     }
 
@@ -68,7 +77,9 @@ import Testing
                 let summaries = try await seed(loaded, firstLoadRows: 1)
                 let loadedIndexes = try await indexFiles(loaded)
                 #expect(Set(loadedIndexes).isDisjoint(with: emptyIndexes), "the indexes were not built again: \(loadedIndexes)")
-                #expect(summaries.filter { ["borrowers", "loans"].contains($0.kind) }.allSatisfy { $0.inserted == $0.rows && $0.rows > 0 })
+                #expect(loadedIndexes.count == 7)
+                #expect(summaries.filter { ["borrowers", "loans", "inspections"].contains($0.kind) }
+                    .allSatisfy { $0.inserted == $0.rows && $0.rows > 0 })
 
                 let found = try await state(loaded)
                 #expect(found.count == expected.count)

@@ -6,18 +6,30 @@ import PostgresNIO
 /// instead of an index insertion and a foreign-key lookup per row (for the national seed's 6.8
 /// million borrowers and loans, most of the import's time).
 ///
-/// Only the primary key and the indexes that another table's foreign key relies on stay during
-/// the load; everything dropped is recreated from its own catalog definition in the same
-/// transaction, so a failed import leaves the table as it was. The table is locked against
-/// readers meanwhile: it is empty, so they wait for its first rows rather than read none.
+/// Only the indexes that another table's foreign key relies on stay during the load (its primary
+/// key, for a table others refer to); everything dropped is recreated from its own catalog
+/// definition in the same transaction, so a failed import leaves the table as it was. The table
+/// is locked against readers meanwhile: it is empty, so they wait for its first rows rather
+/// than read none.
 struct FirstLoad {
-    let table: String
+    /// What an import says of loading its table when the table is empty.
+    struct Plan: Sendable {
+        var table: String
+        /// The statements that write the staged rows, with no ON CONFLICT that needs a dropped index.
+        var statements: [String]
+        /// Every staged row becomes one new row of `table` and nothing else changes: the
+        /// import's counts need no query.
+        var everyRowNew: Bool
+    }
+
+    let plan: Plan
     /// Statements that put back what `begin` dropped, indexes before foreign keys.
     private let rebuild: [String]
 
     /// Drops the table's rebuildable indexes and its foreign keys if it is empty and locked, or
     /// returns nil (nothing dropped) if it holds any row.
-    static func begin(_ table: String, on connection: PostgresConnection, logger: Logger) async throws -> FirstLoad? {
+    static func begin(_ plan: Plan, on connection: PostgresConnection, logger: Logger) async throws -> FirstLoad? {
+        let table = plan.table
         // An unlocked look first: a table with rows is never locked against readers for this.
         guard try await isEmpty(table, on: connection, logger: logger) else { return nil }
         try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE"), logger: logger)
@@ -30,13 +42,13 @@ struct FirstLoad {
             """
             SELECT 'DROP INDEX ' || i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
             FROM pg_index i
-            WHERE i.indrelid = \(table)::regclass AND NOT i.indisprimary
+            WHERE i.indrelid = \(table)::regclass
               AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
             UNION ALL
             SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
                    format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid))
             FROM pg_constraint c
-            WHERE c.conrelid = \(table)::regclass AND c.contype = 'u'
+            WHERE c.conrelid = \(table)::regclass AND c.contype IN ('p', 'u')
               AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)
             """, logger: logger)
         for try await (drop, create) in definitions.decode((String, String).self) {
@@ -58,12 +70,12 @@ struct FirstLoad {
         }
         // The index builds sort millions of keys: in memory, not in temporary files.
         try await connection.query("SET LOCAL maintenance_work_mem = '256MB'", logger: logger)
-        return FirstLoad(table: table, rebuild: indexes + foreignKeys)
+        return FirstLoad(plan: plan, rebuild: indexes + foreignKeys)
     }
 
-    /// Builds the indexes and checks the foreign keys over the loaded rows.
-    func finish(on connection: PostgresConnection, logger: Logger) async throws {
-        for statement in rebuild {
+    /// Writes the staged rows, then builds the indexes and checks the foreign keys over them.
+    func load(on connection: PostgresConnection, logger: Logger) async throws {
+        for statement in plan.statements + rebuild {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
     }

@@ -69,9 +69,8 @@ struct ImportPlan: Sendable {
     /// them for recomputing itself and the tables' aggregate triggers stand aside (schema step
     /// 20): one hashed join over the staging table instead of an index probe per written row.
     var touches: String? = nil
-    /// For a large import into an empty table: the table, and a plain INSERT of the staged rows
-    /// (no ON CONFLICT: the unique index it would need is built after the load). See ``FirstLoad``.
-    var firstLoad: (table: String, insert: String)? = nil
+    /// How a large import loads its main table when that is empty. See ``FirstLoad``.
+    var firstLoad: FirstLoad.Plan? = nil
 
     /// Rows whose `key` columns repeat an earlier row of the file.
     static func duplicates(of key: [String], column: String, describe: String) -> String {

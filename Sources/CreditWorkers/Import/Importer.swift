@@ -93,21 +93,27 @@ public struct Importer: Sendable {
                 throw ImportError.rejected(kind: kind, problems: Array(first.prefix(ImportError.shownProblems)), total: total)
             }
             progress(.writing)
+            let firstLoad: FirstLoad? = if let bulk = plan.firstLoad, stager.rows >= firstLoadRows {
+                try await FirstLoad.begin(bulk, on: connection, logger: logger)
+            } else {
+                nil
+            }
             var inserted = 0, updated = 0, removed = 0
-            for try await (i, u, r) in try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
-                .decode((Int, Int, Int).self)
-            {
-                (inserted, updated, removed) = (i, u, r)
+            if firstLoad?.plan.everyRowNew == true {
+                inserted = stager.rows
+            } else {
+                for try await (i, u, r) in try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
+                    .decode((Int, Int, Int).self)
+                {
+                    (inserted, updated, removed) = (i, u, r)
+                }
             }
             if let touches = plan.touches {
                 try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
                 try await run("SELECT aggregates_touch(ARRAY(\(touches)))", on: connection)
             }
-            if let bulk = plan.firstLoad, stager.rows >= firstLoadRows,
-               let firstLoad = try await FirstLoad.begin(bulk.table, on: connection, logger: logger)
-            {
-                try await run(bulk.insert, on: connection)
-                try await firstLoad.finish(on: connection, logger: logger)
+            if let firstLoad {
+                try await firstLoad.load(on: connection, logger: logger)
             } else {
                 for statement in plan.merge {
                     try await run(statement, on: connection)

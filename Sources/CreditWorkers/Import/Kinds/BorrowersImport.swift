@@ -37,6 +37,6 @@ extension ImportPlan {
             JOIN groups was ON was.id = b.group_id
             WHERE (b.name, b.group_id, b.phone, b.savings_balance) IS DISTINCT FROM (s.name, g.id, s.phone, s.savings_balance)
             """,
-        firstLoad: ("borrowers", insertBorrowers)
+        firstLoad: FirstLoad.Plan(table: "borrowers", statements: [insertBorrowers], everyRowNew: true)
     )
 }

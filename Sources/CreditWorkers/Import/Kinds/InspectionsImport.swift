@@ -15,6 +15,27 @@ extension ImportPlan {
                           WHERE s.inspection_code = x.code AND b.id = ib.borrower_id)
         """
 
+    private static let merge = [
+        """
+        INSERT INTO inspections (code, inspector_unit_id, inspected_on)
+        SELECT DISTINCT ON (s.inspection_code) s.inspection_code, i.id, s.inspected_on
+        FROM staged s JOIN units i ON i.code = s.inspector_unit_code
+        ORDER BY s.inspection_code, s.line
+        ON CONFLICT (code) DO UPDATE
+            SET inspector_unit_id = excluded.inspector_unit_id, inspected_on = excluded.inspected_on
+            WHERE (inspections.inspector_unit_id, inspections.inspected_on)
+                  IS DISTINCT FROM (excluded.inspector_unit_id, excluded.inspected_on)
+        """,
+        "DELETE FROM inspected_borrowers AS gone USING (SELECT ib.inspection_id, ib.borrower_id \(dropped)) AS d "
+            + "WHERE (gone.inspection_id, gone.borrower_id) = (d.inspection_id, d.borrower_id)",
+        """
+        INSERT INTO inspected_borrowers (inspection_id, borrower_id)
+        SELECT x.id, b.id
+        FROM staged s JOIN inspections x ON x.code = s.inspection_code JOIN borrowers b ON b.code = s.borrower_code
+        ON CONFLICT DO NOTHING
+        """,
+    ]
+
     static let inspections = ImportPlan(
         checks: [
             duplicates(of: ["inspection_code", "borrower_code"], column: "borrower_code",
@@ -68,26 +89,11 @@ extension ImportPlan {
             LEFT JOIN inspections x ON x.code = r.inspection_code
             LEFT JOIN inspected_borrowers ib ON ib.inspection_id = x.id AND ib.borrower_id = r.borrower_id
             """,
-        merge: [
-            """
-            INSERT INTO inspections (code, inspector_unit_id, inspected_on)
-            SELECT DISTINCT ON (s.inspection_code) s.inspection_code, i.id, s.inspected_on
-            FROM staged s JOIN units i ON i.code = s.inspector_unit_code
-            ORDER BY s.inspection_code, s.line
-            ON CONFLICT (code) DO UPDATE
-                SET inspector_unit_id = excluded.inspector_unit_id, inspected_on = excluded.inspected_on
-                WHERE (inspections.inspector_unit_id, inspections.inspected_on)
-                      IS DISTINCT FROM (excluded.inspector_unit_id, excluded.inspected_on)
-            """,
-            "DELETE FROM inspected_borrowers AS gone USING (SELECT ib.inspection_id, ib.borrower_id \(dropped)) AS d "
-                + "WHERE (gone.inspection_id, gone.borrower_id) = (d.inspection_id, d.borrower_id)",
-            """
-            INSERT INTO inspected_borrowers (inspection_id, borrower_id)
-            SELECT x.id, b.id
-            FROM staged s JOIN inspections x ON x.code = s.inspection_code JOIN borrowers b ON b.code = s.borrower_code
-            ON CONFLICT DO NOTHING
-            """,
-        ],
-        tables: ["inspections", "inspected_borrowers"]
+        merge: merge,
+        tables: ["inspections", "inspected_borrowers"],
+        // The same merge: with no borrower checked yet it deletes nothing, and its inserts'
+        // ON CONFLICT clauses need no index of inspected_borrowers. Inspections themselves may
+        // exist already (and change), so the counts are still asked.
+        firstLoad: FirstLoad.Plan(table: "inspected_borrowers", statements: merge, everyRowNew: false)
     )
 }
