@@ -61,12 +61,28 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// `YYYY-MM-DD`.
     public var iso: String {
-        "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))"
+        // Written byte by byte: the national seed formats tens of millions of dates.
+        guard (0...9999).contains(year) else { return "\(year.zeroPadded(4))-\(month.zeroPadded(2))-\(day.zeroPadded(2))" }
+        return String(unsafeUninitializedCapacity: 10) { bytes in
+            func put(_ value: Int, width: Int, at start: Int) {
+                var rest = value
+                for index in (start..<start + width).reversed() {
+                    bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
+            put(year, width: 4, at: 0)
+            bytes[4] = UInt8(ascii: "-")
+            put(month, width: 2, at: 5)
+            bytes[7] = UInt8(ascii: "-")
+            put(day, width: 2, at: 8)
+            return 10
+        }
     }
 
     /// `dd/MM/yyyy`, as Vietnamese texts write dates.
     public var vietnamese: String {
-        "\(Self.pad(day, 2))/\(Self.pad(month, 2))/\(Self.pad(year, 4))"
+        "\(day.zeroPadded(2))/\(month.zeroPadded(2))/\(year.zeroPadded(4))"
     }
 
     /// The weekday and the date, as a text names a day: `thứ Năm, 03/12/2026`, `Chủ nhật, 06/12/2026`.
@@ -82,10 +98,14 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
     }
+}
 
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+extension Int {
+    /// The number in at least `width` digits, zeros in front: `7.zeroPadded(2)` is `07`.
+    public func zeroPadded(_ width: Int) -> String {
+        let digits = String(self)
+        let missing = width - digits.utf8.count
+        return missing > 0 ? String(repeating: "0", count: missing) + digits : digits
     }
 }
 

@@ -23,11 +23,13 @@ struct FirstLoad {
     }
 
     let plan: Plan
-    /// Statements that put back what `begin` dropped, indexes before foreign keys.
+    /// Statements that drop the table's rebuildable indexes and its foreign keys.
+    private let drops: [String]
+    /// Statements that put them back, indexes before foreign keys.
     private let rebuild: [String]
 
-    /// Drops the table's rebuildable indexes and its foreign keys if it is empty and locked, or
-    /// returns nil (nothing dropped) if it holds any row.
+    /// Locks the table if it is empty, and reads the definitions of what the load drops; nil
+    /// if it holds any row.
     static func begin(_ plan: Plan, on connection: PostgresConnection, logger: Logger) async throws -> FirstLoad? {
         let table = plan.table
         // An unlocked look first: a table with rows is never locked against readers for this.
@@ -65,17 +67,15 @@ struct FirstLoad {
             drops.append(drop)
             foreignKeys.append(create)
         }
-        for statement in drops {
-            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-        }
-        // The index builds sort millions of keys: in memory, not in temporary files.
-        try await connection.query("SET LOCAL maintenance_work_mem = '256MB'", logger: logger)
-        return FirstLoad(plan: plan, rebuild: indexes + foreignKeys)
+        return FirstLoad(plan: plan, drops: drops, rebuild: indexes + foreignKeys)
     }
 
-    /// Writes the staged rows, then builds the indexes and checks the foreign keys over them.
+    /// Drops the indexes and foreign keys, writes the staged rows, then builds the indexes and
+    /// checks the foreign keys over them.
     func load(on connection: PostgresConnection, logger: Logger) async throws {
-        for statement in plan.statements + rebuild {
+        // The index builds sort millions of keys: in memory, not in temporary files.
+        try await connection.query("SET LOCAL maintenance_work_mem = '256MB'", logger: logger)
+        for statement in drops + plan.statements + rebuild {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
     }

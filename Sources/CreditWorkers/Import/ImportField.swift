@@ -109,8 +109,12 @@ public enum ImportField: Sendable {
 
     static func isCalendarDate(_ text: String) -> Bool {
         guard text.utf8.count == 10 else { return false }
+        return text.utf8.withContiguousStorageIfAvailable(isCalendarDate) ?? isCalendarDate(Array(text.utf8))
+    }
+
+    private static func isCalendarDate(_ bytes: some Collection<UInt8>) -> Bool {
         var year = 0, month = 0, day = 0
-        for (index, byte) in text.utf8.enumerated() {
+        for (index, byte) in bytes.enumerated() {
             if index == 4 || index == 7 {
                 guard byte == UInt8(ascii: "-") else { return false }
                 continue

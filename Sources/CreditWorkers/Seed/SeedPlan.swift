@@ -64,7 +64,7 @@ struct SeedPlan {
         var communeParents: [Int] = []
         var overdueRates: [Double] = []
         for (p, provinceName) in provinceNames.prefix(sizes.provinces).enumerated() {
-            let code = "T\(Self.pad(p + 1, 2))"
+            let code = "T\((p + 1).zeroPadded(2))"
             provinces.append(units.count)
             units.append(Unit(code: code, name: "Tỉnh đoàn \(provinceName)", level: .province, parent: nil,
                               contactName: VietnameseNames.person(&random), contactPhone: VietnameseNames.phone(&random)))
@@ -77,7 +77,7 @@ struct SeedPlan {
                     let name = VietnameseNames.place(&random)
                     districts.append(units.count)
                     communeParents.append(units.count)
-                    units.append(Unit(code: "\(units[province].code)-H\(Self.pad(d + 1, 2))", name: "Huyện đoàn \(name)",
+                    units.append(Unit(code: "\(units[province].code)-H\((d + 1).zeroPadded(2))", name: "Huyện đoàn \(name)",
                                       level: .district, parent: province,
                                       contactName: VietnameseNames.person(&random), contactPhone: VietnameseNames.phone(&random)))
                 }
@@ -114,7 +114,7 @@ struct SeedPlan {
             for c in 0..<communesPerParent[parentIndex] {
                 let name = VietnameseNames.place(&random)
                 let unit = units.count
-                let code = "\(units[parent].code)-X\(Self.pad(c + 1, twoTier ? 3 : 2))"
+                let code = "\(units[parent].code)-X\((c + 1).zeroPadded(twoTier ? 3 : 2))"
                 units.append(Unit(code: code, name: "Đoàn xã \(name)", level: .commune, parent: parent,
                                   contactName: VietnameseNames.person(&random), contactPhone: VietnameseNames.phone(&random)))
                 let firstPoint = points.count
@@ -129,7 +129,7 @@ struct SeedPlan {
                 for g in 0..<groupsPerCommune[communeIndex] {
                     let count = borrowersPerGroup[groups.count]
                     let village = VietnameseNames.place(&random)
-                    groups.append(Group(code: "\(code)-T\(Self.pad(g + 1, 3))", name: "Tổ TK&VV thôn \(village)",
+                    groups.append(Group(code: "\(code)-T\((g + 1).zeroPadded(3))", name: "Tổ TK&VV thôn \(village)",
                                         commune: communeIndex, point: firstPoint + (g % pointsPerCommune[communeIndex]),
                                         leaderName: VietnameseNames.person(&random), leaderPhone: VietnameseNames.phone(&random),
                                         borrowers: nextBorrower..<(nextBorrower + count)))
@@ -141,10 +141,5 @@ struct SeedPlan {
                 communeIndex += 1
             }
         }
-    }
-
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }

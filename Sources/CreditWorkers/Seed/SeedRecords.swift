@@ -31,7 +31,7 @@ struct SeedRecords {
         })
     }
 
-    static func borrowerCode(_ index: Int) -> String { "KH" + SeedPlan.pad(index + 1, 8) }
+    static func borrowerCode(_ index: Int) -> String { "KH" + (index + 1).zeroPadded(8) }
 
     /// Borrowers group by group; each group's savings participation follows its commune's.
     func borrowers() -> AnySequence<[String]> {
@@ -108,7 +108,7 @@ struct SeedRecords {
                     let elapsed = Double(today - disbursed) / Double(termDays)
                     outstanding = elapsed >= 1 ? 0 : Int(Double(principal) * (1 - elapsed * 0.6)) / 1000 * 1000
                 }
-                return ["HD" + SeedPlan.pad(loanNumber, 8), Self.borrowerCode(borrower), program.name, String(principal),
+                return ["HD" + loanNumber.zeroPadded(8), Self.borrowerCode(borrower), program.name, String(principal),
                         String(outstanding), CalendarDate(daysSinceEpoch: disbursed).iso,
                         CalendarDate(daysSinceEpoch: disbursed + termDays).iso]
             }
@@ -131,7 +131,7 @@ struct SeedRecords {
                 if pending.isEmpty, let (inspector, groupIndex) = checks.next() {
                     number += 1
                     let group = plan.groups[groupIndex]
-                    let code = "KT\(asOf.year)-\(SeedPlan.pad(number, 7))"
+                    let code = "KT\(asOf.year)-\(number.zeroPadded(7))"
                     let date = CalendarDate(daysSinceEpoch: start + random.int(0...days)).iso
                     // Now and then a check stops at four borrowers: not complete.
                     let wanted = random.chance(0.03) ? 4 : 5
