@@ -23,8 +23,8 @@ import Testing
     /// The tables the seed loads as first loads.
     static let loaded = "('borrowers', 'loans', 'inspected_borrowers')"
 
-    /// Rows of the loaded tables by code (ids may be handed out in another order), their indexes
-    /// and constraints, and the units waiting for a recompute.
+    /// Rows of the loaded tables by code (ids may be handed out in another order), their indexes,
+    /// constraints and triggers, and the units waiting for a recompute.
     private func state(_ client: PostgresClient) async throws -> [String] {
         var state: [String] = []
         for sql in [
@@ -43,6 +43,7 @@ import Testing
             WHERE conrelid::regclass::text IN \(Self.loaded) OR confrelid::regclass::text IN \(Self.loaded)
             ORDER BY 1
             """,
+            "SELECT tgrelid::regclass::text || ' ' || tgname || ' ' || tgenabled::text FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text IN \(Self.loaded) ORDER BY 1",
             "SELECT 'marked ' || (meta ->> 'unit') FROM jobs WHERE kind = 'aggregates.recompute' AND state = 'available' ORDER BY 1",
         ] {
             state += try await lines(sql, client)

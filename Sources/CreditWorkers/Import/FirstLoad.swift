@@ -20,6 +20,10 @@ struct FirstLoad {
         /// Every staged row becomes one new row of `table` and nothing else changes: the
         /// import's counts need no query.
         var everyRowNew: Bool
+        /// Triggers of `table` that stand aside for this import anyway (it marks the units
+        /// itself, schema step 20): off during the load, so that PostgreSQL does not collect
+        /// their transition tables of millions of rows.
+        var idleTriggers: [String] = []
     }
 
     let plan: Plan
@@ -75,7 +79,9 @@ struct FirstLoad {
     func load(on connection: PostgresConnection, logger: Logger) async throws {
         // The index builds sort millions of keys: in memory, not in temporary files.
         try await connection.query("SET LOCAL maintenance_work_mem = '256MB'", logger: logger)
-        for statement in drops + plan.statements + rebuild {
+        let quiet = plan.idleTriggers.map { "ALTER TABLE \(plan.table) DISABLE TRIGGER \($0)" }
+        let awake = plan.idleTriggers.map { "ALTER TABLE \(plan.table) ENABLE TRIGGER \($0)" }
+        for statement in drops + quiet + plan.statements + awake + rebuild {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
     }

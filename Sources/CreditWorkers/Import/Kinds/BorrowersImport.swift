@@ -37,6 +37,7 @@ extension ImportPlan {
             JOIN groups was ON was.id = b.group_id
             WHERE (b.name, b.group_id, b.phone, b.savings_balance) IS DISTINCT FROM (s.name, g.id, s.phone, s.savings_balance)
             """,
-        firstLoad: FirstLoad.Plan(table: "borrowers", statements: [insertBorrowers], everyRowNew: true)
+        firstLoad: FirstLoad.Plan(
+            table: "borrowers", statements: [insertBorrowers], everyRowNew: true, idleTriggers: ["aggregates_borrowers_inserted"])
     )
 }

@@ -50,6 +50,7 @@ extension ImportPlan {
             WHERE (l.borrower_id, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
                   IS DISTINCT FROM (b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on)
             """,
-        firstLoad: FirstLoad.Plan(table: "loans", statements: [insertLoans], everyRowNew: true)
+        firstLoad: FirstLoad.Plan(
+            table: "loans", statements: [insertLoans], everyRowNew: true, idleTriggers: ["aggregates_loans_inserted"])
     )
 }
