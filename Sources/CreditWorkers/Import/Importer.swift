@@ -39,47 +39,17 @@ public struct Importer: Sendable {
         guard header.malformed == nil, found == kind.columns else {
             throw ImportError.wrongHeader(kind: kind, found: found)
         }
-        return try await load(kind, copy: { writer in
-            try await Self.stream(kind, reader, to: writer) {
-                progress?(.reading(bytes: reader.bytesRead, of: reader.size))
-            }
-        }, progress: { progress?($0) })
+        return try await load(kind, records: reader) {
+            progress?(.reading(bytes: reader.bytesRead, of: reader.size))
+        } progress: { progress?($0) }
     }
 
     /// Imports records made by a program (the seed), through the same checks as a file. Record
     /// fields are in the order of ``ImportKind/columns``.
     public func importRecords(_ kind: ImportKind, _ records: some Sequence<[String]>) async throws -> ImportSummary {
-        try await load(kind, copy: { writer in
-            try await Self.stream(kind, StagedRecords.numbered(records), to: writer, progress: {})
-        }, progress: { _ in })
-    }
-
-    /// Imports records checked and written out beforehand by ``StagedRecords/stage(_:_:)``.
-    public func importStaged(_ staged: StagedRecords) async throws -> ImportSummary {
-        try await load(staged.kind, copy: { writer in
-            try await staged.copy(to: writer)
-            return staged.stager
-        }, progress: { _ in })
-    }
-
-    /// Checks each record and streams the good ones into COPY as they come.
-    private static func stream(
-        _ kind: ImportKind, _ records: some Sequence<CSVRecord>, to writer: PostgresCopyFromWriter, progress: () -> Void
-    ) async throws -> Stager {
-        var stager = Stager(kind: kind)
-        var pending = ByteBuffer()
-        pending.reserveCapacity(Stager.flushSize + 4096)
-        for record in records {
-            stager.stage(record, into: &pending)
-            if pending.readableBytes >= Stager.flushSize {
-                try await writer.write(pending)
-                pending.clear()
-                progress()
-            }
-        }
-        if pending.readableBytes > 0 { try await writer.write(pending) }
-        progress()
-        return stager
+        // `.lazy` after `enumerated()`: an eager map would hold every record in memory at once.
+        let numbered = records.enumerated().lazy.map { CSVRecord(line: $0.offset + 2, fields: $0.element, problem: nil) }
+        return try await load(kind, records: numbered, readProgress: {}, progress: { _ in })
     }
 
     /// Changed rows from which an import refreshes the planner's statistics of its tables.
@@ -89,7 +59,8 @@ public struct Importer: Sendable {
     static let lockKey: Int64 = 0x4352_4F50_494D_5054
 
     private func load(
-        _ kind: ImportKind, copy: (PostgresCopyFromWriter) async throws -> Stager, progress: (Progress) -> Void
+        _ kind: ImportKind, records: some Sequence<CSVRecord>,
+        readProgress: () -> Void, progress: (Progress) -> Void
     ) async throws -> ImportSummary {
         let started = ContinuousClock.now
         let plan = kind.plan
@@ -100,7 +71,18 @@ public struct Importer: Sendable {
             try await run(stagingTable(kind), on: connection)
             var stager = Stager(kind: kind)
             try await connection.copyFrom(table: "staged", columns: ["line"] + kind.columns, logger: logger) { writer in
-                stager = try await copy(writer)
+                var pending = ByteBuffer()
+                pending.reserveCapacity(Stager.flushSize + 4096)
+                for record in records {
+                    stager.stage(record, into: &pending)
+                    if pending.readableBytes >= Stager.flushSize {
+                        try await writer.write(pending)
+                        pending.clear()
+                        readProgress()
+                    }
+                }
+                if pending.readableBytes > 0 { try await writer.write(pending) }
+                readProgress()
             }
             progress(.checking)
             try await run("ANALYZE staged", on: connection)

@@ -33,28 +33,15 @@ public struct Seeder: Sendable {
             VALUES (\(Self.quarterlyReport.code), \(Self.quarterlyReport.name), 'commune', 'quarterly', 25)
             ON CONFLICT (code) DO NOTHING
             """, logger: importer.logger)
-        let kinds: [(ImportKind, @Sendable () -> AnySequence<[String]>)] = [
-            (.units, { records.units() }), (.points, { records.points() }), (.groups, { records.groups() }),
-            (.borrowers, { records.borrowers() }), (.loans, { records.loans() }), (.inspections, { records.inspections() }),
-            (.reports, { records.reports() }),
-        ]
-        // Each kind is checked and written out while the server merges the one before it.
-        var upcoming = Task { try await StagedRecords.stage(kinds[0].0, kinds[0].1) }
         var summaries: [ImportSummary] = []
-        for index in kinds.indices {
-            progress(kinds[index].0)
-            let staged = try await upcoming.value
-            defer { staged.remove() }
-            if index + 1 < kinds.count {
-                let (kind, records) = kinds[index + 1]
-                upcoming = Task { try await StagedRecords.stage(kind, records) }
-            }
-            do {
-                summaries.append(try await importer.importStaged(staged))
-            } catch {
-                if index + 1 < kinds.count { (try? await upcoming.value)?.remove() }
-                throw error
-            }
+        let kinds: [(ImportKind, AnySequence<[String]>)] = [
+            (.units, records.units()), (.points, records.points()), (.groups, records.groups()),
+            (.borrowers, records.borrowers()), (.loans, records.loans()), (.inspections, records.inspections()),
+            (.reports, records.reports()),
+        ]
+        for (kind, rows) in kinds {
+            progress(kind)
+            summaries.append(try await importer.importRecords(kind, rows))
         }
         return summaries
     }
