@@ -12,14 +12,6 @@ import Testing
     let logger = ImportFixtures.logger
     let asOf = CalendarDate(year: 2026, month: 11, day: 27)
 
-    private func lines(_ sql: String, _ client: PostgresClient) async throws -> [String] {
-        var found: [String] = []
-        for try await line in try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String.self) {
-            found.append(line)
-        }
-        return found
-    }
-
     /// The tables the seed loads as first loads.
     static let loaded = "('borrowers', 'loans', 'inspected_borrowers')"
 
@@ -46,7 +38,7 @@ import Testing
             "SELECT tgrelid::regclass::text || ' ' || tgname || ' ' || tgenabled::text FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text IN \(Self.loaded) ORDER BY 1",
             "SELECT 'marked ' || (meta ->> 'unit') FROM jobs WHERE kind = 'aggregates.recompute' AND state = 'available' ORDER BY 1",
         ] {
-            state += try await lines(sql, client)
+            state += try await client.texts(sql)
         }
         return state
     }
@@ -54,11 +46,11 @@ import Testing
     /// The storage of the loaded tables' indexes that no foreign key relies on: new when they
     /// were built again.
     private func indexFiles(_ client: PostgresClient) async throws -> [String] {
-        try await lines("""
+        try await client.texts("""
             SELECT indexrelid::regclass::text || ' ' || pg_relation_filenode(indexrelid) FROM pg_index
             WHERE indrelid::regclass::text IN \(Self.loaded)
               AND indexrelid NOT IN (SELECT conindid FROM pg_constraint WHERE contype = 'f') ORDER BY 1
-            """, client)
+            """)
     }
 
     private func seed(_ client: PostgresClient, firstLoadRows: Int) async throws -> [ImportSummary] {
