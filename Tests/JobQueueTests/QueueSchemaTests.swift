@@ -62,6 +62,45 @@ import Testing
         }
     }
 
+    /// Each claim and completion would add an entry to an index of the whole history: finished
+    /// jobs leave `jobs_kind_state`, and staff still find the failed jobs of a kind through it.
+    @Test func completedJobsLeaveTheKindIndexAndFailedOnesAreFoundThroughIt() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let registry = JobRegistry()
+            registry.register(JobDefinition<Tagged>.recording(Recorder()))
+            registry.register(JobDefinition<Tagged>(kind: "poison", maxAttempts: 1) { _, _ in throw TestFailure(description: "boom") })
+            let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
+            try await queue.enqueue(batch: (0..<300).map { NewJob(kind: "record", argsJSON: #"{"tag": "t\#($0)"}"#) })
+            try await queue.enqueue(batch: (0..<3).map { NewJob(kind: "poison", argsJSON: #"{"tag": "p\#($0)"}"#, maxAttempts: 1) })
+            try await withRunningServices([worker(client, registry, queues: ["default": 20])]) {
+                try await expectEventually {
+                    let table = JobTable(client: client)
+                    let completed = try await table.count(.completed), discarded = try await table.count(.discarded)
+                    return completed == 300 && discarded == 3
+                }
+            }
+            // VACUUM counts the index's entries as it clears the dead ones the updates left.
+            try await client.query("VACUUM jobs", logger: silentLogger)
+            let entries = try await client.query(
+                "SELECT reltuples::int8 FROM pg_class WHERE relname = 'jobs_kind_state'", logger: silentLogger)
+            for try await count in entries.decode(Int64.self) { #expect(count == 3) }
+
+            let plan = try await client.withConnection { connection in
+                try await connection.query("SET enable_seqscan = off", logger: silentLogger)
+                let rows = try await connection.query(
+                    "EXPLAIN SELECT id FROM jobs WHERE kind = 'poison' AND state = 'discarded' ORDER BY id DESC LIMIT 50",
+                    logger: silentLogger)
+                var text = ""
+                for try await line in rows.decode(String.self) { text += line + "\n" }
+                try await connection.query("RESET enable_seqscan", logger: silentLogger)
+                return text
+            }
+            #expect(plan.contains("jobs_kind_state"), "failed jobs of a kind are not found through the index: \(plan)")
+            let failed = try await queue.jobs(JobFilter(state: .discarded, kind: "poison"))
+            #expect(failed.count == 3)
+        }
+    }
+
     /// The queue's tables as text: columns with type, default and nullability; indexes,
     /// constraints and triggers; the functions its triggers call.
     private func queueShape(_ client: PostgresClient) async throws -> Set<String> {

@@ -221,3 +221,14 @@ BEGIN
     SELECT * FROM claimed;
 END
 $$;
+
+-- migrate:step 7 find jobs by kind among the pending and failed only
+-- `jobs_kind_state` held every job of the history, so each claim and each completion (neither can
+-- be a HOT update) added an entry to it: a third of the index writes of a job's life, for an index
+-- that staff read only to find pending or failed jobs of a kind. Running jobs are few and found
+-- through `jobs_lease`; completed ones are listed newest first along the primary key. pgbench of
+-- the worker's claim and completion on 300,000 jobs: 18–19k jobs/s with the whole index, 21–22k
+-- with this one (BENCHMARKS.md, issue 21). On a large table this step holds writes to `jobs` while
+-- the index builds: run `migrate` before the workers start, as always.
+DROP INDEX jobs_kind_state;
+CREATE INDEX jobs_kind_state ON jobs (kind, state) WHERE state NOT IN ('running', 'completed');
