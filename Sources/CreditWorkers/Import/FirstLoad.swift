@@ -17,9 +17,6 @@ struct FirstLoad {
         var table: String
         /// The statements that write the staged rows, with no ON CONFLICT that needs a dropped index.
         var statements: [String]
-        /// Every staged row becomes one new row of `table` and nothing else changes: the
-        /// import's counts need no query.
-        var everyRowNew: Bool
         /// Triggers of `table` that stand aside for this import anyway (it marks the units
         /// itself, schema step 20): off during the load, so that PostgreSQL does not collect
         /// their transition tables of millions of rows.

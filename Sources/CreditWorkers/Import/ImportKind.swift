@@ -57,18 +57,19 @@ public enum ImportKind: String, Sendable, CaseIterable, Codable {
 struct ImportPlan: Sendable {
     /// Each a SELECT of (line, column, reason) for every row it finds wrong.
     var checks: [String]
-    /// One row: inserted, updated, removed, computed before the merge.
+    /// One row: inserted, updated, removed, computed before the merge; with `marksUnits`, a
+    /// fourth column: the units whose figures the merge changes (the communes of the rows it
+    /// inserts or changes, before and after).
     var counts: String
     /// Statements that write the staged rows into the real tables.
     var merge: [String]
     /// The tables the merge writes, analyzed after a large import so that the queries that
     /// follow (the aggregates' among them) are planned for the new sizes, not for empty tables.
     var tables: [String]
-    /// A SELECT of the units whose figures the merge changes — the communes of the rows it
-    /// inserts or changes, before and after —, run before the merge. With it the import marks
-    /// them for recomputing itself and the tables' aggregate triggers stand aside (schema step
-    /// 20): one hashed join over the staging table instead of an index probe per written row.
-    var touches: String? = nil
+    /// The import marks the units of the counts' fourth column for recomputing itself, and the
+    /// tables' aggregate triggers stand aside (schema step 20): one hashed join over the staging
+    /// table instead of an index probe per written row.
+    var marksUnits = false
     /// How a large import loads its main table when that is empty. See ``FirstLoad``.
     var firstLoad: FirstLoad.Plan? = nil
 

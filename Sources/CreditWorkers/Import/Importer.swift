@@ -99,18 +99,18 @@ public struct Importer: Sendable {
                 nil
             }
             var inserted = 0, updated = 0, removed = 0
-            if firstLoad?.plan.everyRowNew == true {
-                inserted = stager.rows
+            var touched: [Int64] = []
+            let counts = try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
+            if plan.marksUnits {
+                for try await (i, u, r, units) in counts.decode((Int, Int, Int, [Int64]).self) {
+                    (inserted, updated, removed, touched) = (i, u, r, units)
+                }
+                try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
+                try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
             } else {
-                for try await (i, u, r) in try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
-                    .decode((Int, Int, Int).self)
-                {
+                for try await (i, u, r) in counts.decode((Int, Int, Int).self) {
                     (inserted, updated, removed) = (i, u, r)
                 }
-            }
-            if let touches = plan.touches {
-                try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
-                try await run("SELECT aggregates_touch(ARRAY(\(touches)))", on: connection)
             }
             if let firstLoad {
                 try await firstLoad.load(on: connection, logger: logger)

@@ -10,12 +10,19 @@ extension ImportPlan {
             duplicates(of: ["code"], column: "code", describe: "'duplicate code %s in the file'"),
             unknown("group", column: "group_code", table: "groups"),
         ],
+        // With the communes the merge changes, before and after (the import marks them itself).
         counts: """
-            SELECT count(*) FILTER (WHERE b.id IS NULL),
-                   count(*) FILTER (WHERE b.id IS NOT NULL AND
-                       (b.name, b.group_id, b.phone, b.savings_balance) IS DISTINCT FROM (s.name, g.id, s.phone, s.savings_balance)),
-                   0
-            FROM staged s JOIN groups g ON g.code = s.group_code LEFT JOIN borrowers b ON b.code = s.code
+            WITH compared AS MATERIALIZED (
+                SELECT g.commune_id, was.commune_id AS commune_before, b.id IS NULL AS new,
+                       (b.name, b.group_id, b.phone, b.savings_balance)
+                       IS DISTINCT FROM (s.name, g.id, s.phone, s.savings_balance) AS differs
+                FROM staged s JOIN groups g ON g.code = s.group_code LEFT JOIN borrowers b ON b.code = s.code
+                LEFT JOIN groups was ON was.id = b.group_id
+            )
+            SELECT count(*) FILTER (WHERE new), count(*) FILTER (WHERE differs AND NOT new), 0,
+                   ARRAY(SELECT commune_id FROM compared WHERE differs
+                         UNION SELECT commune_before FROM compared WHERE differs AND NOT new)
+            FROM compared
             """,
         merge: [
             insertBorrowers + """
@@ -28,16 +35,8 @@ extension ImportPlan {
             """
         ],
         tables: ["borrowers"],
-        touches: """
-            SELECT g.commune_id FROM staged s JOIN groups g ON g.code = s.group_code LEFT JOIN borrowers b ON b.code = s.code
-            WHERE b.id IS NULL
-               OR (b.name, b.group_id, b.phone, b.savings_balance) IS DISTINCT FROM (s.name, g.id, s.phone, s.savings_balance)
-            UNION
-            SELECT was.commune_id FROM staged s JOIN groups g ON g.code = s.group_code JOIN borrowers b ON b.code = s.code
-            JOIN groups was ON was.id = b.group_id
-            WHERE (b.name, b.group_id, b.phone, b.savings_balance) IS DISTINCT FROM (s.name, g.id, s.phone, s.savings_balance)
-            """,
+        marksUnits: true,
         firstLoad: FirstLoad.Plan(
-            table: "borrowers", statements: [insertBorrowers], everyRowNew: true, idleTriggers: ["aggregates_borrowers_inserted"])
+            table: "borrowers", statements: [insertBorrowers], idleTriggers: ["aggregates_borrowers_inserted"])
     )
 }

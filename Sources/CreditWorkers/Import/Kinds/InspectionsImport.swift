@@ -93,7 +93,7 @@ extension ImportPlan {
         tables: ["inspections", "inspected_borrowers"],
         // The same merge: with no borrower checked yet it deletes nothing, and its inserts'
         // ON CONFLICT clauses need no index of inspected_borrowers. Inspections themselves may
-        // exist already (and change), so the counts are still asked.
-        firstLoad: FirstLoad.Plan(table: "inspected_borrowers", statements: merge, everyRowNew: false)
+        // exist already (and change).
+        firstLoad: FirstLoad.Plan(table: "inspected_borrowers", statements: merge)
     )
 }

@@ -18,13 +18,22 @@ extension ImportPlan {
             FROM staged WHERE due_on < disbursed_on
             """,
         ],
+        // With the communes the merge changes, before and after (the import marks them itself);
+        // the loans' former owners are looked up for changed loans only.
         counts: """
-            SELECT count(*) FILTER (WHERE l.id IS NULL),
-                   count(*) FILTER (WHERE l.id IS NOT NULL AND
+            WITH compared AS MATERIALIZED (
+                SELECT g.commune_id, l.id AS loan_id, l.borrower_id AS owner_id,
                        (l.borrower_id, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
-                       IS DISTINCT FROM (b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on)),
-                   0
-            FROM staged s JOIN borrowers b ON b.code = s.borrower_code LEFT JOIN loans l ON l.code = s.code
+                       IS DISTINCT FROM (b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on) AS differs
+                FROM staged s JOIN borrowers b ON b.code = s.borrower_code JOIN groups g ON g.id = b.group_id
+                LEFT JOIN loans l ON l.code = s.code
+            )
+            SELECT count(*) FILTER (WHERE loan_id IS NULL), count(*) FILTER (WHERE loan_id IS NOT NULL AND differs), 0,
+                   ARRAY(SELECT commune_id FROM compared WHERE differs
+                         UNION
+                         SELECT was.commune_id FROM compared c JOIN borrowers owner ON owner.id = c.owner_id
+                         JOIN groups was ON was.id = owner.group_id WHERE c.loan_id IS NOT NULL AND c.differs)
+            FROM compared
             """,
         merge: [
             insertLoans + """
@@ -38,19 +47,8 @@ extension ImportPlan {
             """
         ],
         tables: ["loans"],
-        touches: """
-            SELECT g.commune_id FROM staged s JOIN borrowers b ON b.code = s.borrower_code JOIN groups g ON g.id = b.group_id
-            LEFT JOIN loans l ON l.code = s.code
-            WHERE l.id IS NULL
-               OR (l.borrower_id, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
-                  IS DISTINCT FROM (b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on)
-            UNION
-            SELECT was.commune_id FROM staged s JOIN borrowers b ON b.code = s.borrower_code JOIN loans l ON l.code = s.code
-            JOIN borrowers owner ON owner.id = l.borrower_id JOIN groups was ON was.id = owner.group_id
-            WHERE (l.borrower_id, l.program, l.principal, l.outstanding, l.disbursed_on, l.due_on)
-                  IS DISTINCT FROM (b.id, s.program, s.principal, s.outstanding, s.disbursed_on, s.due_on)
-            """,
+        marksUnits: true,
         firstLoad: FirstLoad.Plan(
-            table: "loans", statements: [insertLoans], everyRowNew: true, idleTriggers: ["aggregates_loans_inserted"])
+            table: "loans", statements: [insertLoans], idleTriggers: ["aggregates_loans_inserted"])
     )
 }
