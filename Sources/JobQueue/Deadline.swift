@@ -3,6 +3,12 @@ enum StatementDeadline {
     /// Claims, completions, lease renewals, leader renewals, promotions and rescues are single
     /// statements over indexed rows that take milliseconds; 15 s means the connection is dead.
     static let standard = Duration.seconds(15)
+    /// A claim skips locked rows and reads a small index: it answers in milliseconds even on a
+    /// busy server, so 5 s without an answer means its connection died (a PostgreSQL restart, a
+    /// fail-over). Waiting out the standard 15 s there left the worker idle that long while jobs
+    /// waited: the first delivery after a promotion took 15.4 s once (RELIABILITY.md). A claim
+    /// that still commits after its deadline leaves its jobs to the rescue when their lease ends.
+    static let claim = Duration.seconds(5)
     /// Pruning deletes batches of rows and may wait on locks.
     static let pruning = Duration.seconds(60)
 }

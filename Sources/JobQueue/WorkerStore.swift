@@ -14,7 +14,7 @@ struct WorkerStore: Sendable {
     /// queue with limits (``JobQueue/setLimits(queue:concurrency:rate:)``) is claimed under its
     /// row's lock, so that workers take turns and each sees the others' claims.
     func claim(queue: String, limit: Int, lease: Duration, limited: Bool) async throws -> [ClaimedJob] {
-        try await withDeadline(deadline, "claiming jobs") { [client, workerID, logger] in
+        try await withDeadline(min(deadline, StatementDeadline.claim), "claiming jobs") { [client, workerID, logger] in
             let taking = """
                 UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, attempted_at = now(),
                                 attempted_by = $1, lease_expires_at = now() + $2 * interval '1 second'
