@@ -87,6 +87,59 @@ import Testing
         }
     }
 
+    /// A first load leaves the checks for repeated codes and unknown references to the load (the
+    /// index build, the counts' join) and runs them only when it fails: a bad file must still be
+    /// refused with the problems an ordinary import names, and leave every table as it was.
+    @Test func aFirstLoadRefusesABadFileWithTheProblemsAnOrdinaryImportNames() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await ImportFixtures.importText(.units, ImportFixtures.units, client: client)
+            try await ImportFixtures.importText(.points, ImportFixtures.points, client: client)
+            try await ImportFixtures.importText(.groups, ImportFixtures.groups, client: client)
+            let badBorrowers = """
+                code,name,group_code,phone,savings_balance
+                B1,Vũ Văn Giang,G1,,150000
+                B2,Bùi Thị Hạnh,G9,0933333333,0
+                B1,Ngô Văn Ích,G2,,2000000
+                B4,Lý Thị Kim,G2,,0
+                """
+            let badLoans = """
+                code,borrower_code,program,principal,outstanding,disbursed_on,due_on
+                L1,B1,Cho vay hộ nghèo,50000000,30000000,2024-03-01,2027-03-01
+                L2,B7,Cho vay hộ nghèo,40000000,0,2020-09-01,2024-09-01
+                """
+            let repeatedLoan = """
+                code,borrower_code,program,principal,outstanding,disbursed_on,due_on
+                L1,B1,Cho vay hộ nghèo,50000000,30000000,2024-03-01,2027-03-01
+                L1,B3,Cho vay hộ nghèo,40000000,0,2020-09-01,2024-09-01
+                """
+            for (kind, text, expected) in [
+                (ImportKind.borrowers, badBorrowers, ["line 3, group_code: unknown group G9", "line 4, code: duplicate code B1 in the file (first on line 2)"]),
+                (.loans, badLoans, ["line 3, borrower_code: unknown borrower B7"]),
+                (.loans, repeatedLoan, ["line 3, code: duplicate code L1 in the file (first on line 2)"]),
+            ] {
+                if kind == .loans, try await client.texts("SELECT code FROM borrowers").isEmpty {
+                    try await ImportFixtures.importText(.borrowers, ImportFixtures.borrowers, client: client)
+                }
+                let before = try await ImportFixtures.snapshot(client)
+                let indexes = try await client.texts("SELECT indexdef FROM pg_indexes WHERE tablename IN \(Self.loaded) ORDER BY 1")
+                var refusals: [[String]] = []
+                for rows in [1, Int.max] {
+                    do {
+                        try await ImportFixtures.importText(kind, text, client: client, firstLoadRows: rows)
+                        Issue.record("\(kind) with \(expected) was imported (first load from \(rows) rows)")
+                    } catch ImportError.rejected(_, let problems, let total) {
+                        #expect(total == expected.count)
+                        refusals.append(problems.map(\.description))
+                    }
+                    #expect(try await ImportFixtures.snapshot(client) == before, "a refused \(kind) file changed the tables")
+                    #expect(try await client.texts("SELECT indexdef FROM pg_indexes WHERE tablename IN \(Self.loaded) ORDER BY 1") == indexes)
+                }
+                #expect(refusals.count == 2 && refusals[0] == refusals[1], "first load and ordinary import differ: \(refusals)")
+                #expect(refusals.first == expected, "\(refusals)")
+            }
+        }
+    }
+
     /// The figures after running the waiting recompute jobs.
     private func figures(_ client: PostgresClient) async throws -> [String] {
         let aggregator = Aggregator(client: client, logger: logger, today: { asOf })

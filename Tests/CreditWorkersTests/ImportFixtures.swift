@@ -39,18 +39,20 @@ enum ImportFixtures {
         L2,B3,"Cho vay học sinh, sinh viên",40000000,0,2020-09-01,2024-09-01
         """
 
-    /// Writes `text` to a temporary file and imports it.
+    /// Writes `text` to a temporary file and imports it; `firstLoadRows` as ``Importer``'s, its
+    /// default when nil.
     @discardableResult
-    static func importText(_ kind: ImportKind, _ text: String, client: PostgresClient) async throws -> ImportSummary {
-        try await importBytes(kind, Array((text + "\n").utf8), client: client)
+    static func importText(_ kind: ImportKind, _ text: String, client: PostgresClient, firstLoadRows: Int? = nil) async throws -> ImportSummary {
+        try await importBytes(kind, Array((text + "\n").utf8), client: client, firstLoadRows: firstLoadRows)
     }
 
     @discardableResult
-    static func importBytes(_ kind: ImportKind, _ bytes: [UInt8], client: PostgresClient) async throws -> ImportSummary {
+    static func importBytes(_ kind: ImportKind, _ bytes: [UInt8], client: PostgresClient, firstLoadRows: Int? = nil) async throws -> ImportSummary {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("creditops-\(UUID().uuidString).csv").path
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try await Importer(client: client, logger: logger).importFile(kind, path: path)
+        let importer = firstLoadRows.map { Importer(client: client, logger: logger, firstLoadRows: $0) } ?? Importer(client: client, logger: logger)
+        return try await importer.importFile(kind, path: path)
     }
 
     /// Imports units, points, groups and borrowers (and loans when asked).

@@ -86,38 +86,48 @@ public struct Importer: Sendable {
             }
             progress(.checking)
             try await run("ANALYZE staged", on: connection)
-            let (found, foundTotal) = try await problems(plan, on: connection)
-            let total = stager.problemCount + foundTotal
-            if total > 0 {
-                let first = (stager.problems + found).sorted { ($0.line, $0.column ?? "") < ($1.line, $1.column ?? "") }
-                throw ImportError.rejected(kind: kind, problems: Array(first.prefix(ImportError.shownProblems)), total: total)
-            }
+            let bulk = plan.firstLoad.flatMap { stager.rows >= firstLoadRows ? $0 : nil }
+            // A first load leaves to the load itself the checks it catches anyway (see
+            // ``FirstLoad/Plan/caughtByTheLoad``), and runs them only if it fails.
+            let deferred = bulk?.caughtByTheLoad ?? []
+            try reject(kind, stager, try await problems(plan.checks.filter { !deferred.contains($0) }, on: connection))
             progress(.writing)
-            let firstLoad: FirstLoad? = if let bulk = plan.firstLoad, stager.rows >= firstLoadRows {
-                try await FirstLoad.begin(bulk, on: connection, logger: logger)
-            } else {
-                nil
+            let firstLoad: FirstLoad? = if let bulk { try await FirstLoad.begin(bulk, on: connection, logger: logger) } else { nil }
+            if firstLoad == nil, !deferred.isEmpty {
+                // The table has rows after all: an ordinary import, checked in full first.
+                try reject(kind, stager, try await problems(deferred, on: connection))
             }
+            if firstLoad != nil { try await run("SAVEPOINT first_load", on: connection) }
             var inserted = 0, updated = 0, removed = 0
-            var touched: [Int64] = []
-            let counts = try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
-            if plan.marksUnits {
-                for try await (i, u, r, units) in counts.decode((Int, Int, Int, [Int64]).self) {
-                    (inserted, updated, removed, touched) = (i, u, r, units)
+            do {
+                var touched: [Int64] = []
+                let counts = try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
+                if plan.marksUnits {
+                    for try await (i, u, r, units) in counts.decode((Int, Int, Int, [Int64]).self) {
+                        (inserted, updated, removed, touched) = (i, u, r, units)
+                    }
+                    try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
+                    try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
+                } else {
+                    for try await (i, u, r) in counts.decode((Int, Int, Int).self) {
+                        (inserted, updated, removed) = (i, u, r)
+                    }
                 }
-                try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
-                try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
-            } else {
-                for try await (i, u, r) in counts.decode((Int, Int, Int).self) {
-                    (inserted, updated, removed) = (i, u, r)
+                if let firstLoad {
+                    // Into an empty table every staged row is new; one the counts' join left out
+                    // names a record that does not exist.
+                    if !deferred.isEmpty, inserted != stager.rows { throw FirstLoad.RowsLeftOut() }
+                    try await firstLoad.load(on: connection, logger: logger)
+                } else {
+                    for statement in plan.merge {
+                        try await run(statement, on: connection)
+                    }
                 }
-            }
-            if let firstLoad {
-                try await firstLoad.load(on: connection, logger: logger)
-            } else {
-                for statement in plan.merge {
-                    try await run(statement, on: connection)
-                }
+            } catch where firstLoad != nil && !deferred.isEmpty && FirstLoad.mayBeBadInput(error) {
+                // The file's fault, most likely: its problems by line, as an ordinary import gives them.
+                try await run("ROLLBACK TO SAVEPOINT first_load", on: connection)
+                try reject(kind, stager, try await problems(deferred, on: connection))
+                throw error
             }
             if inserted + updated + removed >= Self.analyzeThreshold {
                 for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
@@ -140,9 +150,18 @@ public struct Importer: Sendable {
         try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
     }
 
-    /// The first problems by line, of all the plan's checks together, and how many there are.
-    private func problems(_ plan: ImportPlan, on connection: PostgresConnection) async throws -> ([ImportProblem], Int) {
-        let union = plan.checks.map { "(\($0))" }.joined(separator: "\nUNION ALL\n")
+    /// Throws the rejection of the file if the stager or `found` saw any problem.
+    private func reject(_ kind: ImportKind, _ stager: Stager, _ found: ([ImportProblem], Int)) throws {
+        let total = stager.problemCount + found.1
+        guard total > 0 else { return }
+        let first = (stager.problems + found.0).sorted { ($0.line, $0.column ?? "") < ($1.line, $1.column ?? "") }
+        throw ImportError.rejected(kind: kind, problems: Array(first.prefix(ImportError.shownProblems)), total: total)
+    }
+
+    /// The first problems by line, of `checks` together, and how many there are.
+    private func problems(_ checks: [String], on connection: PostgresConnection) async throws -> ([ImportProblem], Int) {
+        guard !checks.isEmpty else { return ([], 0) }
+        let union = checks.map { "(\($0))" }.joined(separator: "\nUNION ALL\n")
         let sql = """
             SELECT line, problem_column, reason, count(*) OVER () AS total
             FROM (\(union)) AS problems (line, problem_column, reason)

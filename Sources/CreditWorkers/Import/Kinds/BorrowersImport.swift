@@ -5,11 +5,13 @@ extension ImportPlan {
         FROM staged s JOIN groups g ON g.code = s.group_code
         """
 
+    private static let borrowersCaughtByTheLoad = [
+        duplicates(of: ["code"], column: "code", describe: "'duplicate code %s in the file'"),
+        unknown("group", column: "group_code", table: "groups"),
+    ]
+
     static let borrowers = ImportPlan(
-        checks: [
-            duplicates(of: ["code"], column: "code", describe: "'duplicate code %s in the file'"),
-            unknown("group", column: "group_code", table: "groups"),
-        ],
+        checks: borrowersCaughtByTheLoad,
         // With the communes the merge changes, before and after (the import marks them itself).
         counts: """
             WITH compared AS MATERIALIZED (
@@ -37,6 +39,7 @@ extension ImportPlan {
         tables: ["borrowers"],
         marksUnits: true,
         firstLoad: FirstLoad.Plan(
-            table: "borrowers", statements: [insertBorrowers], idleTriggers: ["aggregates_borrowers_inserted"])
+            table: "borrowers", statements: [insertBorrowers], idleTriggers: ["aggregates_borrowers_inserted"],
+            caughtByTheLoad: borrowersCaughtByTheLoad)
     )
 }

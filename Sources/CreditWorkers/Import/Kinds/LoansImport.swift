@@ -5,10 +5,13 @@ extension ImportPlan {
         FROM staged s JOIN borrowers b ON b.code = s.borrower_code
         """
 
+    private static let loansCaughtByTheLoad = [
+        duplicates(of: ["code"], column: "code", describe: "'duplicate code %s in the file'"),
+        unknown("borrower", column: "borrower_code", table: "borrowers"),
+    ]
+
     static let loans = ImportPlan(
-        checks: [
-            duplicates(of: ["code"], column: "code", describe: "'duplicate code %s in the file'"),
-            unknown("borrower", column: "borrower_code", table: "borrowers"),
+        checks: loansCaughtByTheLoad + [
             """
             SELECT line, 'outstanding', format('outstanding %s is more than the principal %s', outstanding, principal)
             FROM staged WHERE outstanding > principal
@@ -49,6 +52,7 @@ extension ImportPlan {
         tables: ["loans"],
         marksUnits: true,
         firstLoad: FirstLoad.Plan(
-            table: "loans", statements: [insertLoans], idleTriggers: ["aggregates_loans_inserted"])
+            table: "loans", statements: [insertLoans], idleTriggers: ["aggregates_loans_inserted"],
+            caughtByTheLoad: loansCaughtByTheLoad)
     )
 }
