@@ -112,10 +112,18 @@ import Testing
                 L1,B1,Cho vay hộ nghèo,50000000,30000000,2024-03-01,2027-03-01
                 L1,B3,Cho vay hộ nghèo,40000000,0,2020-09-01,2024-09-01
                 """
+            // A problem the checks up front find, and one they leave to the load: both named.
+            let twoKinds = """
+                code,borrower_code,program,principal,outstanding,disbursed_on,due_on
+                L1,B1,Cho vay hộ nghèo,50000000,60000000,2024-03-01,2027-03-01
+                L2,B7,Cho vay hộ nghèo,40000000,0,2020-09-01,2024-09-01
+                """
             for (kind, text, expected) in [
                 (ImportKind.borrowers, badBorrowers, ["line 3, group_code: unknown group G9", "line 4, code: duplicate code B1 in the file (first on line 2)"]),
                 (.loans, badLoans, ["line 3, borrower_code: unknown borrower B7"]),
                 (.loans, repeatedLoan, ["line 3, code: duplicate code L1 in the file (first on line 2)"]),
+                (.loans, twoKinds, ["line 2, outstanding: outstanding 60000000 is more than the principal 50000000",
+                                    "line 3, borrower_code: unknown borrower B7"]),
             ] {
                 if kind == .loans, try await client.texts("SELECT code FROM borrowers").isEmpty {
                     try await ImportFixtures.importText(.borrowers, ImportFixtures.borrowers, client: client)
