@@ -90,9 +90,13 @@ public struct Importer: Sendable {
             // A first load leaves to the load itself the checks it catches anyway (see
             // ``FirstLoad/Plan/caughtByTheLoad``), and runs them only if it fails.
             let deferred = bulk?.caughtByTheLoad ?? []
-            let found = try await problems(plan.checks.filter { !deferred.contains($0) }, on: connection)
-            // A file refused anyway is refused with all its problems, as an ordinary import names them.
-            try reject(kind, stager, found.1 + stager.problemCount > 0 && !deferred.isEmpty ? try await problems(plan.checks, on: connection) : found)
+            var found = try await problems(plan.checks.filter { !deferred.contains($0) }, on: connection)
+            if found.1 + stager.problemCount > 0, !deferred.isEmpty {
+                // A file refused anyway is refused with all its problems, as an ordinary import names them.
+                let more = try await problems(deferred, on: connection)
+                found = (found.0 + more.0, found.1 + more.1)
+            }
+            try reject(kind, stager, found)
             progress(.writing)
             let firstLoad: FirstLoad? = if let bulk { try await FirstLoad.begin(bulk, on: connection, logger: logger) } else { nil }
             if firstLoad == nil, !deferred.isEmpty {
