@@ -11,7 +11,8 @@ public import Prometheus
 /// The HTTP side of CreditOps (DESIGN.md "HTTP"): the JSON API, the HTML dashboard per unit,
 /// `/metrics`, `/healthz` and `/readyz`.
 public struct DashboardServer: Sendable {
-    public let client: PostgresClient
+    /// The primary. A var: after an outage ``PoolRenewal`` builds the routes again on a fresh client.
+    public var client: PostgresClient
     public let registry: JobRegistry
     public let prometheus: PrometheusCollectorRegistry
     public let logger: Logger

@@ -13,6 +13,10 @@ public final class DatabaseAvailability: Sendable {
     let host: String
     let port: Int
     private let state = Mutex(State())
+    /// One element each time the probe finds the server back after a request found it away
+    /// (``PoolRenewal`` starts a fresh pool then); only the newest waits to be read.
+    public let returns: AsyncStream<Void>
+    private let returned: AsyncStream<Void>.Continuation
 
     private struct State {
         var away = false
@@ -26,6 +30,7 @@ public final class DatabaseAvailability: Sendable {
     public init(host: String, port: Int) {
         self.host = host
         self.port = port
+        (returns, returned) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     var isAway: Bool { state.withLock { $0.away } }
@@ -43,11 +48,13 @@ public final class DatabaseAvailability: Sendable {
 
     private func probeUntilBack() async {
         let deadline = ContinuousClock.now + Self.probeLimit
-        while ContinuousClock.now < deadline {
+        var back = false
+        while !back, ContinuousClock.now < deadline {
             try? await Task.sleep(for: Self.probeInterval)
-            if await accepts() { break }
+            back = await accepts()
         }
         state.withLock { $0 = State() }
+        if back { returned.yield() }
     }
 
     /// Whether a PostgreSQL server answers within a second: it answers the 8 bytes of an

@@ -43,22 +43,9 @@ extension ReliabilityTests {
             url: String, servers: String, server: EmbeddedPostgres, restarted: EmbeddedPostgres, setting: String = ""
         ) async throws {
             let environment = ["DATABASE_URL": url]
-            let migrated = try await CreditOpsProcess.run(["migrate"], environment: environment)
-            #expect(migrated.status == 0, "\(migrated.stderr)")
-            try await withDatabaseClient(url) { client in
-                try await client.query("INSERT INTO units (code, name, level) VALUES ('P', 'Tỉnh đoàn P', 'province')", logger: silentLogger)
-            }
-            let created = try await CreditOpsProcess.run(["tokens", "create", "--unit", "P", "--name", "outage"], environment: environment)
-            #expect(created.status == 0, "\(created.stderr)")
-            let token = created.stdout.split(separator: "\n").last.map(String.init) ?? ""
-
-            let port = try freePort()
-            let api = try CreditOpsProcess.start(["serve", "--http", "127.0.0.1:\(port)", "--log-level", "warning"],
-                                                 environment: environment.merging(["CREDITOPS_DASHBOARD_REUSE_MS": "0"]) { $1 })
-            defer { api.kill(signal: SIGKILL) }
-            let summary = "http://127.0.0.1:\(port)/api/v1/units/P/summary"
-            let up = try await eventually(timeout: .seconds(30)) { await Self.get(summary, token: token).status == 200 }
-            #expect(up, "\(api.stderr())")
+            let api = try await Self.serve(url: url)
+            defer { api.process.kill(signal: SIGKILL) }
+            let (summary, token, port) = (api.summary, api.token, api.port)
 
             try await server.stop()
             let stoppedAt = ContinuousClock.now
@@ -92,7 +79,7 @@ extension ReliabilityTests {
             // Named as the user wrote it: every host of a host list, not the process's forwarder.
             #expect(lines.first?.contains("cannot connect to PostgreSQL at \(servers): ") == true, "\(cli.stderr)")
             #expect(cliTook <= .seconds(10), "the CLI gives up within its connect time-out: \(cliTook)")
-            #expect(back, "the API serves again once PostgreSQL is back: \(api.stderr().suffix(2000))")
+            #expect(back, "the API serves again once PostgreSQL is back: \(api.process.stderr().suffix(2000))")
             // Within 2 s: requests answered 503 at once while away leave the pool nothing to queue and
             // retry with its growing back-off (100 ms × 1.25ⁿ: 3–7 s after ten seconds of it).
             #expect(apiBackAfter <= .seconds(2), "\(apiBackAfter)")
@@ -106,8 +93,73 @@ extension ReliabilityTests {
                 ("API serving again after PostgreSQL was back", apiBackAfter.shown),
                 ("CLI after PostgreSQL was back", "exit \(cliAfter.status)"),
             ])
-            api.kill(signal: SIGTERM)
-            #expect(await api.wait(timeout: .seconds(15)))
+            api.process.kill(signal: SIGTERM)
+            #expect(await api.process.wait(timeout: .seconds(15)))
+        }
+
+        /// The pool's next connection attempt seconds away when PostgreSQL comes back: the API must
+        /// not wait for it. The server is restarted just after an attempt of the pool's, 15 s into
+        /// the outage, when its back-off between attempts has grown to 3–5 s.
+        @Test func theAPIServesAgainAtOnceWhenItsPoolWouldTryOnlySecondsLater() async throws {
+            try await withOwnServer(durability: .throwaway) { server, restarted, url in
+                let port = try #require(URLComponents(string: url)?.port)
+                let api = try await Self.serve(url: url)
+                defer { api.process.kill(signal: SIGKILL) }
+
+                try await server.stop()
+                let stoppedAt = ContinuousClock.now
+                // One request, which the pool holds while its attempts fail: from then on it retries.
+                let first = await Self.get(api.summary, token: api.token)
+                let attempts = try await StartupAttempts.listen(port: port)
+                let late = try await eventually(timeout: .seconds(40)) {
+                    attempts.times.last.map { $0 > stoppedAt + .seconds(15) } ?? false
+                }
+                await attempts.stop()
+                try await restarted.start()
+                let restartedAt = ContinuousClock.now
+                let back = try await eventually(timeout: .seconds(30)) { await Self.get(api.summary, token: api.token).status == 200 }
+                let backAfter = ContinuousClock.now - restartedAt
+
+                let times = attempts.times
+                let gaps = zip(times, times.dropFirst()).map { $1 - $0 }
+                #expect(first.status == 503, "\(first)")
+                #expect(late, "the pool tried again 15 s into the outage: \(times.map { $0 - stoppedAt })")
+                #expect(back, "\(api.process.stderr().suffix(2000))")
+                // Without a fresh pool this is the wait for its next attempt, a gap like the last ones.
+                #expect(backAfter <= .seconds(2), "\(backAfter); the pool's last gaps between attempts: \(gaps.suffix(3))")
+                ReliabilityReport.record("The API after PostgreSQL is back, restarted just after an attempt of its pool's", [
+                    ("the pool's attempts while away (after the first 2 s)", "\(times.count), the last gaps \(gaps.suffix(3).map(\.shown).joined(separator: ", "))"),
+                    ("API serving again after PostgreSQL was back", backAfter.shown),
+                ])
+            }
+        }
+
+        /// `serve` on `url`'s database, migrated here, with a province and a viewer's token for it.
+        struct API {
+            let process: CreditOpsProcess.Running
+            let token: String
+            let port: Int
+            var summary: String { "http://127.0.0.1:\(port)/api/v1/units/P/summary" }
+        }
+
+        static func serve(url: String) async throws -> API {
+            let environment = ["DATABASE_URL": url]
+            let migrated = try await CreditOpsProcess.run(["migrate"], environment: environment)
+            #expect(migrated.status == 0, "\(migrated.stderr)")
+            try await withDatabaseClient(url) { client in
+                try await client.query("INSERT INTO units (code, name, level) VALUES ('P', 'Tỉnh đoàn P', 'province')", logger: silentLogger)
+            }
+            let created = try await CreditOpsProcess.run(["tokens", "create", "--unit", "P", "--name", "outage"], environment: environment)
+            #expect(created.status == 0, "\(created.stderr)")
+            let token = created.stdout.split(separator: "\n").last.map(String.init) ?? ""
+
+            let port = try freePort()
+            let process = try CreditOpsProcess.start(["serve", "--http", "127.0.0.1:\(port)", "--log-level", "warning"],
+                                                     environment: environment.merging(["CREDITOPS_DASHBOARD_REUSE_MS": "0"]) { $1 })
+            let api = API(process: process, token: token, port: port)
+            let up = try await eventually(timeout: .seconds(30)) { await Self.get(api.summary, token: token).status == 200 }
+            #expect(up, "\(process.stderr())")
+            return api
         }
 
         static func get(_ url: String, token: String) async -> Answer {

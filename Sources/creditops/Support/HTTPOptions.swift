@@ -93,9 +93,6 @@ struct HTTPOptions: ParsableArguments {
         var server = DashboardServer(client: client, registry: registry, prometheus: Self.prometheus, logger: logger, security: security)
         server.workers = workers.compactMap { $0 as? WorkerService }
         server.readReplica = replica
-        if let host = database.host, let port = database.port {
-            server.databaseAvailability = DatabaseAvailability(host: host, port: port)
-        }
         server.periodicJobs = JobKinds.periodicJobs()
         if let text = environment["CREDITOPS_DASHBOARD_REUSE_MS"], !text.isEmpty {
             guard let milliseconds = Int(text), (0...60_000).contains(milliseconds) else {
@@ -118,15 +115,26 @@ struct HTTPOptions: ParsableArguments {
             builder = http1
         }
         let scheme = tls == nil ? "http" : "https"
-        let api = Application(router: server.router(), server: builder,
-                           configuration: .init(address: .hostname(host, port: port), serverName: "creditops"),
-                           onServerRunning: { channel in
-                               logger.notice("API listening", metadata: [
-                                   "address": "\(channel.localAddress?.description ?? "\(host):\(port)")", "scheme": "\(scheme)",
-                               ])
-                           },
-                           logger: logger)
-        return (replica.map { [$0] } ?? []) + [api]
+        func application(_ responder: some HTTPResponder<CreditOpsRequestContext>) -> some Service {
+            Application(responder: responder, server: builder,
+                        configuration: .init(address: .hostname(host, port: port), serverName: "creditops"),
+                        onServerRunning: { channel in
+                            logger.notice("API listening", metadata: [
+                                "address": "\(channel.localAddress?.description ?? "\(host):\(port)")", "scheme": "\(scheme)",
+                            ])
+                        },
+                        logger: logger)
+        }
+        // A server on a Unix socket is not probed: its requests each try it, on the one pool.
+        guard let primaryHost = database.host, let primaryPort = database.port else {
+            return (replica.map { [$0] } ?? []) + [application(server.router().buildResponder())]
+        }
+        let availability = DatabaseAvailability(host: primaryHost, port: primaryPort)
+        server.databaseAvailability = availability
+        let renewal = PoolRenewal(server: server, availability: availability, logger: logger) {
+            PostgresClient(configuration: database, backgroundLogger: logger.quieter())
+        }
+        return (replica.map { [$0] } ?? []) + [renewal, application(renewal.responder)]
     }
 
     /// Installed once per process, before any metric is created.
