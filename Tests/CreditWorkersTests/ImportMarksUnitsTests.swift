@@ -93,4 +93,48 @@ import Testing
             #expect(try await marked(client) == [])
         }
     }
+
+    /// A first load (into an empty table) skips the counts query and reads its communes back
+    /// after the load: they must be the communes of the rows it loaded, no more and no fewer.
+    @Test func aFirstLoadMarksTheCommunesOfTheRowsItLoaded() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let seeder = Seeder(importer: Importer(client: client, logger: logger), profile: .demo, seed: 1,
+                                twoTier: false, asOf: CalendarDate(year: 2026, month: 11, day: 27))
+            _ = try await seeder.run()
+            // Borrowers of two communes with groups, and the loans of the first, as files, before they are emptied.
+            let communes = try await strings("""
+                SELECT u.code FROM units u WHERE u.level = 'commune' AND EXISTS (SELECT FROM groups g WHERE g.commune_id = u.id)
+                ORDER BY u.code LIMIT 2
+                """, client)
+            try #require(communes.count == 2)
+            let ofCommunes = "(SELECT id FROM units WHERE code IN ('\(communes[0])', '\(communes[1])'))"
+            let borrowers = try await strings(Self.csv("b.code, b.name, g.code, coalesce(b.phone, ''), b.savings_balance::text")
+                + " FROM borrowers b JOIN groups g ON g.id = b.group_id WHERE g.commune_id IN \(ofCommunes) ORDER BY b.code", client)
+            let loans = try await strings(Self.csv(
+                "l.code, b.code, l.program, l.principal::text, l.outstanding::text, l.disbursed_on::text, l.due_on::text") + """
+                 FROM loans l JOIN borrowers b ON b.id = l.borrower_id JOIN groups g ON g.id = b.group_id
+                 WHERE g.commune_id = (SELECT id FROM units WHERE code = '\(communes[0])') ORDER BY l.code
+                """, client)
+            try #require(borrowers.count > 10 && loans.count > 10)
+
+            _ = try await client.query("TRUNCATE borrowers CASCADE", logger: logger)
+            let aggregator = Aggregator(client: client, logger: logger, today: { CalendarDate(year: 2026, month: 11, day: 27) })
+            _ = try await aggregator.rebuild()
+            _ = try await AggregateJobsDrain.run(client, aggregator)
+            try #require(try await marked(client) == [])
+
+            let loadedBorrowers = try await ImportFixtures.importText(
+                .borrowers, (["code,name,group_code,phone,savings_balance"] + borrowers).joined(separator: "\n"), client: client, firstLoadRows: 1)
+            #expect(loadedBorrowers.inserted == borrowers.count)
+            #expect(try await marked(client) == Set(communes), "the communes of the loaded borrowers")
+            try await expectFiguresOfARebuild(client, "after the borrowers' first load")
+
+            let loadedLoans = try await ImportFixtures.importText(
+                .loans, (["code,borrower_code,program,principal,outstanding,disbursed_on,due_on"] + loans).joined(separator: "\n"),
+                client: client, firstLoadRows: 1)
+            #expect(loadedLoans.inserted == loans.count)
+            #expect(try await marked(client) == [communes[0]], "the commune of the loaded loans")
+            try await expectFiguresOfARebuild(client, "after the loans' first load")
+        }
+    }
 }

@@ -106,28 +106,10 @@ public struct Importer: Sendable {
             if firstLoad != nil { try await run("SAVEPOINT first_load", on: connection) }
             var inserted = 0, updated = 0, removed = 0
             do {
-                var touched: [Int64] = []
-                let counts = try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
-                if plan.marksUnits {
-                    for try await (i, u, r, units) in counts.decode((Int, Int, Int, [Int64]).self) {
-                        (inserted, updated, removed, touched) = (i, u, r, units)
-                    }
-                    try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
-                    try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
+                if let firstLoad, plan.marksUnits, firstLoad.plan.touchedCommunes != nil {
+                    inserted = try await loadCountingOnTheLoad(firstLoad, staged: stager.rows, on: connection)
                 } else {
-                    for try await (i, u, r) in counts.decode((Int, Int, Int).self) {
-                        (inserted, updated, removed) = (i, u, r)
-                    }
-                }
-                if let firstLoad {
-                    // Into an empty table every staged row is new; one the counts' join left out
-                    // names a record that does not exist.
-                    if !deferred.isEmpty, inserted != stager.rows { throw FirstLoad.RowsLeftOut() }
-                    try await firstLoad.load(on: connection, logger: logger)
-                } else {
-                    for statement in plan.merge {
-                        try await run(statement, on: connection)
-                    }
+                    (inserted, updated, removed) = try await countThenWrite(plan, firstLoad, staged: stager.rows, on: connection)
                 }
             } catch where firstLoad != nil && !deferred.isEmpty && FirstLoad.mayBeBadInput(error) {
                 // The file's fault, most likely: its problems by line, as an ordinary import gives them.
@@ -145,6 +127,51 @@ public struct Importer: Sendable {
         return ImportSummary(
             kind: kind.rawValue, rows: rows, inserted: inserted, updated: updated,
             unchanged: rows - inserted - updated, removed: removed, seconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// A first load that marks units: the load's own row count stands for the counts query, and
+    /// its communes are read back after it (``FirstLoad/Plan/touchedCommunes``).
+    private func loadCountingOnTheLoad(_ firstLoad: FirstLoad, staged: Int, on connection: PostgresConnection) async throws -> Int {
+        try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
+        let written = try await firstLoad.load(on: connection, logger: logger)
+        // Into an empty table every staged row is new; one the load's join left out names a
+        // record that does not exist.
+        if written != staged { throw FirstLoad.RowsLeftOut() }
+        let touched = try await firstLoad.touchedCommunes(on: connection, logger: logger) ?? []
+        try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
+        return written
+    }
+
+    /// Counts what the import changes (and, for an import that marks units, marks them), then
+    /// writes: by the first load when there is one, else by the plan's merge.
+    private func countThenWrite(
+        _ plan: ImportPlan, _ firstLoad: FirstLoad?, staged: Int, on connection: PostgresConnection
+    ) async throws -> (inserted: Int, updated: Int, removed: Int) {
+        var inserted = 0, updated = 0, removed = 0
+        let counts = try await connection.query(PostgresQuery(unsafeSQL: plan.counts), logger: logger)
+        if plan.marksUnits {
+            var touched: [Int64] = []
+            for try await (i, u, r, units) in counts.decode((Int, Int, Int, [Int64]).self) {
+                (inserted, updated, removed, touched) = (i, u, r, units)
+            }
+            try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
+            try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
+        } else {
+            for try await (i, u, r) in counts.decode((Int, Int, Int).self) {
+                (inserted, updated, removed) = (i, u, r)
+            }
+        }
+        if let firstLoad {
+            // Into an empty table every staged row is new; one the counts' join left out
+            // names a record that does not exist.
+            if !firstLoad.plan.caughtByTheLoad.isEmpty, inserted != staged { throw FirstLoad.RowsLeftOut() }
+            try await firstLoad.load(on: connection, logger: logger)
+        } else {
+            for statement in plan.merge {
+                try await run(statement, on: connection)
+            }
+        }
+        return (inserted, updated, removed)
     }
 
     private func stagingTable(_ kind: ImportKind) -> String {
