@@ -105,9 +105,11 @@ public struct Importer: Sendable {
             }
             if firstLoad != nil { try await run("SAVEPOINT first_load", on: connection) }
             var inserted = 0, updated = 0, removed = 0
+            var analyzed = false
             do {
                 if let firstLoad, plan.marksUnits, firstLoad.plan.touchedCommunes != nil {
-                    inserted = try await loadCountingOnTheLoad(firstLoad, staged: stager.rows, on: connection)
+                    inserted = try await loadCountingOnTheLoad(plan, firstLoad, staged: stager.rows, on: connection)
+                    analyzed = true
                 } else {
                     (inserted, updated, removed) = try await countThenWrite(plan, firstLoad, staged: stager.rows, on: connection)
                 }
@@ -117,7 +119,7 @@ public struct Importer: Sendable {
                 try reject(kind, stager, try await problems(deferred, on: connection))
                 throw error
             }
-            if inserted + updated + removed >= Self.analyzeThreshold {
+            if !analyzed, inserted + updated + removed >= Self.analyzeThreshold {
                 for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
             }
             return (stager.rows, inserted, updated, removed)
@@ -131,12 +133,17 @@ public struct Importer: Sendable {
 
     /// A first load that marks units: the load's own row count stands for the counts query, and
     /// its communes are read back after it (``FirstLoad/Plan/touchedCommunes``).
-    private func loadCountingOnTheLoad(_ firstLoad: FirstLoad, staged: Int, on connection: PostgresConnection) async throws -> Int {
+    private func loadCountingOnTheLoad(
+        _ plan: ImportPlan, _ firstLoad: FirstLoad, staged: Int, on connection: PostgresConnection
+    ) async throws -> Int {
         try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
         let written = try await firstLoad.load(on: connection, logger: logger)
         // Into an empty table every staged row is new; one the load's join left out names a
         // record that does not exist.
         if written != staged { throw FirstLoad.RowsLeftOut() }
+        // Planned without statistics of the table just loaded, the communes' query scanned it
+        // once per group (minutes on the national seed); the import analyzes it anyway.
+        for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
         let touched = try await firstLoad.touchedCommunes(on: connection, logger: logger) ?? []
         try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
         return written
