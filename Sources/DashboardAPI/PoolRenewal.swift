@@ -14,8 +14,10 @@ import Synchronization
 /// attempts 0.6, 0.75, 0.96 … 3.5 s apart). When ``DatabaseAvailability``'s probe finds the
 /// server back, this builds the routes again on a new client, which connects on the first request.
 ///
-/// The old client keeps serving the requests it has for ``retirement``, then shuts down. The
-/// process's first client stays with its other users (workers, the leader), which only wait.
+/// A replaced client keeps serving the requests it has for ``retirement``, then shuts down; the
+/// process's first client stays with its other users (workers, the leader), which only wait for
+/// its next attempt. The routes' short-lived state (results reused for a second, counts of
+/// failed logins) starts afresh with the new routes.
 public final class PoolRenewal: Service {
     let server: DashboardServer
     let availability: DatabaseAvailability
