@@ -18,6 +18,9 @@ public struct DashboardServer: Sendable {
     public let logger: Logger
     /// Security settings that come from the command line and the environment.
     public let security: Security
+    /// Failed authentications by address: one count for the process, kept when ``PoolRenewal``
+    /// builds the routes again after an outage.
+    let failedAuthentications: FailedAuthenticationLimiter
 
     public struct Security: Sendable {
         /// Cookies get `Secure`: the server runs TLS, or `CREDITOPS_PUBLIC_URL` is https.
@@ -62,6 +65,7 @@ public struct DashboardServer: Sendable {
         self.prometheus = prometheus
         self.logger = logger
         self.security = security
+        failedAuthentications = FailedAuthenticationLimiter(limit: security.failedAuthenticationLimit)
     }
 
     public func router() -> Router<CreditOpsRequestContext> {
@@ -72,8 +76,7 @@ public struct DashboardServer: Sendable {
         let routeTable = RouteTable()
         router.add(middleware: NotFoundMiddleware(routes: routeTable))
         let authenticator = Authenticator(
-            client: client, logger: logger, secureCookies: security.secureCookies,
-            limiter: FailedAuthenticationLimiter(limit: security.failedAuthenticationLimit))
+            client: client, logger: logger, secureCookies: security.secureCookies, limiter: failedAuthentications)
         let permissions = Permissions(client: client, logger: logger)
         let audit = AuditLog(client: client, logger: logger)
         let units = UnitLookup(client: client, logger: logger)
@@ -82,7 +85,7 @@ public struct DashboardServer: Sendable {
         router.add(middleware: ForgetAfterWritesMiddleware(caches: caches))
         let client = client, logger = logger, prometheus = prometheus, metricsToken = security.metricsToken, workers = workers, secureCookies = security.secureCookies
         let readReplica = readReplica
-        let reads: @Sendable () -> ReadReplica.Source = { readReplica?.source ?? ReadReplica.Source(primary: client) }
+        let reads: @Sendable () -> ReadReplica.Source = { readReplica?.source(primary: client) ?? ReadReplica.Source(primary: client) }
 
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/openapi.json") { _, _ -> Response in

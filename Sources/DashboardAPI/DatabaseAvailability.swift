@@ -13,14 +13,17 @@ public final class DatabaseAvailability: Sendable {
     let host: String
     let port: Int
     private let state = Mutex(State())
-    /// One element each time the probe finds the server back after a request found it away
-    /// (``PoolRenewal`` starts a fresh pool then); only the newest waits to be read.
-    public let returns: AsyncStream<Void>
+    /// One element each time the probe finds the server back after it had seen it down, when a
+    /// ``PoolRenewal`` takes them (``renewsThePool()``); only the newest waits to be read.
+    private let returns: AsyncStream<Void>
     private let returned: AsyncStream<Void>.Continuation
 
     private struct State {
         var away = false
         var probing = false
+        /// A ``PoolRenewal`` swaps in a fresh pool when the server is back: until it has
+        /// (``poolRenewed()``), the server still counts as away.
+        var renewing = false
     }
 
     /// How often the probe tries, and for how long at most (a loop here is bounded like every other).
@@ -35,6 +38,22 @@ public final class DatabaseAvailability: Sendable {
 
     var isAway: Bool { state.withLock { $0.away } }
 
+    /// The returns of the server after an outage, for ``PoolRenewal``; from now on the server
+    /// counts as away after a return until ``poolRenewed()``.
+    func renewsThePool() -> AsyncStream<Void> {
+        state.withLock { $0.renewing = true }
+        return returns
+    }
+
+    /// The fresh pool serves: requests go through again, and the next one that finds the server
+    /// away starts a new probe.
+    func poolRenewed() {
+        state.withLock { state in
+            state.away = false
+            state.probing = false
+        }
+    }
+
     func markAway() {
         let startProbe = state.withLock { state -> Bool in
             state.away = true
@@ -48,13 +67,22 @@ public final class DatabaseAvailability: Sendable {
 
     private func probeUntilBack() async {
         let deadline = ContinuousClock.now + Self.probeLimit
-        var back = false
+        var back = false, sawDown = false
         while !back, ContinuousClock.now < deadline {
             try? await Task.sleep(for: Self.probeInterval)
             back = await accepts()
+            sawDown = sawDown || !back
         }
-        state.withLock { $0 = State() }
-        if back { returned.yield() }
+        // Never seen down: a slow query or one broken connection marked it away, and the pool is
+        // not backing off; a renewal would only double the connections.
+        let renew = back && sawDown && state.withLock { $0.renewing }
+        if renew {
+            // Away, and probing, until the renewal has swapped the pool (``poolRenewed()``): a
+            // request let through now would wait for the old pool's next attempt.
+            returned.yield()
+        } else {
+            poolRenewed()
+        }
     }
 
     /// Whether a PostgreSQL server answers within a second: it answers the 8 bytes of an

@@ -1,4 +1,5 @@
 public import Hummingbird
+package import JobQueue
 public import Logging
 public import PostgresNIO
 public import ServiceLifecycle
@@ -12,20 +13,26 @@ import Synchronization
 /// is 3–6 s off, so the API stayed on 503 that long after the server was back (4.3 s in CI), or
 /// came back at once when the schedule happened to line up (a strace of `serve` showed the
 /// attempts 0.6, 0.75, 0.96 … 3.5 s apart). When ``DatabaseAvailability``'s probe finds the
-/// server back, this builds the routes again on a new client, which connects on the first request.
+/// server back after seeing it down, this starts a new client, waits until it answers (the probe
+/// only shows that the server accepts connections: during crash recovery it still refuses
+/// sessions), builds the routes again on it and lets requests through.
 ///
 /// A replaced client keeps serving the requests it has for ``retirement``, then shuts down; the
-/// process's first client stays with its other users (workers, the leader), which only wait for
-/// its next attempt. The routes' short-lived state (results reused for a second, counts of
-/// failed logins) starts afresh with the new routes.
+/// process's first client stays with its other users (workers, the leader, the replica's lag
+/// check), which only wait for its next attempt. The routes' results reused for a second start
+/// afresh with the new routes; the counts of failed logins are the server's and stay.
 public final class PoolRenewal: Service {
     let server: DashboardServer
     let availability: DatabaseAvailability
     let makeClient: @Sendable () -> PostgresClient
     let logger: Logger
-    /// How long a replaced client stays up for the requests it was serving: past the
-    /// longest a request may wait (``DatabaseUnavailableMiddleware``'s limit).
+    /// How long a replaced client stays up for the requests it was serving: long enough for
+    /// any that got an answer from the server to finish (a request stuck longer is cut by it).
     static let retirement: Duration = .seconds(60)
+    /// How long a new client may take to answer `SELECT 1`, and how long the renewal tries
+    /// new ones (each starting without back-off) before it serves with the last anyway.
+    static let firstAnswer: Duration = .seconds(2)
+    static let answerLimit: Duration = .seconds(120)
     private let current: Mutex<RouterResponder<CreditOpsRequestContext>>
 
     /// `makeClient`: a new client on the primary, like the process's first (not yet running).
@@ -51,33 +58,62 @@ public final class PoolRenewal: Service {
     }
 
     public func run() async throws {
+        let returns = availability.renewsThePool()
         await withDiscardingTaskGroup { group in
-            var retireLast: AsyncStream<Void>.Continuation?
-            for await _ in availability.returns.cancelOnGracefulShutdown() {
-                let client = makeClient()
-                let (retired, retire) = AsyncStream<Void>.makeStream()
-                group.addTask {
-                    await withTaskGroup(of: Void.self) { lifetime in
-                        lifetime.addTask { await client.run() }
-                        lifetime.addTask {
-                            for await _ in retired {}
-                            try? await Task.sleep(for: Self.retirement)
-                        }
-                        // Either ends it: the service stops (both see cancellation), or it was retired.
-                        await lifetime.next()
-                        lifetime.cancelAll()
-                    }
+            var retireServing: AsyncStream<Duration>.Continuation?
+            for await _ in returns.cancelOnGracefulShutdown() {
+                let deadline = ContinuousClock.now + Self.answerLimit
+                var (client, retire) = start(in: &group)
+                while await !answers(client), ContinuousClock.now < deadline, !Task.isShuttingDownGracefully {
+                    retire.yield(.zero)
+                    try? await Task.sleep(for: .milliseconds(500))
+                    (client, retire) = start(in: &group)
                 }
                 var renewed = server
                 renewed.client = client
                 let routes = renewed.router().buildResponder()
                 current.withLock { $0 = routes }
-                retireLast?.finish()
-                retireLast = retire
+                availability.poolRenewed()
+                retireServing?.yield(Self.retirement)
+                retireServing = retire
                 logger.notice("PostgreSQL is back: the API uses a fresh connection pool")
             }
-            retireLast?.finish()
             group.cancelAll()
+        }
+    }
+
+    /// A new client, running in `group` until it is told (by `retire`) how long it still has,
+    /// or the service stops.
+    private func start(in group: inout DiscardingTaskGroup) -> (PostgresClient, retire: AsyncStream<Duration>.Continuation) {
+        let client = makeClient()
+        let (retired, retire) = AsyncStream<Duration>.makeStream()
+        group.addTask {
+            await withTaskGroup(of: Void.self) { lifetime in
+                lifetime.addTask { await client.run() }
+                lifetime.addTask {
+                    var grace = Duration.zero
+                    for await after in retired {
+                        grace = after
+                        break
+                    }
+                    try? await Task.sleep(for: grace)
+                }
+                // Either ends it: the service stops (both see cancellation), or its grace is over.
+                await lifetime.next()
+                lifetime.cancelAll()
+            }
+        }
+        return (client, retire)
+    }
+
+    private func answers(_ client: PostgresClient) async -> Bool {
+        do {
+            try await withDeadline(Self.firstAnswer, "the fresh pool's first query") {
+                try await client.query("SELECT 1", logger: self.logger)
+            }
+            return true
+        } catch {
+            return false
         }
     }
 }

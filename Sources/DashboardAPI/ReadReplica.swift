@@ -101,8 +101,9 @@ public final class ReadReplica: Service, Sendable {
     /// The last check's finding.
     public var current: Status { status.withLock { $0 } }
 
-    /// The replica while it is close enough behind, else the primary.
-    public var source: Source {
+    /// The replica while it is close enough behind, else `primary`: the client the caller writes
+    /// with (after an outage the API's is a fresh one, see ``PoolRenewal``; the lag check keeps ``primary``).
+    public func source(primary: PostgresClient) -> Source {
         switch current {
         case .lagging(let seconds) where seconds <= configuration.maxLag.seconds:
             return Source(client: replica, lagSeconds: seconds, fallback: (primary, configuration.readTimeout))

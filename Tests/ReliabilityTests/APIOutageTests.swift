@@ -80,8 +80,8 @@ extension ReliabilityTests {
             #expect(lines.first?.contains("cannot connect to PostgreSQL at \(servers): ") == true, "\(cli.stderr)")
             #expect(cliTook <= .seconds(10), "the CLI gives up within its connect time-out: \(cliTook)")
             #expect(back, "the API serves again once PostgreSQL is back: \(api.process.stderr().suffix(2000))")
-            // Within 2 s: requests answered 503 at once while away leave the pool nothing to queue and
-            // retry with its growing back-off (100 ms × 1.25ⁿ: 3–7 s after ten seconds of it).
+            // Within 2 s: a fresh pool once the probe finds the server back (`PoolRenewal`); the old one
+            // would wait for its next attempt, 100 ms × 1.25ⁿ apart (3–7 s after ten seconds of it).
             #expect(apiBackAfter <= .seconds(2), "\(apiBackAfter)")
             #expect(cliAfter.status == 0, "\(cliAfter.stderr)")
 
