@@ -25,8 +25,8 @@ struct FirstLoad {
         /// runs them only when it fails (for their messages by line): a key repeated in the file
         /// fails the build of its unique index, and a row naming a record that does not exist is
         /// left out of the join that writes the rows (or the counts' join before it), so fewer
-        /// rows are new than were staged. On the
-        /// national seed they took 9–19 s of each of the borrowers' and loans' imports.
+        /// rows are new than were staged. On the national seed they took 9–19 s of each of the
+        /// borrowers' and loans' imports.
         var caughtByTheLoad: [String] = []
         /// For an import that marks units itself: one row, the communes of the loaded rows, read
         /// after the load through the rebuilt indexes. With it the import skips its counts query,
