@@ -88,8 +88,9 @@ import Testing
     }
 
     /// A first load leaves the checks for repeated codes and unknown references to the load (the
-    /// index build; the rows its insert, or the counts' join, leaves out) and runs them only when it fails: a bad file must still be
-    /// refused with the problems an ordinary import names, and leave every table as it was.
+    /// index build; the rows its insert, or the counts' join, leaves out) and runs them only when
+    /// it fails: a bad file must still be refused with the problems an ordinary import names, and
+    /// leave every table as it was.
     @Test func aFirstLoadRefusesABadFileWithTheProblemsAnOrdinaryImportNames() async throws {
         try await TestDatabase.withDatabase { client, _ in
             try await ImportFixtures.importText(.units, ImportFixtures.units, client: client)

@@ -97,9 +97,10 @@ struct FirstLoad {
     }
 
     /// Drops the indexes and foreign keys, writes the staged rows, then builds the indexes and
-    /// checks the foreign keys over them. Returns the number of rows the plan's statements wrote.
+    /// checks the foreign keys over them. Returns the number of rows the plan's statements wrote;
+    /// throws ``RowsLeftOut`` before any index is built when that is not `expected`.
     @discardableResult
-    func load(on connection: PostgresConnection, logger: Logger) async throws -> Int {
+    func load(expecting expected: Int? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         // The index builds sort millions of keys: in memory, not in temporary files.
         try await connection.query("SET LOCAL maintenance_work_mem = '256MB'", logger: logger)
         let quiet = plan.idleTriggers.map { "ALTER TABLE \(plan.table) DISABLE TRIGGER \($0)" }
@@ -113,19 +114,15 @@ struct FirstLoad {
             let result = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).get()
             written += result.metadata.rows ?? 0
         }
+        // Into an empty table every staged row is new; one the insert's join left out names a
+        // record that does not exist.
+        if let expected, written != expected { throw RowsLeftOut() }
         for statement in awake + rebuild {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
         return written
     }
 
-    /// The communes of the loaded rows (``Plan/touchedCommunes``); nil when the plan has no query for them.
-    func touchedCommunes(on connection: PostgresConnection, logger: Logger) async throws -> [Int64]? {
-        guard let sql = plan.touchedCommunes else { return nil }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-        for try await communes in rows.decode([Int64].self) { return communes }
-        return []
-    }
 
     private static func isEmpty(_ table: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let rows = try await connection.query(

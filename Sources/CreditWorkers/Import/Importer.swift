@@ -107,8 +107,8 @@ public struct Importer: Sendable {
             var inserted = 0, updated = 0, removed = 0
             var analyzed = false
             do {
-                if let firstLoad, plan.marksUnits, firstLoad.plan.touchedCommunes != nil {
-                    inserted = try await loadCountingOnTheLoad(plan, firstLoad, staged: stager.rows, on: connection)
+                if let firstLoad, plan.marksUnits, let communes = firstLoad.plan.touchedCommunes {
+                    inserted = try await loadCountingOnTheLoad(plan, firstLoad, communes: communes, staged: stager.rows, on: connection)
                     analyzed = true
                 } else {
                     (inserted, updated, removed) = try await countThenWrite(plan, firstLoad, staged: stager.rows, on: connection)
@@ -132,19 +132,19 @@ public struct Importer: Sendable {
     }
 
     /// A first load that marks units: the load's own row count stands for the counts query, and
-    /// its communes are read back after it (``FirstLoad/Plan/touchedCommunes``).
+    /// `communes` (``FirstLoad/Plan/touchedCommunes``) reads the communes of its rows back after it.
     private func loadCountingOnTheLoad(
-        _ plan: ImportPlan, _ firstLoad: FirstLoad, staged: Int, on connection: PostgresConnection
+        _ plan: ImportPlan, _ firstLoad: FirstLoad, communes: String, staged: Int, on connection: PostgresConnection
     ) async throws -> Int {
         try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
-        let written = try await firstLoad.load(on: connection, logger: logger)
-        // Into an empty table every staged row is new; one the load's join left out names a
-        // record that does not exist.
-        if written != staged { throw FirstLoad.RowsLeftOut() }
+        let written = try await firstLoad.load(expecting: staged, on: connection, logger: logger)
         // Planned without statistics of the table just loaded, the communes' query scanned it
         // once per group (minutes on the national seed); the import analyzes it anyway.
         for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
-        let touched = try await firstLoad.touchedCommunes(on: connection, logger: logger) ?? []
+        var touched: [Int64] = []
+        for try await units in try await connection.query(PostgresQuery(unsafeSQL: communes), logger: logger).decode([Int64].self) {
+            touched = units
+        }
         try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
         return written
     }
