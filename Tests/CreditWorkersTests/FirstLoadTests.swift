@@ -53,9 +53,15 @@ import Testing
             """)
     }
 
-    private func seed(_ client: PostgresClient, firstLoadRows: Int) async throws -> [ImportSummary] {
-        let importer = Importer(client: client, logger: logger, firstLoadRows: firstLoadRows)
+    private func seed(_ client: PostgresClient, firstLoadRows: Int, logs: RecordedLogs = RecordedLogs()) async throws -> [ImportSummary] {
+        let importer = Importer(client: client, logger: logs.logger, firstLoadRows: firstLoadRows)
         return try await Seeder(importer: importer, profile: .demo, seed: 1, twoTier: false, asOf: asOf).run()
+    }
+
+    /// How each import of `logs` wrote its rows, by kind.
+    private func ways(_ logs: RecordedLogs) -> [String: String] {
+        let imports = logs.all.filter { $0.message == "Imported" }
+        return Dictionary(imports.map { ($0.metadata["import.kind"] ?? "?", $0.metadata["import.load"] ?? "?") }) { $1 }
     }
 
     @Test func aFirstLoadLeavesWhatAnOrdinaryImportLeaves() async throws {
@@ -67,7 +73,11 @@ import Testing
 
             try await TestDatabase.withDatabase { loaded, _ in
                 let emptyIndexes = try await indexFiles(loaded)
-                let summaries = try await seed(loaded, firstLoadRows: 1)
+                let logs = RecordedLogs()
+                let summaries = try await seed(loaded, firstLoadRows: 1, logs: logs)
+                // Borrowers and loans straight into their tables (`DirectLoad`), inspections staged.
+                #expect(ways(logs) == ["units": "merge", "points": "merge", "groups": "merge", "borrowers": "copy",
+                                       "loans": "copy", "inspections": "first load", "reports": "merge"])
                 let loadedIndexes = try await indexFiles(loaded)
                 #expect(Set(loadedIndexes).isDisjoint(with: emptyIndexes), "the indexes were not built again: \(loadedIndexes)")
                 #expect(loadedIndexes.count == 9)
@@ -80,8 +90,10 @@ import Testing
                 #expect(try await figures(loaded) == expectedFigures)
 
                 // The tables hold rows now: the same seed again is an ordinary, unchanged import.
-                let again = try await seed(loaded, firstLoadRows: 1)
+                let againLogs = RecordedLogs()
+                let again = try await seed(loaded, firstLoadRows: 1, logs: againLogs)
                 #expect(again.allSatisfy { $0.inserted == 0 && $0.updated == 0 })
+                #expect(Set(ways(againLogs).values) == ["merge"])
                 #expect(try await indexFiles(loaded) == loadedIndexes)
             }
         }

@@ -35,6 +35,8 @@ struct FirstLoad {
         /// whose join of every staged row with the tables took 5 s of the national borrowers'
         /// import (the communes' query: under 1 s): into an empty table every row written is new.
         var touchedCommunes: String?
+        /// How the import may load the table by `COPY` instead of staging the file. See ``DirectLoad``.
+        var direct: DirectLoad.Plan?
     }
 
     /// Fewer staged rows counted as new than were staged: some name a record that does not exist.
@@ -42,12 +44,12 @@ struct FirstLoad {
         var description: String { "some rows of the file name records that do not exist" }
     }
 
-    /// Whether a first load's failure may come from the file: a row left out, a duplicate key
-    /// (23505), a missing reference (23503) or value (23502).
+    /// Whether a first load's failure may come from the file: a row left out or refused, a
+    /// duplicate key (23505), a missing reference (23503) or value (23502), a broken check (23514).
     static func mayBeBadInput(_ error: any Error) -> Bool {
-        if error is RowsLeftOut { return true }
+        if error is RowsLeftOut || error is DirectLoad.Refused { return true }
         guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
-        return ["23505", "23503", "23502"].contains(state)
+        return ["23505", "23503", "23502", "23514"].contains(state)
     }
 
     let plan: Plan
@@ -131,6 +133,22 @@ struct FirstLoad {
     /// throws ``RowsLeftOut`` before any index is built when that is not `expected`.
     @discardableResult
     func load(expecting expected: Int? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await load(expecting: expected, on: connection, logger: logger) {
+            var written = 0
+            for statement in plan.statements {
+                // The future-returning query: only it gives the command tag's row count.
+                let result = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).get()
+                written += result.metadata.rows ?? 0
+            }
+            return written
+        }
+    }
+
+    /// The same, with the rows written by `write`, which returns how many it wrote.
+    func load(
+        expecting expected: Int? = nil, on connection: PostgresConnection, logger: Logger,
+        writing write: () async throws -> Int
+    ) async throws -> Int {
         // The index builds sort millions of keys: in memory, not in temporary files.
         try await connection.query("SET LOCAL maintenance_work_mem = '256MB'", logger: logger)
         let quiet = plan.idleTriggers.map { "ALTER TABLE \(plan.table) DISABLE TRIGGER \($0)" }
@@ -138,12 +156,7 @@ struct FirstLoad {
         for statement in drops + quiet {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
-        var written = 0
-        for statement in plan.statements {
-            // The future-returning query: only it gives the command tag's row count.
-            let result = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).get()
-            written += result.metadata.rows ?? 0
-        }
+        let written = try await write()
         // Into an empty table every staged row is new; one the insert's join left out names a
         // record that does not exist.
         if let expected, written != expected { throw RowsLeftOut() }

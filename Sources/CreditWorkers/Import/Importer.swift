@@ -33,24 +33,37 @@ public struct Importer: Sendable {
     public func importFile(
         _ kind: ImportKind, path: String, progress: (@Sendable (Progress) -> Void)? = nil
     ) async throws -> ImportSummary {
-        let reader = try CSVReader(path: path)
-        guard let header = reader.next() else { throw ImportError.empty(kind: kind) }
-        let found = header.fields.map { $0.trimmingSpaces }
-        guard header.malformed == nil, found == kind.columns else {
-            throw ImportError.wrongHeader(kind: kind, found: found)
+        let open = { () throws -> CSVReader in
+            let reader = try CSVReader(path: path)
+            guard let header = reader.next() else { throw ImportError.empty(kind: kind) }
+            let found = header.fields.map { $0.trimmingSpaces }
+            guard header.malformed == nil, found == kind.columns else {
+                throw ImportError.wrongHeader(kind: kind, found: found)
+            }
+            return reader
         }
-        return try await load(kind, records: reader) {
+        let first = try open()
+        return try await load(kind, estimatedRows: first.size / Self.bytesPerRow, records: first, again: open) { reader in
             progress?(.reading(bytes: reader.bytesRead, of: reader.size))
         } progress: { progress?($0) }
     }
 
     /// Imports records made by a program (the seed), through the same checks as a file. Record
-    /// fields are in the order of ``ImportKind/columns``.
-    public func importRecords(_ kind: ImportKind, _ records: some Sequence<[String]>) async throws -> ImportSummary {
+    /// fields are in the order of ``ImportKind/columns``. `records` may be read twice (see
+    /// ``DirectLoad``); `expectedRows`, when the sequence cannot tell how many it holds, says
+    /// roughly how many.
+    public func importRecords(
+        _ kind: ImportKind, _ records: some Sequence<[String]>, expectedRows: Int? = nil
+    ) async throws -> ImportSummary {
         // `.lazy` after `enumerated()`: an eager map would hold every record in memory at once.
         let numbered = records.enumerated().lazy.map { CSVRecord(line: $0.offset + 2, fields: $0.element, problem: nil) }
-        return try await load(kind, records: numbered, readProgress: {}, progress: { _ in })
+        return try await load(
+            kind, estimatedRows: expectedRows ?? records.underestimatedCount, records: numbered, again: { numbered },
+            readProgress: { _ in }, progress: { _ in })
     }
+
+    /// A file's size over this is roughly its rows (the national seed's borrowers and loans: 50–70 bytes).
+    static let bytesPerRow = 64
 
     /// Changed rows from which an import refreshes the planner's statistics of its tables.
     static let analyzeThreshold = 1_000
@@ -58,16 +71,34 @@ public struct Importer: Sendable {
     /// An advisory lock key shared by every import ("creditops import").
     static let lockKey: Int64 = 0x4352_4F50_494D_5054
 
-    private func load(
-        _ kind: ImportKind, records: some Sequence<CSVRecord>,
-        readProgress: () -> Void, progress: (Progress) -> Void
+    /// - Parameters:
+    ///   - records: the records, read once unless a direct load gives up.
+    ///   - again: the same records from the start, for the staged import after a direct load gave up.
+    private func load<Records: Sequence<CSVRecord>>(
+        _ kind: ImportKind, estimatedRows: Int, records: Records, again: () throws -> Records,
+        readProgress: (Records) -> Void, progress: (Progress) -> Void
     ) async throws -> ImportSummary {
         let started = ContinuousClock.now
         let plan = kind.plan
-        let (rows, inserted, updated, removed) = try await client.inTransaction(logger: logger) { connection in
+        let (rows, inserted, updated, removed, way) = try await client.inTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             // Sorts and hashes over a million staged rows stay in memory.
             try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
+            var records = records
+            if let bulk = plan.firstLoad, let direct = bulk.direct, estimatedRows >= firstLoadRows,
+               let firstLoad = try await FirstLoad.begin(bulk, on: connection, logger: logger) {
+                try await run("SAVEPOINT direct_load", on: connection)
+                do {
+                    let written = try await loadDirectly(
+                        kind, plan, direct, firstLoad, records: records, on: connection,
+                        readProgress: readProgress, progress: progress)
+                    return (written, written, 0, 0, "copy")
+                } catch where FirstLoad.mayBeBadInput(error) {
+                    // Staged, the file's problems are named by line, as an ordinary import names them.
+                    try await run("ROLLBACK TO SAVEPOINT direct_load", on: connection)
+                    records = try again()
+                }
+            }
             try await run(stagingTable(kind), on: connection)
             var stager = Stager(kind: kind)
             try await connection.copyFrom(table: "staged", columns: ["line"] + kind.columns, logger: logger) { writer in
@@ -78,11 +109,11 @@ public struct Importer: Sendable {
                     if pending.readableBytes >= Stager.flushSize {
                         try await writer.write(pending)
                         pending.clear()
-                        readProgress()
+                        readProgress(records)
                     }
                 }
                 if pending.readableBytes > 0 { try await writer.write(pending) }
-                readProgress()
+                readProgress(records)
             }
             progress(.checking)
             try await run("ANALYZE staged", on: connection)
@@ -122,13 +153,62 @@ public struct Importer: Sendable {
             if !analyzed, inserted + updated + removed >= Self.analyzeThreshold {
                 for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
             }
-            return (stager.rows, inserted, updated, removed)
+            return (stager.rows, inserted, updated, removed, firstLoad == nil ? "merge" : "first load")
         }
         logger.info("Imported", metadata: ["import.kind": "\(kind.rawValue)", "import.rows": "\(rows)",
-                                            "import.inserted": "\(inserted)", "import.updated": "\(updated)"])
+                                            "import.inserted": "\(inserted)", "import.updated": "\(updated)",
+                                            "import.load": "\(way)"])
         return ImportSummary(
             kind: kind.rawValue, rows: rows, inserted: inserted, updated: updated,
             unchanged: rows - inserted - updated, removed: removed, seconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// Loads the records by `COPY` straight into the empty table (``DirectLoad``); throws
+    /// ``DirectLoad/Refused`` at the first record with a problem.
+    private func loadDirectly<Records: Sequence<CSVRecord>>(
+        _ kind: ImportKind, _ plan: ImportPlan, _ direct: DirectLoad.Plan, _ firstLoad: FirstLoad,
+        records: Records, on connection: PostgresConnection,
+        readProgress: (Records) -> Void, progress: (Progress) -> Void
+    ) async throws -> Int {
+        var ids: [String: [String: Int64]] = [:]
+        for case .id(_, let table) in direct.columns where ids[table] == nil {
+            ids[table] = try await DirectLoad.ids(of: table, on: connection, logger: logger)
+        }
+        var rows = DirectWriter(kind: kind, plan: direct, ids: ids)
+        ids = [:]
+        try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
+        let written = try await firstLoad.load(on: connection, logger: logger) {
+            try await connection.copyFrom(table: firstLoad.plan.table, columns: direct.columns.map(\.name), logger: logger) { writer in
+                var pending = ByteBuffer()
+                pending.reserveCapacity(Stager.flushSize + 4096)
+                for record in records {
+                    guard rows.write(record, into: &pending) else { throw DirectLoad.Refused() }
+                    if pending.readableBytes >= Stager.flushSize {
+                        try await writer.write(pending)
+                        pending.clear()
+                        readProgress(records)
+                    }
+                }
+                if pending.readableBytes > 0 { try await writer.write(pending) }
+                readProgress(records)
+                progress(.writing)
+            }
+            return rows.rows
+        }
+        try await markCommunes(plan, direct.touchedCommunes, on: connection)
+        return written
+    }
+
+    /// Analyzes the tables just loaded, then marks the communes `query` reads from them.
+    private func markCommunes(_ plan: ImportPlan, _ query: String, on connection: PostgresConnection) async throws {
+        // Planned without statistics of the table just loaded, the communes' query scanned it
+        // once per group (minutes on the national seed); the import analyzes it anyway.
+        for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
+        var touched: [Int64] = []
+        for try await units in try await connection.query(PostgresQuery(unsafeSQL: query), logger: logger).decode([Int64].self) {
+            touched = units
+        }
+        try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
     }
 
     /// A first load that marks units: the load's own row count stands for the counts query, and
@@ -138,14 +218,7 @@ public struct Importer: Sendable {
     ) async throws -> Int {
         try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
         let written = try await firstLoad.load(expecting: staged, on: connection, logger: logger)
-        // Planned without statistics of the table just loaded, the communes' query scanned it
-        // once per group (minutes on the national seed); the import analyzes it anyway.
-        for table in plan.tables { try await run("ANALYZE \(table)", on: connection) }
-        var touched: [Int64] = []
-        for try await units in try await connection.query(PostgresQuery(unsafeSQL: communes), logger: logger).decode([Int64].self) {
-            touched = units
-        }
-        try await connection.query("SELECT aggregates_touch(\(touched))", logger: logger)
+        try await markCommunes(plan, communes, on: connection)
         return written
     }
 

@@ -55,11 +55,11 @@ struct Stager {
         buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
-    private static func needsEscape(_ byte: UInt8) -> Bool {
+    static func needsEscape(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
     }
 
-    private static func writeEscaped(_ value: String, into buffer: inout ByteBuffer) {
+    static func writeEscaped(_ value: String, into buffer: inout ByteBuffer) {
         // A scan of the contiguous bytes, cheaper than the UTF8View iterator (a hot spot of the seed).
         let needsEscaping = value.utf8.withContiguousStorageIfAvailable { $0.contains(where: needsEscape) }
             ?? value.utf8.contains(where: needsEscape)

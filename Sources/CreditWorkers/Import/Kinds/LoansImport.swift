@@ -57,6 +57,15 @@ extension ImportPlan {
             // statement to read the borrowers just loaded and took 54–60 s instead of 37 s, more
             // than the 13.7 s of counts it saved (national seed, 2026-12-01; setting the hint bits
             // of 6.8 M fresh rows would explain it, not verified).
-            caughtByTheLoad: loansCaughtByTheLoad)
+            caughtByTheLoad: loansCaughtByTheLoad,
+            direct: DirectLoad.Plan(
+                columns: [.value("code"), .id("borrower_id", of: "borrowers"), .value("program"), .value("principal"),
+                          .value("outstanding"), .value("disbursed_on"), .value("due_on")],
+                // One probe of a group's borrowers and their loans a group, through the rebuilt indexes.
+                touchedCommunes: """
+                    SELECT ARRAY(SELECT DISTINCT g.commune_id FROM groups g
+                                 CROSS JOIN LATERAL (SELECT FROM borrowers b JOIN loans l ON l.borrower_id = b.id
+                                                     WHERE b.group_id = g.id LIMIT 1) AS lent)
+                    """))
     )
 }
