@@ -168,6 +168,32 @@ import Testing
         }
     }
 
+    /// A file whose every field passes its rule but whose first row breaks a check of the table:
+    /// loaded directly, PostgreSQL refuses it while megabytes of the stream are still to come,
+    /// and the import must still end, with the problem named by line, not hang.
+    @Test(.timeLimit(.minutes(2))) func aDirectLoadRefusedInTheMiddleOfTheStreamEndsWithTheProblem() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            try await ImportFixtures.importText(.units, ImportFixtures.units, client: client)
+            try await ImportFixtures.importText(.points, ImportFixtures.points, client: client)
+            try await ImportFixtures.importText(.groups, ImportFixtures.groups, client: client)
+            try await ImportFixtures.importText(.borrowers, ImportFixtures.borrowers, client: client)
+            let rows = 200_000
+            var lines = ["code,borrower_code,program,principal,outstanding,disbursed_on,due_on",
+                         "L1,B1,Cho vay hộ nghèo,50000000,60000000,2024-03-01,2027-03-01"]
+            for number in 2...rows {
+                lines.append("L\(number),B\(number % 3 + 1),Cho vay hộ nghèo,50000000,30000000,2024-03-01,2027-03-01")
+            }
+            do {
+                try await ImportFixtures.importText(.loans, lines.joined(separator: "\n"), client: client, firstLoadRows: 1)
+                Issue.record("a file with outstanding over principal was imported")
+            } catch ImportError.rejected(_, let problems, let total) {
+                #expect(total == 1)
+                #expect(problems.map(\.description) == ["line 2, outstanding: outstanding 60000000 is more than the principal 50000000"])
+            }
+            #expect(try await client.texts("SELECT count(*)::text FROM loans") == ["0"])
+        }
+    }
+
     /// The figures after running the waiting recompute jobs.
     private func figures(_ client: PostgresClient) async throws -> [String] {
         let aggregator = Aggregator(client: client, logger: logger, today: { asOf })

@@ -48,9 +48,12 @@ struct DirectLoad {
         let estimate = try await connection.query(
             "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = \(table)::regclass", logger: logger)
         for try await rows in estimate.decode(Int64.self) { ids.reserveCapacity(Int(rows)) }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT code, id FROM \(table)"), logger: logger)
-        for try await (code, id) in rows.decode((String, Int64).self) {
-            ids[code] = id
+        // In arrays of 100,000: a row each took PostgresNIO's decoding most of the 16.6 s that
+        // fetching the national seed's 6.8 M borrowers took (psql: 3.2 s).
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT array_agg(code), array_agg(id) FROM \(table) GROUP BY id / 100000"), logger: logger)
+        for try await (codes, numbers) in rows.decode(([String], [Int64]).self) {
+            for (code, id) in zip(codes, numbers) { ids[code] = id }
         }
         return ids
     }
