@@ -51,19 +51,25 @@ public struct VietnamesePhone: Sendable, Hashable, CustomStringConvertible {
     /// `01689 123 456` (→ `+84389123456`).
     public init(_ text: String) throws(Problem) {
         let trimmed = text.trimmingSpaces
-        var digits = ""
-        for (index, character) in trimmed.enumerated() {
+        // Bytes, not characters: every allowed one is ASCII, and a national import reads
+        // millions of numbers (by characters, about 8 % of the national seed's CPU time in `perf`).
+        var digitBytes: [UInt8] = []
+        digitBytes.reserveCapacity(12)
+        var plus = false
+        for byte in trimmed.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digitBytes.append(byte)
             // A plus before the first digit only: "+84 …" and "(+84) …".
-            if character.isASCII, character.isNumber {
-                digits.append(character)
-            } else if character == "+" && digits.isEmpty && !trimmed.prefix(index).contains("+") {
+            case UInt8(ascii: "+") where digitBytes.isEmpty && !plus:
+                plus = true
+            case UInt8(ascii: " "), UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "("), UInt8(ascii: ")"):
                 continue
-            } else if [" ", ".", "-", "(", ")"].contains(character) {
-                continue
-            } else {
+            default:
                 throw .notDigits(text)
             }
         }
+        let digits = String(decoding: digitBytes, as: UTF8.self)
         var national: Substring
         if trimmed.drop(while: { $0 == "(" }).hasPrefix("+") {
             guard digits.hasPrefix("84") else { throw .notMobile(text) }
