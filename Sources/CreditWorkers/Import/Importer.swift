@@ -101,19 +101,8 @@ public struct Importer: Sendable {
             }
             try await run(stagingTable(kind), on: connection)
             var stager = Stager(kind: kind)
-            try await connection.copyFrom(table: "staged", columns: ["line"] + kind.columns, logger: logger) { writer in
-                var pending = ByteBuffer()
-                pending.reserveCapacity(Stager.flushSize + 4096)
-                for record in records {
-                    stager.stage(record, into: &pending)
-                    if pending.readableBytes >= Stager.flushSize {
-                        try await writer.write(pending)
-                        pending.clear()
-                        readProgress(records)
-                    }
-                }
-                if pending.readableBytes > 0 { try await writer.write(pending) }
-                readProgress(records)
+            try await copy(records, into: "staged", columns: ["line"] + kind.columns, on: connection, readProgress: readProgress) {
+                stager.stage($0, into: &$1)
             }
             progress(.checking)
             try await run("ANALYZE staged", on: connection)
@@ -178,25 +167,36 @@ public struct Importer: Sendable {
         ids = [:]
         try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
         let written = try await firstLoad.load(on: connection, logger: logger) {
-            try await connection.copyFrom(table: firstLoad.plan.table, columns: direct.columns.map(\.name), logger: logger) { writer in
-                var pending = ByteBuffer()
-                pending.reserveCapacity(Stager.flushSize + 4096)
-                for record in records {
-                    guard rows.write(record, into: &pending) else { throw DirectLoad.Refused() }
-                    if pending.readableBytes >= Stager.flushSize {
-                        try await writer.write(pending)
-                        pending.clear()
-                        readProgress(records)
-                    }
-                }
-                if pending.readableBytes > 0 { try await writer.write(pending) }
-                readProgress(records)
-                progress(.writing)
+            try await copy(records, into: firstLoad.plan.table, columns: direct.columns.map(\.name), on: connection,
+                           readProgress: readProgress) {
+                guard rows.write($0, into: &$1) else { throw DirectLoad.Refused() }
             }
+            progress(.writing)
             return rows.rows
         }
         try await markCommunes(plan, direct.touchedCommunes, on: connection)
         return written
+    }
+
+    /// Streams `records` by `COPY` into `table`, each written in `COPY`'s text format by `write`.
+    private func copy<Records: Sequence<CSVRecord>>(
+        _ records: Records, into table: String, columns: [String], on connection: PostgresConnection,
+        readProgress: (Records) -> Void, write: (CSVRecord, inout ByteBuffer) throws -> Void
+    ) async throws {
+        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+            var pending = ByteBuffer()
+            pending.reserveCapacity(Stager.flushSize + 4096)
+            for record in records {
+                try write(record, &pending)
+                if pending.readableBytes >= Stager.flushSize {
+                    try await writer.write(pending)
+                    pending.clear()
+                    readProgress(records)
+                }
+            }
+            if pending.readableBytes > 0 { try await writer.write(pending) }
+            readProgress(records)
+        }
     }
 
     /// Analyzes the tables just loaded, then marks the communes `query` reads from them.
