@@ -168,9 +168,10 @@ import Testing
         }
     }
 
-    /// A file whose every field passes its rule but whose first row breaks a check of the table:
-    /// loaded directly, PostgreSQL refuses it while megabytes of the stream are still to come,
-    /// and the import must still end, with the problem named by line, not hang.
+    /// A large file whose every field passes its rule but whose first row breaks a check of the
+    /// table across columns: the direct load must refuse it itself, not leave it to PostgreSQL,
+    /// whose refusal while megabytes of the stream were still to come hung the import in a run
+    /// of the whole suite (``DirectLoad``: a PostgresNIO bug); it must end with the problem by line.
     @Test(.timeLimit(.minutes(2))) func aDirectLoadRefusedInTheMiddleOfTheStreamEndsWithTheProblem() async throws {
         try await TestDatabase.withDatabase { client, _ in
             try await ImportFixtures.importText(.units, ImportFixtures.units, client: client)

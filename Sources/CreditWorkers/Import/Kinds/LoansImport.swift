@@ -66,6 +66,15 @@ extension ImportPlan {
                     SELECT ARRAY(SELECT DISTINCT g.commune_id FROM groups g
                                  CROSS JOIN LATERAL (SELECT FROM borrowers b JOIN loans l ON l.borrower_id = b.id
                                                      WHERE b.group_id = g.id LIMIT 1) AS lent)
-                    """))
+                    """,
+                rowIsValid: keepsTheLoansChecks))
     )
+
+    /// The loans table's checks across columns, on a row's checked values: outstanding at most
+    /// the principal (both digits only, at most 15), due on or after disbursement (ISO dates).
+    private static let keepsTheLoansChecks: @Sendable ([String?]) -> Bool = { values in
+        guard let principal = values[3].flatMap({ Int($0) }), let outstanding = values[4].flatMap({ Int($0) }),
+              let disbursed = values[5], let due = values[6] else { return false }
+        return outstanding <= principal && due >= disbursed
+    }
 }
