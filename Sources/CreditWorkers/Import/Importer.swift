@@ -49,16 +49,18 @@ public struct Importer: Sendable {
     }
 
     /// Imports records made by a program (the seed), through the same checks as a file. Record
-    /// fields are in the order of ``ImportKind/columns``. `records` may be read twice (see
-    /// ``DirectLoad``); `expectedRows`, when the sequence cannot tell how many it holds, says
-    /// roughly how many.
+    /// fields are in the order of ``ImportKind/columns``. A large collection may load directly
+    /// (``DirectLoad``), reading it twice if that gives up; so may any other sequence given its
+    /// `expectedRows`, which says roughly how many it holds and that it can be read twice.
     public func importRecords(
         _ kind: ImportKind, _ records: some Sequence<[String]>, expectedRows: Int? = nil
     ) async throws -> ImportSummary {
         // `.lazy` after `enumerated()`: an eager map would hold every record in memory at once.
         let numbered = records.enumerated().lazy.map { CSVRecord(line: $0.offset + 2, fields: $0.element, problem: nil) }
+        // A sequence that may be read once counts as none: read again, it could be empty.
+        let estimated = expectedRows ?? ((records as? any Collection)?.count ?? 0)
         return try await load(
-            kind, estimatedRows: expectedRows ?? records.underestimatedCount, records: numbered, again: { numbered },
+            kind, estimatedRows: estimated, records: numbered, again: { numbered },
             readProgress: { _ in }, progress: { _ in })
     }
 
