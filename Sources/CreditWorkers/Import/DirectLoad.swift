@@ -50,7 +50,9 @@ struct DirectLoad {
         var description: String { "a record of the file has a problem; staging it to name them all" }
     }
 
-    /// The ids of every row of `table` by code.
+    /// The ids of every row of `table` by code. Throws ``Refused`` if two codes are equal as Swift
+    /// compares strings (canonically: "ổ" typed as one character or as "ô" and a combining hook)
+    /// but differ in their bytes, which PostgreSQL tells apart: the staged way resolves those.
     static func ids(of table: String, on connection: PostgresConnection, logger: Logger) async throws -> [String: Int64] {
         var ids: [String: Int64] = [:]
         let estimate = try await connection.query(
@@ -61,7 +63,9 @@ struct DirectLoad {
         let rows = try await connection.query(
             PostgresQuery(unsafeSQL: "SELECT array_agg(code), array_agg(id) FROM \(table) GROUP BY id / 100000"), logger: logger)
         for try await (codes, numbers) in rows.decode(([String], [Int64]).self) {
-            for (code, id) in zip(codes, numbers) { ids[code] = id }
+            for (code, id) in zip(codes, numbers) {
+                if ids.updateValue(id, forKey: code) != nil { throw Refused() }
+            }
         }
         return ids
     }
@@ -76,6 +80,8 @@ struct DirectWriter {
     /// The current record's checked values, kept to spare an allocation a row.
     private var values: [String?] = []
     private(set) var rows = 0
+    /// Records given to ``write(_:into:)``, the refused one included.
+    private(set) var read = 0
 
     /// - Parameter ids: for each column of `plan` that takes an id, the ids by code.
     init(kind: ImportKind, plan: DirectLoad.Plan, ids: [String: [String: Int64]]) {
@@ -89,6 +95,7 @@ struct DirectWriter {
 
     /// Writes `record`; false, writing nothing, if anything in it is wrong.
     mutating func write(_ record: CSVRecord, into buffer: inout ByteBuffer) -> Bool {
+        read += 1
         guard record.problem == nil, record.fields.count == rules.count else { return false }
         values.removeAll(keepingCapacity: true)
         for (index, field) in record.fields.enumerated() {
@@ -100,11 +107,13 @@ struct DirectWriter {
         for (index, value) in values.enumerated() {
             if index > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
             if let ids = self.ids[index] {
-                guard let value, let id = ids[value] else {
+                // Found only if byte for byte the code PostgreSQL holds, not merely canonically equal.
+                guard let value, let found = ids.index(forKey: value),
+                      ids[found].key.utf8.elementsEqual(value.utf8) else {
                     buffer.moveWriterIndex(to: start)
                     return false
                 }
-                buffer.writeString(String(id))
+                buffer.writeString(String(ids[found].value))
             } else if let value {
                 Stager.writeEscaped(value, into: &buffer)
             } else {

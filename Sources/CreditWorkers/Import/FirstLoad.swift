@@ -108,12 +108,18 @@ struct FirstLoad {
         var triggers: [String] = []
         let idle = try await connection.query(
             """
-            SELECT format('DROP TRIGGER %I ON %s', tgname, tgrelid::regclass), pg_get_triggerdef(oid)
+            SELECT format('DROP TRIGGER %I ON %s', tgname, tgrelid::regclass), pg_get_triggerdef(oid),
+                   -- A trigger is created enabled: one an operator had switched off or to replica stays so.
+                   CASE tgenabled WHEN 'O' THEN NULL
+                                  ELSE format('ALTER TABLE %s %s TRIGGER %I', tgrelid::regclass,
+                                              CASE tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA'
+                                                             ELSE 'ENABLE ALWAYS' END, tgname) END
             FROM pg_trigger WHERE tgrelid = \(table)::regclass AND tgname = ANY(\(plan.idleTriggers))
             """, logger: logger)
-        for try await (drop, create) in idle.decode((String, String).self) {
+        for try await (drop, create, state) in idle.decode((String, String, String?).self) {
             triggerDrops.append(drop)
             triggers.append(create)
+            if let state { triggers.append(state) }
         }
         // Foreign keys before the keys they rely on; keys back before the foreign keys that need them.
         return FirstLoad(plan: plan, drops: referring.map(\.drop) + foreignKeyDrops + indexDrops + triggerDrops,

@@ -3,6 +3,8 @@ public enum ImportError: Error, Sendable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case wrongHeader(kind: ImportKind, found: [String])
     case empty(kind: ImportKind)
+    /// Read a second time (after a direct load gave up), the file had fewer rows than before.
+    case changedWhileRead(kind: ImportKind, before: Int, after: Int)
     /// Bad rows: the first ones (at most ``ImportError/shownProblems``) and how many there were.
     case rejected(kind: ImportKind, problems: [ImportProblem], total: Int)
 
@@ -17,6 +19,8 @@ public enum ImportError: Error, Sendable, CustomStringConvertible {
             return "line 1: wrong header for \(kind.rawValue): expected \(kind.columns.joined(separator: ",")), found \(found.joined(separator: ",")); nothing was imported"
         case .empty(let kind):
             return "the file is empty: expected the header \(kind.columns.joined(separator: ",")); nothing was imported"
+        case .changedWhileRead(let kind, let before, let after):
+            return "\(kind.rawValue): the file changed while it was read (\(before) rows or more the first time, \(after) the second); nothing was imported"
         case .rejected(let kind, let problems, let total):
             var lines = ["\(kind.rawValue): \(total) \(total == 1 ? "problem" : "problems") found; nothing was imported"]
             lines += problems.map { "  \($0)" }

@@ -86,18 +86,26 @@ public struct Importer: Sendable {
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             // Sorts and hashes over a million staged rows stay in memory.
             try await connection.query("SET LOCAL work_mem = '256MB'", logger: logger)
+            // A national file's statements run for tens of seconds, and a time-out during a `COPY`
+            // would hang the import (see ``DirectLoad``): an import is bounded by its file.
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
             var records = records
+            var readBefore = 0
             if let bulk = plan.firstLoad, let direct = bulk.direct, estimatedRows >= firstLoadRows,
                let firstLoad = try await FirstLoad.begin(bulk, on: connection, logger: logger) {
                 try await run("SAVEPOINT direct_load", on: connection)
+                var writer: DirectWriter?
                 do {
                     let written = try await loadDirectly(
-                        kind, plan, direct, firstLoad, records: records, on: connection,
+                        kind, plan, direct, firstLoad, records: records, writer: &writer, on: connection,
                         readProgress: readProgress, progress: progress)
                     return (written, written, 0, 0, "copy")
                 } catch where FirstLoad.mayBeBadInput(error) {
                     // Staged, the file's problems are named by line, as an ordinary import names them.
+                    logger.info("Direct load gave up; staging the file", metadata: [
+                        "import.kind": "\(kind.rawValue)", "import.refusal": "\(String(reflecting: error))"])
                     try await run("ROLLBACK TO SAVEPOINT direct_load", on: connection)
+                    readBefore = writer?.read ?? 0
                     records = try again()
                 }
             }
@@ -105,6 +113,9 @@ public struct Importer: Sendable {
             var stager = Stager(kind: kind)
             try await copy(records, into: "staged", columns: ["line"] + kind.columns, on: connection, readProgress: readProgress) {
                 stager.stage($0, into: &$1)
+            }
+            if stager.rows < readBefore {
+                throw ImportError.changedWhileRead(kind: kind, before: readBefore, after: stager.rows)
             }
             progress(.checking)
             try await run("ANALYZE staged", on: connection)
@@ -156,9 +167,10 @@ public struct Importer: Sendable {
 
     /// Loads the records by `COPY` straight into the empty table (``DirectLoad``); throws
     /// ``DirectLoad/Refused`` at the first record with a problem.
+    /// `writer` keeps how far it read, for the staged import that follows when it gives up.
     private func loadDirectly<Records: Sequence<CSVRecord>>(
         _ kind: ImportKind, _ plan: ImportPlan, _ direct: DirectLoad.Plan, _ firstLoad: FirstLoad,
-        records: Records, on connection: PostgresConnection,
+        records: Records, writer: inout DirectWriter?, on connection: PostgresConnection,
         readProgress: (Records) -> Void, progress: (Progress) -> Void
     ) async throws -> Int {
         var ids: [String: [String: Int64]] = [:]
@@ -167,6 +179,7 @@ public struct Importer: Sendable {
         }
         var rows = DirectWriter(kind: kind, plan: direct, ids: ids)
         ids = [:]
+        defer { writer = rows }
         try await run("SET LOCAL creditops.import_marks_units = on", on: connection)
         let written = try await firstLoad.load(on: connection, logger: logger) {
             try await copy(records, into: firstLoad.plan.table, columns: direct.columns.map(\.name), on: connection,
