@@ -7,8 +7,8 @@ import PostgresNIO
 /// and then across by an `INSERT … SELECT` join. PostgreSQL then writes the rows while the import
 /// is still reading them (one core each) and writes them in batches (`COPY`'s multi-row insert),
 /// where the staged way read everything first and then inserted one row at a time: on the
-/// national seed, 6.8 M borrowers' staging and insert took 18–30 s and 25–30 s, 7.8 M loans'
-/// staging, counts and insert 18–27, 15–18 and 40–44 s.
+/// national seed, 6.8 M borrowers' staging and insert took 18–30 s and 16–30 s, 7.8 M loans'
+/// staging, counts and insert 15–27, 12–18 and 29–44 s.
 ///
 /// It takes only a file with nothing wrong: at the first field that fails its rule, code that
 /// names no record or row that fails the plan's `rowIsValid`, and on a duplicate code at the
