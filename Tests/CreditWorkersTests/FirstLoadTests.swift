@@ -76,9 +76,9 @@ import Testing
                 let emptyIndexes = try await indexFiles(loaded)
                 let logs = RecordedLogs()
                 let summaries = try await seed(loaded, firstLoadRows: 1, logs: logs)
-                // Borrowers and loans straight into their tables (`DirectLoad`), inspections staged.
-                #expect(ways(logs) == ["units": "merge", "points": "merge", "groups": "merge", "borrowers": "copy",
-                                       "loans": "copy", "inspections": "first load", "reports": "merge"])
+                // Borrowers, loans and inspections staged (`DirectLoad` is off, see there).
+                #expect(ways(logs) == ["units": "merge", "points": "merge", "groups": "merge", "borrowers": "first load",
+                                       "loans": "first load", "inspections": "first load", "reports": "merge"])
                 let loadedIndexes = try await indexFiles(loaded)
                 #expect(Set(loadedIndexes).isDisjoint(with: emptyIndexes), "the indexes were not built again: \(loadedIndexes)")
                 #expect(loadedIndexes.count == 9)
@@ -187,7 +187,7 @@ import Testing
     /// suite on two cores), and not leave it to PostgreSQL, whose refusal while a write of the stream was
     /// pending hung the import in a run of the whole suite (``DirectLoad``: a PostgresNIO bug);
     /// the staged import then names the problem by line.
-    @Test(.timeLimit(.minutes(2))) func aDirectLoadRefusesALoanOverItsPrincipalItselfAndStagesTheFile() async throws {
+    @Test(.disabled("DirectLoad is off: stalled in CI runs of the whole suite, see DirectLoad.isEnabled"), .timeLimit(.minutes(2))) func aDirectLoadRefusesALoanOverItsPrincipalItselfAndStagesTheFile() async throws {
         try await TestDatabase.withDatabase { client, _ in
             try await ImportFixtures.importText(.units, ImportFixtures.units, client: client)
             try await ImportFixtures.importText(.points, ImportFixtures.points, client: client)
@@ -219,7 +219,7 @@ import Testing
     /// Records that can be read only once, loaded directly on the caller's word that they can be
     /// read twice: when the direct load gives up, the second read finds none, and the import must
     /// say so instead of importing nothing.
-    @Test func aSequenceThatCannotBeReadAgainIsNotImportedAsEmpty() async throws {
+    @Test(.disabled("DirectLoad is off: stalled in CI runs of the whole suite, see DirectLoad.isEnabled")) func aSequenceThatCannotBeReadAgainIsNotImportedAsEmpty() async throws {
         try await TestDatabase.withDatabase { client, _ in
             try await ImportFixtures.importText(.units, ImportFixtures.units, client: client)
             try await ImportFixtures.importText(.points, ImportFixtures.points, client: client)
