@@ -54,9 +54,9 @@ struct FirstLoad {
     }
 
     let plan: Plan
-    /// Statements that drop the table's rebuildable indexes and its foreign keys.
+    /// Statements that drop the foreign keys, then the indexes and the triggers that stand aside.
     private let drops: [String]
-    /// Statements that put them back, indexes before foreign keys.
+    /// Statements that put them back: triggers, indexes, then the foreign keys that need them.
     private let rebuild: [String]
 
     /// Locks the table if it is empty, and the tables whose foreign keys refer to it, and reads
