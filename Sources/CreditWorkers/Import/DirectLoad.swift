@@ -20,12 +20,6 @@ import PostgresNIO
 /// run of the whole test suite; `ExtendedQueryStateMachine.setAndFireError` drops the promise of
 /// `.copyingData(.pendingBackpressureRelieve)`).
 struct DirectLoad {
-    /// Off for now: in two fresh-clone CI runs of the whole test suite, a direct load that gave up
-    /// after streaming 1.4 MB (`FirstLoadTests.aDirectLoadRefusesALoanOverItsPrincipal…`) stalled
-    /// until its test's two-minute limit, where alone it takes 4 s. Not understood yet; until it
-    /// is, a first load stages its file.
-    static let isEnabled = false
-
     struct Plan: Sendable {
         /// The table's column for each of the kind's columns, in their order.
         var columns: [Column]

@@ -91,7 +91,7 @@ public struct Importer: Sendable {
             try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
             var records = records
             var readBefore = 0
-            if DirectLoad.isEnabled, let bulk = plan.firstLoad, let direct = bulk.direct, estimatedRows >= firstLoadRows,
+            if let bulk = plan.firstLoad, let direct = bulk.direct, estimatedRows >= firstLoadRows,
                let firstLoad = try await FirstLoad.begin(bulk, on: connection, logger: logger) {
                 try await run("SAVEPOINT direct_load", on: connection)
                 var writer: DirectWriter?
