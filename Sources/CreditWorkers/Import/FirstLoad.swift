@@ -147,8 +147,9 @@ struct FirstLoad {
     }
 
     /// Drops the indexes and foreign keys, writes the staged rows, then builds the indexes and
-    /// checks the foreign keys over them. Returns the number of rows the plan's statements wrote;
-    /// throws ``RowsLeftOut`` before any index is built when that is not `expected`.
+    /// checks the foreign keys over them. Returns the number of rows the plan's last statement,
+    /// the one that writes this table, wrote (the inspections' first writes the inspections
+    /// themselves); throws ``RowsLeftOut`` before any index is built when that is not `expected`.
     @discardableResult
     func load(expecting expected: Int? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         try await load(expecting: expected, on: connection, logger: logger) {
@@ -156,7 +157,7 @@ struct FirstLoad {
             for statement in plan.statements {
                 // The future-returning query: only it gives the command tag's row count.
                 let result = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).get()
-                written += result.metadata.rows ?? 0
+                written = result.metadata.rows ?? 0
             }
             return written
         }

@@ -143,6 +143,10 @@ public struct Importer: Sendable {
                 if let firstLoad, plan.marksUnits, let communes = firstLoad.plan.touchedCommunes {
                     inserted = try await loadCountingOnTheLoad(plan, firstLoad, communes: communes, staged: stager.rows, on: connection)
                     analyzed = true
+                } else if let firstLoad, !plan.marksUnits {
+                    // Into an empty table every staged row is new, and none updated or removed:
+                    // no counts query (5 s of the national inspections' import).
+                    inserted = try await firstLoad.load(expecting: stager.rows, on: connection, logger: logger)
                 } else {
                     (inserted, updated, removed) = try await countThenWrite(plan, firstLoad, staged: stager.rows, on: connection)
                 }
