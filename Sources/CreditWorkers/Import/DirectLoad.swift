@@ -59,9 +59,17 @@ struct DirectLoad {
             "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = \(table)::regclass", logger: logger)
         for try await rows in estimate.decode(Int64.self) { ids.reserveCapacity(Int(rows)) }
         // In arrays of 100,000: a row each took PostgresNIO's decoding most of the 16.6 s that
-        // fetching the national seed's 6.8 M borrowers took (psql: 3.2 s).
-        let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT array_agg(code), array_agg(id) FROM \(table) GROUP BY id / 100000"), logger: logger)
+        // fetching the national seed's 6.8 M borrowers took (psql: 3.2 s). Each array is one range
+        // of ids read through the primary key, so the first comes at once and the server needs no
+        // sort (`GROUP BY id / 100000` sorted all 6.8 M rows first: 6.0 s on the server, this 3.2 s).
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT chunk.codes, chunk.ids
+            FROM (SELECT min(id) AS first_id, max(id) AS last_id FROM \(table)) AS bounds,
+                 generate_series(bounds.first_id, bounds.last_id, 100000) AS start,
+                 LATERAL (SELECT array_agg(code) AS codes, array_agg(id) AS ids
+                          FROM \(table) WHERE id >= start AND id < start + 100000) AS chunk
+            WHERE chunk.ids IS NOT NULL
+            """), logger: logger)
         for try await (codes, numbers) in rows.decode(([String], [Int64]).self) {
             for (code, id) in zip(codes, numbers) {
                 if ids.updateValue(id, forKey: code) != nil { throw Refused() }
