@@ -93,7 +93,13 @@ public struct VietnamesePhone: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    /// The text without whitespace at either end.
+    public var trimmingSpaces: String {
+        // Almost every field of an import has none: its end bytes, printable ASCII, say so without
+        // the Unicode property lookups of a character-wise look (1.7 % of the national seed's CPU).
+        if let first = utf8.first, let last = utf8.last, (0x21..<0x80).contains(first), (0x21..<0x80).contains(last) {
+            return self
+        }
         var text = Substring(self)
         while let first = text.first, first.isWhitespace { text.removeFirst() }
         while let last = text.last, last.isWhitespace { text.removeLast() }

@@ -1,5 +1,6 @@
 public import Logging
 public import PostgresNIO
+import CreditDomain
 import JobQueue
 
 /// Loads a file or a stream of records into the domain tables, whole or not at all.
@@ -311,14 +312,5 @@ public struct Importer: Sendable {
             total = count
         }
         return (found, total)
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var text = Substring(self)
-        while text.first?.isWhitespace == true { text = text.dropFirst() }
-        while text.last?.isWhitespace == true { text = text.dropLast() }
-        return String(text)
     }
 }
