@@ -22,12 +22,8 @@ public func withinTimeLimit<T: Sendable>(
     let waiting = Waiting<T>()
     return try await withCheckedThrowingContinuation { continuation in
         waiting.set(continuation)
-        Task {
-            let result = await work.result
-            waiting.take()?.resume(with: result)
-        }
-        Task {
-            try? await Task.sleep(for: limit)
+        let timer = Task {
+            do { try await Task.sleep(for: limit) } catch { return }
             guard let continuation = waiting.take() else { return }
             let exceeded = TimeLimitExceeded(what: what, limit: limit)
             // Said at once: closing a connection under a cancelled `COPY` crashed the test process
@@ -36,6 +32,13 @@ public func withinTimeLimit<T: Sendable>(
             FileHandle.standardError.write(Data("\(exceeded); cancelled\n".utf8))
             work.cancel()
             continuation.resume(throwing: exceeded)
+        }
+        Task {
+            let result = await work.result
+            // Taken before the timer is stopped, so a timer waking meanwhile finds nothing to end.
+            let continuation = waiting.take()
+            timer.cancel()
+            continuation?.resume(with: result)
         }
     }
 }

@@ -148,8 +148,8 @@ struct FirstLoad {
 
     /// Drops the indexes and foreign keys, writes the staged rows, then builds the indexes and
     /// checks the foreign keys over them. Returns the number of rows the plan's last statement,
-    /// the one that writes this table, wrote (the inspections' first writes the inspections
-    /// themselves); throws ``RowsLeftOut`` before any index is built when that is not `expected`.
+    /// the one that writes this table, wrote (the inspections' plan first writes the
+    /// inspections themselves); throws ``RowsLeftOut`` before any index is built when that is not `expected`.
     @discardableResult
     func load(expecting expected: Int? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         try await load(expecting: expected, on: connection, logger: logger) {
