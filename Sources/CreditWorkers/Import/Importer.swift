@@ -181,7 +181,7 @@ public struct Importer: Sendable {
         records: Records, writer: inout DirectWriter?, on connection: PostgresConnection,
         readProgress: (Records) -> Void, progress: (Progress) -> Void
     ) async throws -> Int {
-        var ids: [String: [String: Int64]] = [:]
+        var ids: [String: CodeTable] = [:]
         for case .id(_, let table) in direct.columns where ids[table] == nil {
             ids[table] = try await DirectLoad.ids(of: table, on: connection, logger: logger)
         }
