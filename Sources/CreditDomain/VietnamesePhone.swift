@@ -52,7 +52,9 @@ public struct VietnamesePhone: Sendable, Hashable, CustomStringConvertible {
     private static let retiredByNumber: [Int: [UInt8]] = Dictionary(uniqueKeysWithValues: retiredPrefixes.map {
         (Int($0.key)!, Array($0.value.utf8))
     })
-    private static let isMobileByNumber: [Bool] = (0..<100).map { mobilePrefixes.contains(String(format2: $0)) }
+    private static let isMobileByNumber: [Bool] = mobilePrefixes.reduce(into: Array(repeating: false, count: 100)) {
+        $0[Int($1)!] = true
+    }
 
     /// Reads `0912 345 678`, `0912.345.678`, `+84 912 345 678`, `84912345678`, and the retired
     /// `01689 123 456` (→ `+84389123456`).
@@ -100,11 +102,6 @@ public struct VietnamesePhone: Sendable, Hashable, CustomStringConvertible {
         guard Self.isMobileByNumber[number(national.prefix(2))] else { throw .notMobile(text) }
         e164 = "+84" + String(decoding: national, as: UTF8.self)
     }
-}
-
-private extension String {
-    /// `number` as two digits ("07").
-    init(format2 number: Int) { self = number < 10 ? "0\(number)" : "\(number)" }
 }
 
 extension String {
