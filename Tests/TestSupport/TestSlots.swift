@@ -5,6 +5,9 @@ import Foundation
 /// a test's 30-second wait for a few retries ran out (CI, stop 30). Tests beyond the bound wait
 /// for a slot before their database is made, so that their own timings start only when they run.
 ///
+/// A test's `.timeLimit` counts its wait for a slot too (in a run of the whole suite, over two
+/// minutes): bound the part of a test that could hang with ``withinTimeLimit(_:_:_:)`` instead.
+///
 /// `TEST_DATABASE_SLOTS` sets the bound (default: 6 a core, at least 12).
 actor TestSlots {
     static let shared = TestSlots(

@@ -52,6 +52,7 @@ struct CodeTable {
         return code.withUTF8 { key in
             let mask = slots.count - 1
             var slot = hash(key) & mask
+            // Ends at an empty slot at the latest: at most half the slots hold a code.
             while true {
                 let entry = Int(slots[slot])
                 if entry == 0 { return nil }
