@@ -1,6 +1,7 @@
 import Foundation
 import JobQueue
 import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 import TestSupport
 import Testing
@@ -215,6 +216,43 @@ final class Gated: Sendable {
             }
             await proxy.stop()
             for id in ids { #expect(gated.returns(id) == 1, "job \(id): its handler returned \(gated.returns(id)) times") }
+        }
+    }
+
+    /// PostgreSQL stalled under a listening worker, which is then told to stop: every statement it
+    /// still sends waits for an answer that does not come. It must still stop, within its own
+    /// statements' deadlines, and not wait for ever on its LISTEN connection (a stalled server
+    /// and a connection the server closed unnoticed look the same to it).
+    @Test func aListeningWorkerStopsWhilePostgreSQLIsStalled() async throws {
+        try await TestDatabase.withDatabase { client, database in
+            let (proxy, proxied) = try await database.throughProxy()
+            let queueClient = PostgresClient(configuration: proxied, backgroundLogger: silentLogger)
+            let gated = Gated()
+            gated.open()
+            let registry = JobRegistry()
+            registry.register(gated.definition())
+            let worker = WorkerService(
+                client: queueClient, registry: registry,
+                configuration: .init(queues: ["default": 5], workerID: "A", pollInterval: .seconds(30), leaseDuration: Self.lease),
+                logger: silentLogger)
+            #expect(worker.configuration.listens)
+            let group = ServiceGroup(configuration: .init(services: [queueClient, worker], gracefulShutdownSignals: [], logger: silentLogger))
+            let running = Task { try await group.run() }
+            let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
+            // Found through LISTEN: the fallback poll is 30 s away.
+            let id = try await queue.enqueue(NewJob(kind: "gated", argsJSON: #"{"tag": "x"}"#))
+            try await expectEventually(timeout: .seconds(20)) { try await queue.job(id: id).state == .completed }
+            proxy.stall()
+            let stoppedAt = ContinuousClock.now
+            await group.triggerGracefulShutdown()
+            let stopped = try? await withinTimeLimit(.seconds(40), "stopping a worker while PostgreSQL is stalled") {
+                try await running.value
+            }
+            #expect(stopped != nil, "the worker was still stopping 40 s after it was told to")
+            #expect(ContinuousClock.now - stoppedAt < .seconds(40))
+            proxy.resume()
+            await proxy.stop()
+            _ = try? await withinTimeLimit(.seconds(20), "the stalled worker's last steps") { try await running.value }
         }
     }
 }

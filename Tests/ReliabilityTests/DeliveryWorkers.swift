@@ -14,8 +14,10 @@ final class DeliveryWorkers: @unchecked Sendable {
     /// Starts `count` workers on the reminders queue.
     init(count: Int, concurrency: Int, leaseSeconds: Int, databaseURL: String, webhookURL: String,
          extraEnvironment: [String: String] = [:]) throws {
+        // At debug level the service group logs each step of its shutdown: what ``terminate()``
+        // shows of a worker that does not stop.
         arguments = ["worker", "--queues", "reminders", "--concurrency", "\(concurrency)", "--lease-seconds", "\(leaseSeconds)",
-                     "--leader-ttl-seconds", "2", "--poll-ms", "200", "--log-level", "info"]
+                     "--leader-ttl-seconds", "2", "--poll-ms", "200", "--log-level", "debug"]
         environment = ["DATABASE_URL": databaseURL, "CREDITOPS_WEBHOOK_URL": webhookURL, "CREDITOPS_WEBHOOK_SECRET": "reliability-secret"]
             .merging(extraEnvironment) { $1 }
         running = []
@@ -49,6 +51,9 @@ final class DeliveryWorkers: @unchecked Sendable {
             if await worker.wait(timeout: .seconds(60)) {
                 statuses.append(worker.process.terminationStatus)
             } else {
+                let saved = FileManager.default.temporaryDirectory.appendingPathComponent("hung-worker-\(worker.process.processIdentifier).log")
+                try? worker.stderr().write(to: saved, atomically: true, encoding: .utf8)
+                Issue.record("a worker was still running 60 s after SIGTERM (its stderr: \(saved.path)); its last steps:\n\(Self.shutdownSteps(worker.stderr()))")
                 worker.kill(signal: SIGKILL)
                 statuses.append(-1)
             }
@@ -56,6 +61,15 @@ final class DeliveryWorkers: @unchecked Sendable {
         finished += running
         running = []
         return statuses
+    }
+
+    /// The lines of a worker's log that say how far its shutdown got (the service group's steps at
+    /// debug level, warnings, errors), shortened: what a CI log can show of a worker that hung.
+    static func shutdownSteps(_ log: String) -> String {
+        let steps = log.split(separator: "\n").filter {
+            $0.contains("[ServiceLifecycle]") || $0.contains(" warning ") || $0.contains(" error ") || $0.contains("Worker ")
+        }
+        return steps.suffix(30).map { $0.prefix(300) }.joined(separator: "\n")
     }
 
     /// Everything the workers wrote on stderr.

@@ -84,8 +84,10 @@ public struct CreditOpsProcess: Sendable {
             return !process.isRunning
         }
 
-        /// Deletes the captured output files.
+        /// Deletes the captured output files, unless `CREDITOPS_TEST_KEEP_OUTPUT` is set (to read a
+        /// worker's log after a test that passed, say).
         public func removeOutput() {
+            guard ProcessInfo.processInfo.environment["CREDITOPS_TEST_KEEP_OUTPUT"] == nil else { return }
             try? FileManager.default.removeItem(at: stdoutURL.deletingLastPathComponent())
         }
 

@@ -1,3 +1,4 @@
+import JobQueue
 import Logging
 package import NIOCore
 import NIOPosix
@@ -90,9 +91,15 @@ package final class PrimaryRouter: Sendable {
         let outbound = try await ClientBootstrap(group: inbound.eventLoop)
             .connectTimeout(Self.probeTimeout)
             .connect(host: primary.name, port: primary.port).get()
-        try await inbound.pipeline.addHandler(ByteForwarder(to: outbound)).get()
-        try await outbound.pipeline.addHandler(ByteForwarder(to: inbound)).get()
-        try await inbound.setOption(ChannelOptions.autoRead, value: true).get()
+        do {
+            try await inbound.pipeline.addHandler(ByteForwarder(to: outbound)).get()
+            try await outbound.pipeline.addHandler(ByteForwarder(to: inbound)).get()
+            try await inbound.setOption(ChannelOptions.autoRead, value: true).get()
+        } catch {
+            // The accepted side is closed by the server bootstrap when this throws; this one is ours.
+            outbound.close(promise: nil)
+            throw error
+        }
     }
 
     /// The first host, from the last one found on, that is the primary (or, with `any`, answers).
@@ -119,7 +126,16 @@ package final class PrimaryRouter: Sendable {
         throw PrimaryRouterError("no primary among \(hosts.map(\.description).joined(separator: ", ")): \(reasons.joined(separator: "; "))")
     }
 
+    /// Bounded as a whole: a host that accepts connections but never answers (a stopped server, a
+    /// standby stuck in recovery) must not hold the pool's connection attempt, which has no time
+    /// limit of its own here until its startup message goes out.
     private func isTarget(_ host: Host) async throws -> Bool {
+        try await withDeadline(.nanoseconds(Self.probeTimeout.nanoseconds), "asking \(host) whether it is the primary") {
+            try await self.askIsTarget(host)
+        }
+    }
+
+    private func askIsTarget(_ host: Host) async throws -> Bool {
         var configuration = PostgresConnection.Configuration(
             host: host.name, port: host.port, username: login.username, password: login.password, database: login.database,
             tls: try tls())
@@ -160,6 +176,13 @@ package final class ByteForwarder: ChannelInboundHandler, Sendable {
 
     package init(to partner: any Channel) {
         self.partner = partner
+    }
+
+    /// A side that closed before this handler was in its pipeline sent no `channelInactive` here;
+    /// without this its partner would stay open, silent, for good. (Not `isActive`: an accepted
+    /// side is not active yet while its initializer adds this handler.)
+    package func handlerAdded(context: ChannelHandlerContext) {
+        context.channel.closeFuture.whenComplete { [partner] _ in partner.close(promise: nil) }
     }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
