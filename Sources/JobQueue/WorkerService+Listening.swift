@@ -60,7 +60,13 @@ extension WorkerService {
     /// Sends a notification to ourselves over another connection and waits up to 10 s for it:
     /// through a pooler in transaction mode, LISTEN "succeeds" but nothing ever arrives.
     private func expectToHear(_ probe: ListenProbe) async throws {
-        try await store.client.query("SELECT pg_notify(\(QueueSQL.jobsChannel), \(probe.token))", logger: logger)
+        // Under a deadline like every statement of the queue's own: this one used to be the only
+        // one without, and a query the pool sends on a connection that has just closed never
+        // returns (PostgresNIO 1.33.2, RELIABILITY.md). It held `listen()`, and with it the
+        // worker's shutdown, for good.
+        try await withDeadline(StatementDeadline.standard, "asking for a notification") { [client = store.client, logger, token = probe.token] in
+            _ = try await client.query("SELECT pg_notify(\(QueueSQL.jobsChannel), \(token))", logger: logger)
+        }
         let deadline = ContinuousClock.now + .seconds(10)
         while !probe.wasHeard {
             guard ContinuousClock.now < deadline else { throw ListenProbe.Unheard() }

@@ -142,15 +142,22 @@ public final class WorkerService: Service, Sendable {
         return .unhealthy("\(abandoned) job handlers ignored their cancellation and still run; claiming stopped: restart this worker")
     }
 
+    /// How long shutdown waits for the LISTEN connection to close before leaving it behind.
+    static let listenerGrace = Duration.seconds(2)
+
     public func run() async throws {
         logger.info("Worker starting", metadata: ["worker.queues": "\(configuration.queues)"])
         // Before the first claim: a limited queue must never be claimed as if it were not, and a
         // row left by an earlier process with this id must not make the new one look silent.
         await refreshLimits()
         _ = try? await store.heartbeat(heartbeat(running: 0), extending: [], lease: configuration.leaseDuration)
+        // Not a child task, so that shutdown need not wait for it: should a statement of its ever
+        // hang (a query on a connection that has just closed never returns, RELIABILITY.md), the
+        // worker still stops. It is cancelled after the outcomes are written, as before.
+        let listener = configuration.listens ? Task { await self.listen() } : nil
+        defer { listener?.cancel() }
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { background in
-                if configuration.listens { background.addTask { await self.listen() } }
                 background.addTask { await self.poll() }
                 background.addTask { await self.supervise() }
                 background.addTask { await self.renewLeases() }
@@ -161,7 +168,7 @@ public final class WorkerService: Service, Sendable {
                         await self.drain()
                     }
                     // Leaving this group waits until the last completions and releases are written:
-                    // only then are the listener and the lease renewals cancelled.
+                    // only then are the lease renewals (and, after them, the listener) cancelled.
                     await completions.finish()
                 }
                 background.cancelAll()
@@ -169,6 +176,12 @@ public final class WorkerService: Service, Sendable {
         } onGracefulShutdown: {
             self.state.withLock { $0.shuttingDown = true }
             self.wake.yield()
+        }
+        if let listener {
+            listener.cancel()
+            if (try? await withDeadline(Self.listenerGrace, "stopping the listener") { await listener.value }) == nil {
+                logger.warning("The LISTEN connection did not close within \(Self.listenerGrace) of shutdown; leaving it behind")
+            }
         }
         await signOff()
         logger.info("Worker stopped")
