@@ -76,7 +76,8 @@ extension WorkerService {
 
     private func cancelRunning(jobID payload: String) {
         guard let id = Int64(payload) else { return }
-        if let job = state.withLock({ $0.running[id] }), job.stop(.cancelled) {
+        let runs = state.withLock { $0.running.values.filter { $0.job.id == id } }
+        for run in runs where run.stop(.cancelled) {
             logger.info("Job cancelled while running", metadata: ["job.id": "\(id)"])
         }
     }

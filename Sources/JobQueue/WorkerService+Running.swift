@@ -49,7 +49,7 @@ extension WorkerService {
             reported = .stopped(reason: "no longer this worker's (rescued or finished elsewhere)")
         }
         for middleware in middleware { middleware.finished(context, outcome: reported, runTime: runTime) }
-        state.withLock { $0.finished(queue: job.queue, id: job.id) }
+        state.withLock { $0.finished(queue: job.queue, run: running) }
         wake.yield()
     }
 
@@ -116,7 +116,7 @@ extension WorkerService {
                              metadata: ["worker.abandoned_handlers": "\(abandoned)"])
             }
             Task {
-                await task.value
+                _ = await task.value
                 self.state.withLock { $0.abandoned -= 1 }
             }
         }

@@ -218,7 +218,7 @@ public final class WorkerService: Service, Sendable {
                         state.claimed(queue: queue, reserved: reserved, got: claimed.count)
                         return claimed.map { job in
                             let running = RunningJob(job: job, definition: registry[job.kind], heldUntil: asked + configuration.leaseDuration)
-                            state.running[job.id] = running
+                            state.started(running)
                             return running
                         }
                     }

@@ -25,7 +25,13 @@ package struct WorkerState: Sendable {
     /// may have committed after the claim's snapshot, and must not wait for the next poll.
     private var wakeups: [String: Int] = [:]
     private var wakeupsAtReservation: [String: Int] = [:]
-    var running: [Int64: RunningJob] = [:]
+    /// The runs of jobs here, each by its own identity rather than its job's id: one job can run
+    /// here twice at once. A claim whose commit was lost (the primary died before its
+    /// asynchronous standby had it) leaves its job runnable at the same attempt, and this worker,
+    /// still running that attempt, may claim it again. Keyed by job id, the second run took the
+    /// first's place, and when it finished nothing watched the first: no time-out, no drain, and a
+    /// shutdown that waited for it for good.
+    var running: [ObjectIdentifier: RunningJob] = [:]
     var shuttingDown = false
     /// This worker's queues that have a concurrency or rate limit across workers (refreshed every
     /// poll): claimed under the queue's lock.
@@ -75,9 +81,14 @@ package struct WorkerState: Sendable {
         return deferredClaimAt
     }
 
-    mutating func finished(queue: String, id: Int64) {
+    mutating func started(_ run: RunningJob) {
+        running[ObjectIdentifier(run)] = run
+    }
+
+    /// A run of `queue` ended: its slot is free (and `run`, when given, is no longer watched).
+    mutating func finished(queue: String, run: RunningJob? = nil) {
         inFlight[queue, default: 0] -= 1
-        running[id] = nil
+        if let run { running[ObjectIdentifier(run)] = nil }
         // A limited queue's claim may have come back short for the limit, not for want of jobs:
         // the slot this job frees may be claimable now.
         if limitedQueues.contains(queue) { _ = markHasWork(queue: queue) }

@@ -221,8 +221,8 @@ final class Gated: Sendable {
 
     /// PostgreSQL stalled under a listening worker, which is then told to stop: every statement it
     /// still sends waits for an answer that does not come. It must still stop, within its own
-    /// statements' deadlines, and not wait for ever on its LISTEN connection (a stalled server
-    /// and a connection the server closed unnoticed look the same to it).
+    /// statements' deadlines (signing off is the longest, 15 s), whatever its LISTEN connection
+    /// is waiting for.
     @Test func aListeningWorkerStopsWhilePostgreSQLIsStalled() async throws {
         try await TestDatabase.withDatabase { client, database in
             let (proxy, proxied) = try await database.throughProxy()
@@ -243,13 +243,11 @@ final class Gated: Sendable {
             let id = try await queue.enqueue(NewJob(kind: "gated", argsJSON: #"{"tag": "x"}"#))
             try await expectEventually(timeout: .seconds(20)) { try await queue.job(id: id).state == .completed }
             proxy.stall()
-            let stoppedAt = ContinuousClock.now
             await group.triggerGracefulShutdown()
             let stopped = try? await withinTimeLimit(.seconds(40), "stopping a worker while PostgreSQL is stalled") {
                 try await running.value
             }
             #expect(stopped != nil, "the worker was still stopping 40 s after it was told to")
-            #expect(ContinuousClock.now - stoppedAt < .seconds(40))
             proxy.resume()
             await proxy.stop()
             _ = try? await withinTimeLimit(.seconds(20), "the stalled worker's last steps") { try await running.value }

@@ -41,7 +41,7 @@ import Testing
         var state = WorkerState(concurrency: ["default": 10], claimCooldown: .milliseconds(5))
         #expect(state.reserve(queue: "default", maxBatch: 100, now: start) == 10)
         state.claimed(queue: "default", reserved: 10, got: 10, now: start)
-        for id in 1...3 { state.finished(queue: "default", id: Int64(id)) }
+        for _ in 1...3 { state.finished(queue: "default") }
 
         #expect(state.reserve(queue: "default", maxBatch: 100, now: start + .milliseconds(1)) == 0)
         #expect(state.takeDeferredClaim() == start + .milliseconds(5))
@@ -50,13 +50,13 @@ import Testing
         state.claimed(queue: "default", reserved: 3, got: 3, now: start + .milliseconds(6))
 
         // A whole batch free goes at once, cooldown or not.
-        for id in 4...13 { state.finished(queue: "default", id: Int64(id)) }
+        for _ in 4...13 { state.finished(queue: "default") }
         #expect(state.reserve(queue: "default", maxBatch: 100, now: start + .milliseconds(7)) == 10)
 
         // After a short claim no batch is forming: a freed slot is claimed at once.
         state.claimed(queue: "default", reserved: 10, got: 4, now: start + .milliseconds(8))
         _ = state.markHasWork(queue: "default")
-        state.finished(queue: "default", id: 14)
+        state.finished(queue: "default")
         #expect(state.reserve(queue: "default", maxBatch: 100, now: start + .milliseconds(8)) == 7)
     }
 }

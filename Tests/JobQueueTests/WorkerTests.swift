@@ -3,6 +3,7 @@ import Foundation
 import JobQueue
 import MetricsTestKit
 import PostgresNIO
+import Synchronization
 import TestSupport
 import Testing
 
@@ -138,6 +139,44 @@ import Testing
             let record = try await queue.job(id: id)
             #expect(record.errors.map(\.attempt) == [1, 2])
             #expect(record.errors.allSatisfy { $0.error.contains("timed out after 0.2 seconds") })
+        }
+    }
+
+    /// A claim whose commit is lost (the primary died before its asynchronous standby had it)
+    /// leaves its job runnable at the same attempt, and the worker still running that attempt may
+    /// claim it again. Both runs must stay in its care: the second used to take the first's place
+    /// in the worker's book of running jobs, and once it finished the first was watched by nothing
+    /// (no time-out, no drain) and shutdown waited for it for good (FailoverTests met it in CI).
+    @Test func aJobClaimedAgainWhileItsFirstRunHangsIsStillStoppedAtShutdown() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let starts = Mutex(0)
+            let registry = JobRegistry()
+            registry.register(JobDefinition<NoArguments>(kind: "twice", maxAttempts: 5) { _, _ in
+                let start = starts.withLock { count in
+                    count += 1
+                    return count
+                }
+                // The first run hangs until it is stopped (a query on a dead connection); the second returns.
+                if start == 1 { try await Task.sleep(for: .seconds(300)) }
+            })
+            let queue = JobQueue(client: client, registry: registry, logger: silentLogger)
+            let id = try await queue.enqueue(NewJob(kind: "twice"))
+            try await withinTimeLimit(.seconds(60), "running and stopping a worker that claimed one job twice") {
+                try await withRunningServices([worker(client, registry, drain: .seconds(1))]) {
+                    try await expectEventually { starts.withLock { $0 } == 1 }
+                    // What the promoted standby holds when the claim's commit went with the old primary.
+                    try await client.query("""
+                        UPDATE jobs SET state = 'available', attempt = attempt - 1, attempted_by = NULL, attempted_at = NULL,
+                                        lease_expires_at = NULL
+                        WHERE id = \(id)
+                        """, logger: silentLogger)
+                    try await expectEventually { try await JobTable(client: client).state(of: id) == .completed }
+                }
+            }
+            #expect(starts.withLock { $0 } == 2)
+            // The first run, stopped at shutdown, gave back an attempt that was no longer running: nothing changed.
+            let record = try await queue.job(id: id)
+            #expect(record.state == .completed && record.attempt == 1 && record.errors.isEmpty, "\(record)")
         }
     }
 

@@ -126,9 +126,9 @@ package final class PrimaryRouter: Sendable {
         throw PrimaryRouterError("no primary among \(hosts.map(\.description).joined(separator: ", ")): \(reasons.joined(separator: "; "))")
     }
 
-    /// Bounded as a whole: a host that accepts connections but never answers (a stopped server, a
-    /// standby stuck in recovery) must not hold the pool's connection attempt, which has no time
-    /// limit of its own here until its startup message goes out.
+    /// Bounded as a whole, not only its connect: a host that accepts connections but never answers
+    /// the query (a stopped server, a connection that has just closed: RELIABILITY.md) must not
+    /// keep the router from asking the next host.
     private func isTarget(_ host: Host) async throws -> Bool {
         try await withDeadline(.nanoseconds(Self.probeTimeout.nanoseconds), "asking \(host) whether it is the primary") {
             try await self.askIsTarget(host)
