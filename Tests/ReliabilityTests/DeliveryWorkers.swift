@@ -51,9 +51,10 @@ final class DeliveryWorkers: @unchecked Sendable {
             if await worker.wait(timeout: .seconds(60)) {
                 statuses.append(worker.process.terminationStatus)
             } else {
+                let log = worker.stderr()
                 let saved = FileManager.default.temporaryDirectory.appendingPathComponent("hung-worker-\(worker.process.processIdentifier).log")
-                try? worker.stderr().write(to: saved, atomically: true, encoding: .utf8)
-                Issue.record("a worker was still running 60 s after SIGTERM (its stderr: \(saved.path)); its last steps:\n\(Self.shutdownSteps(worker.stderr()))")
+                try? log.write(to: saved, atomically: true, encoding: .utf8)
+                Issue.record("a worker was still running 60 s after SIGTERM (its stderr: \(saved.path)); its last steps:\n\(Self.shutdownSteps(log))")
                 worker.kill(signal: SIGKILL)
                 statuses.append(-1)
             }

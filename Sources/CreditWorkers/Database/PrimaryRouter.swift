@@ -178,9 +178,10 @@ package final class ByteForwarder: ChannelInboundHandler, Sendable {
         self.partner = partner
     }
 
-    /// A side that closed before this handler was in its pipeline sent no `channelInactive` here;
-    /// without this its partner would stay open, silent, for good. (Not `isActive`: an accepted
-    /// side is not active yet while its initializer adds this handler.)
+    /// The partner closes when this side has closed, whenever that was: by the close future, not
+    /// `channelInactive`, which a side that closed before this handler was in its pipeline never
+    /// sends here (its partner then stayed open, silent, for good). Not `isActive` either: an
+    /// accepted side is not active yet while its initializer adds this handler.
     package func handlerAdded(context: ChannelHandlerContext) {
         context.channel.closeFuture.whenComplete { [partner] _ in partner.close(promise: nil) }
     }
@@ -191,11 +192,6 @@ package final class ByteForwarder: ChannelInboundHandler, Sendable {
 
     package func channelReadComplete(context: ChannelHandlerContext) {
         partner.flush()
-    }
-
-    package func channelInactive(context: ChannelHandlerContext) {
-        partner.close(promise: nil)
-        context.fireChannelInactive()
     }
 
     package func errorCaught(context: ChannelHandlerContext, error: any Error) {
